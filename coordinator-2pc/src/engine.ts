@@ -1,0 +1,225 @@
+// The driver of one node's two cores. It applies their effects in the order etcd raft
+// prescribes: persist, then send, then reply. Every message that leaves the node, and every
+// answer to a client, waits until all records written before it are durable (the log
+// resolves writes in order, so waiting for the latest write is enough). Messages between
+// this node's own coordinator and participant stay in memory and are not held back:
+// anything they lead to that leaves the node is written after them and waits for them.
+import type { NodeId, ProtocolMessage, TxId } from './messages.js';
+import type { AbortReason, Outcome } from './messages.js';
+import type { CoordinatorRecord, Effect, ParticipantRecord } from './ports.js';
+import { ParticipantCore } from './participant.js';
+import { CoordinatorCore, type BeginTransaction } from './coordinator.js';
+
+export type RequestMessage = Extract<ProtocolMessage, { type: 'prepare' | 'commit' | 'abort' | 'status-query' }>;
+export type ReplyMessage = Extract<ProtocolMessage, { type: 'vote' | 'ack' | 'status-reply' }>;
+
+export type LogEntry =
+  | { role: 'participant'; record: ParticipantRecord }
+  | { role: 'coordinator'; record: CoordinatorRecord };
+
+export interface EnginePorts {
+  /** Durable, first-in first-out: a write resolves only after every earlier write did. */
+  writeLog(entry: LogEntry): Promise<void>;
+  /** Deliver a request to another node and return its reply; rejects when it cannot. */
+  request(to: NodeId, message: RequestMessage): Promise<ReplyMessage>;
+  /** The synchronised clock. */
+  nowMs(): number;
+  /** Ask to be woken (wake()) at this time; a later call replaces an earlier one. */
+  scheduleWake(atMs: number | undefined): void;
+  audit(effect: Extract<Effect, { type: 'audit' }>): void;
+  /** A write failed or a core broke an invariant: the process must stop at once. */
+  fatal(error: unknown): void;
+}
+
+export interface TransactionResult {
+  outcome: Outcome;
+  reasons: AbortReason[];
+}
+
+type Delivery = { message: ProtocolMessage };
+
+export class ProtocolEngine {
+  private lastWrite: Promise<void> = Promise.resolve();
+  private readonly outcomeWaiters = new Map<TxId, (result: TransactionResult) => void>();
+  private readonly responders = new Map<string, Array<(reply: ReplyMessage | undefined) => void>>();
+  private readonly localQueue: Delivery[] = [];
+  private draining = false;
+
+  constructor(
+    readonly selfId: NodeId,
+    readonly participant: ParticipantCore,
+    readonly coordinator: CoordinatorCore,
+    private readonly ports: EnginePorts,
+  ) {}
+
+  /** Start from the durable records after a restart. */
+  restore(participantRecords: ParticipantRecord[], coordinatorRecords: CoordinatorRecord[]): void {
+    const nowMs = this.ports.nowMs();
+    this.apply(this.participant.restore(participantRecords, nowMs));
+    this.apply(this.coordinator.restore(coordinatorRecords, nowMs));
+    this.wake();
+  }
+
+  /** Run a new transaction as its coordinator; resolves once the outcome is durable. */
+  begin(transaction: BeginTransaction): Promise<TransactionResult> {
+    const result = new Promise<TransactionResult>((resolve) => this.outcomeWaiters.set(transaction.txId, resolve));
+    this.run(() => this.coordinator.step({ type: 'begin', transaction, nowMs: this.ports.nowMs() }));
+    return result;
+  }
+
+  /**
+   * A request from another node. Resolves with the reply to send back, or undefined when the
+   * request needs none (for example a commit for a transaction still waiting to prepare).
+   */
+  handleRequest(message: RequestMessage): Promise<ReplyMessage | undefined> {
+    const key = replyKey(message.txId, replyTypeOf(message));
+    const reply = new Promise<ReplyMessage | undefined>((resolve) => {
+      const list = this.responders.get(key) ?? [];
+      list.push(resolve);
+      this.responders.set(key, list);
+    });
+    this.deliver(message);
+    const stillWaiting = message.type === 'prepare' && this.participant.view(message.txId)?.phase === 'waiting';
+    if (!stillWaiting) this.resolveResponders(key, undefined);
+    return reply;
+  }
+
+  /** An operator forces the outcome of an in-doubt transaction at this participant. */
+  resolveInDoubt(txId: TxId, outcome: Outcome): boolean {
+    if (this.participant.view(txId)?.phase !== 'prepared') return false;
+    this.run(() => this.participant.step({ type: 'resolve', txId, outcome, nowMs: this.ports.nowMs() }));
+    return true;
+  }
+
+  /** Timers are due: let both cores look at the clock. */
+  wake(): void {
+    const nowMs = this.ports.nowMs();
+    this.run(() => [...this.coordinator.step({ type: 'tick', nowMs }), ...this.participant.step({ type: 'tick', nowMs })]);
+  }
+
+  private deliver(message: ProtocolMessage): void {
+    this.localQueue.push({ message });
+    this.drain();
+  }
+
+  private run(step: () => Effect[]): void {
+    try {
+      this.apply(step());
+      this.drain();
+    } catch (error) {
+      this.ports.fatal(error);
+    }
+  }
+
+  /** Local messages are handled one after another, never recursively. */
+  private drain(): void {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      for (let next = this.localQueue.shift(); next; next = this.localQueue.shift()) {
+        const nowMs = this.ports.nowMs();
+        const event = { type: 'receive' as const, message: next.message, nowMs };
+        this.apply(isForCoordinator(next.message) ? this.coordinator.step(event) : this.participant.step(event));
+      }
+    } catch (error) {
+      this.ports.fatal(error);
+    } finally {
+      this.draining = false;
+    }
+    this.ports.scheduleWake(earliest(this.coordinator.nextWakeAtMs(), this.participant.nextWakeAtMs()));
+  }
+
+  private apply(effects: Effect[]): void {
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'persist-participant':
+          this.write({ role: 'participant', record: effect.record });
+          break;
+        case 'persist-coordinator':
+          this.write({ role: 'coordinator', record: effect.record });
+          break;
+        case 'send':
+          this.send(effect.to, effect.message);
+          break;
+        case 'outcome':
+          this.afterDurable(() => this.settleOutcome(effect.txId, { outcome: effect.outcome, reasons: effect.reasons }));
+          break;
+        case 'audit':
+          this.ports.audit(effect);
+          break;
+      }
+    }
+  }
+
+  private write(entry: LogEntry): void {
+    this.lastWrite = this.ports.writeLog(entry);
+    this.lastWrite.catch((error) => this.ports.fatal(error));
+  }
+
+  private afterDurable(action: () => void): void {
+    this.lastWrite.then(action, () => undefined);
+  }
+
+  private send(to: NodeId, message: ProtocolMessage): void {
+    if (to === this.selfId) {
+      this.localQueue.push({ message });
+      return;
+    }
+    if (isReply(message)) {
+      const key = replyKey(message.txId, message.type);
+      const waiting = this.responders.get(key);
+      if (!waiting) return; // its request is gone; the protocol re-drives what matters
+      this.responders.delete(key);
+      this.afterDurable(() => waiting.forEach((resolve) => resolve(message)));
+      return;
+    }
+    this.afterDurable(() => this.sendRequest(to, message as RequestMessage));
+  }
+
+  private sendRequest(to: NodeId, message: RequestMessage): void {
+    this.ports.request(to, message).then(
+      (reply) => this.deliver(reply),
+      (error: unknown) => {
+        const detail = `observatory ${to} did not answer: ${error instanceof Error ? error.message : String(error)}`;
+        this.run(() => this.coordinator.step({ type: 'unreachable', txId: message.txId, node: to, detail, nowMs: this.ports.nowMs() }));
+      },
+    );
+  }
+
+  private resolveResponders(key: string, reply: ReplyMessage | undefined): void {
+    const waiting = this.responders.get(key);
+    if (!waiting) return;
+    this.responders.delete(key);
+    waiting.forEach((resolve) => resolve(reply));
+  }
+
+  private settleOutcome(txId: TxId, result: TransactionResult): void {
+    const resolve = this.outcomeWaiters.get(txId);
+    this.outcomeWaiters.delete(txId);
+    resolve?.(result);
+  }
+}
+
+function isForCoordinator(message: ProtocolMessage): boolean {
+  return message.type === 'vote' || message.type === 'ack' || message.type === 'status-query';
+}
+
+function isReply(message: ProtocolMessage): message is ReplyMessage {
+  return message.type === 'vote' || message.type === 'ack' || message.type === 'status-reply';
+}
+
+function replyTypeOf(request: RequestMessage): ReplyMessage['type'] {
+  if (request.type === 'prepare') return 'vote';
+  if (request.type === 'status-query') return 'status-reply';
+  return 'ack';
+}
+
+function replyKey(txId: TxId, replyType: ReplyMessage['type']): string {
+  return `${txId}/${replyType}`;
+}
+
+function earliest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
+}

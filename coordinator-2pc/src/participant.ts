@@ -1,0 +1,375 @@
+// The participant's state machine: pure, deterministic, no I/O. Time arrives in events.
+// It holds resources through the ResourceManager and asks the driver, through effects, to
+// persist records and to send messages. Every handler is idempotent and order-proof.
+import type {
+  AbortReason,
+  DecisionMessage,
+  NodeId,
+  PrepareMessage,
+  ProtocolMessage,
+  StatusReplyMessage,
+  TxId,
+} from './messages.js';
+import type { Effect, ParticipantRecord, ResourceManager } from './ports.js';
+import { invariant, isOlder } from './invariants.js';
+
+export interface ParticipantConfig {
+  selfId: NodeId;
+  /** Wait-die: how long an older transaction may wait for a younger holder to finish. */
+  waitMaxMs: number;
+  /** How long a prepared transaction waits for the decision before asking the coordinator. */
+  inDoubtQueryAfterMs: number;
+  /** The longest pause between two status queries of one in-doubt transaction. */
+  queryBackoffMaxMs: number;
+  /** How long a finished transaction is remembered in memory to answer duplicates. */
+  finishedRetentionMs: number;
+}
+
+type Waiting = { phase: 'waiting'; prepare: PrepareMessage; sinceMs: number; waitUntilMs: number; blockers: TxId[] };
+type Prepared = { phase: 'prepared'; record: ParticipantRecord; nextQueryAtMs: number; queryIntervalMs: number };
+type Finished = { phase: 'committed' | 'aborted'; record: ParticipantRecord };
+type Entry = Waiting | Prepared | Finished;
+
+export type ParticipantEvent =
+  | { type: 'receive'; message: ProtocolMessage; nowMs: number }
+  | { type: 'tick'; nowMs: number }
+  /** An operator forces the outcome of an in-doubt transaction whose coordinator is gone. */
+  | { type: 'resolve'; txId: TxId; outcome: 'committed' | 'aborted'; nowMs: number };
+
+export interface ParticipantTxView {
+  txId: TxId;
+  phase: Entry['phase'];
+  coordinatorId: NodeId;
+  participants: NodeId[];
+  kind: string;
+  timestampMs: number;
+  createdAtMs: number;
+}
+
+export class ParticipantCore {
+  private readonly entries = new Map<TxId, Entry>();
+  /** Finished transactions in the order they finished, to forget them cheaply. */
+  private readonly finishedQueue: TxId[] = [];
+  /** Transactions waiting for a hold or prepared: the only ones a tick looks at. */
+  private readonly active = new Set<TxId>();
+
+  constructor(
+    private readonly config: ParticipantConfig,
+    private readonly resources: ResourceManager,
+  ) {}
+
+  /** Rebuild after a restart from the durable records (the resources are restored by their owner). */
+  restore(records: ParticipantRecord[], nowMs: number): Effect[] {
+    const effects: Effect[] = [];
+    for (const record of records) {
+      if (record.state === 'prepared') {
+        this.setActive(record.txId, {
+          phase: 'prepared',
+          record,
+          nextQueryAtMs: nowMs,
+          queryIntervalMs: this.config.inDoubtQueryAfterMs,
+        });
+        effects.push(audit('TX_RECOVERED', record.txId, { role: 'participant', state: 'prepared', coordinator: record.coordinatorId }));
+      } else {
+        this.setFinished(record);
+      }
+    }
+    return effects;
+  }
+
+  step(event: ParticipantEvent): Effect[] {
+    switch (event.type) {
+      case 'receive':
+        return this.receive(event.message, event.nowMs);
+      case 'tick':
+        return this.tick(event.nowMs);
+      case 'resolve':
+        return this.resolve(event.txId, event.outcome, event.nowMs);
+    }
+  }
+
+  /** The earliest time at which a tick has something to do, or undefined. */
+  nextWakeAtMs(): number | undefined {
+    let earliest: number | undefined;
+    for (const txId of this.active) {
+      const entry = this.entries.get(txId);
+      const at = entry?.phase === 'waiting' ? entry.waitUntilMs : entry?.phase === 'prepared' ? entry.nextQueryAtMs : undefined;
+      if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
+    }
+    return earliest;
+  }
+
+  view(txId: TxId): ParticipantTxView | undefined {
+    const entry = this.entries.get(txId);
+    return entry && toView(txId, entry);
+  }
+
+  /** Transactions not yet finished here: waiting for a hold, or prepared and in doubt. */
+  unfinished(): ParticipantTxView[] {
+    return [...this.active].map((txId) => toView(txId, this.entries.get(txId)!));
+  }
+
+  private receive(message: ProtocolMessage, nowMs: number): Effect[] {
+    switch (message.type) {
+      case 'prepare':
+        return this.onPrepare(message, nowMs);
+      case 'commit':
+      case 'abort':
+        return this.onDecision(message, nowMs);
+      case 'status-reply':
+        return this.onStatusReply(message, nowMs);
+      default:
+        return []; // votes, acks and status queries are for the coordinator role
+    }
+  }
+
+  private onPrepare(prepare: PrepareMessage, nowMs: number): Effect[] {
+    const entry = this.entries.get(prepare.txId);
+    if (entry) return this.repeatVote(prepare.txId, entry);
+    if (nowMs > prepare.deadlineMs) {
+      return this.refuse(prepare, nowMs, { code: 'expired', detail: `prepare arrived after its deadline (${nowMs - prepare.deadlineMs} ms late)` });
+    }
+    return this.attemptHold(prepare, nowMs, nowMs, nowMs + this.config.waitMaxMs);
+  }
+
+  /** A duplicate prepare gets the vote already given (a waiting one gets its vote later). */
+  private repeatVote(txId: TxId, entry: Entry): Effect[] {
+    if (entry.phase === 'waiting') return [];
+    if (entry.phase === 'aborted') return [this.vote(entry.record.coordinatorId, txId, 'no', entry.record.reason ?? abortedReason())];
+    return [this.vote(entry.record.coordinatorId, txId, 'yes')];
+  }
+
+  /**
+   * Wait-die: blocked only by younger holders, an older transaction waits (bounded);
+   * blocked by an older or a committed holder, it gives up at once.
+   */
+  private attemptHold(prepare: PrepareMessage, nowMs: number, sinceMs: number, waitLimitMs: number): Effect[] {
+    const attempt = this.resources.tryHold(prepare.txId, prepare.kind, prepare.payload, nowMs);
+    if (attempt.ok) return this.prepared(prepare, nowMs);
+    if (attempt.code === 'invalid') return this.refuse(prepare, nowMs, { code: 'invalid', detail: attempt.detail });
+    const mustDie = attempt.final || attempt.blockers.some((blocker) => !this.isYoungerHolder(blocker, prepare));
+    const waitUntilMs = Math.min(waitLimitMs, prepare.deadlineMs);
+    if (mustDie || waitUntilMs <= nowMs) {
+      return this.refuse(prepare, nowMs, { code: 'conflict', detail: attempt.detail });
+    }
+    const alreadyWaiting = this.entries.get(prepare.txId)?.phase === 'waiting';
+    this.setActive(prepare.txId, { phase: 'waiting', prepare, sinceMs, waitUntilMs, blockers: attempt.blockers });
+    if (alreadyWaiting) return [];
+    return [audit('TX_WAITING', prepare.txId, { blockers: attempt.blockers, waitUntilMs, detail: attempt.detail })];
+  }
+
+  /** True when `holderTxId` is a prepared transaction younger than `prepare` (so `prepare` may wait). */
+  private isYoungerHolder(holderTxId: TxId, prepare: PrepareMessage): boolean {
+    const holder = this.entries.get(holderTxId);
+    if (!holder || holder.phase !== 'prepared') return false;
+    return isOlder(prepare, holder.record);
+  }
+
+  private prepared(prepare: PrepareMessage, nowMs: number): Effect[] {
+    const record = recordOf(prepare, 'prepared', nowMs);
+    this.setActive(prepare.txId, {
+      phase: 'prepared',
+      record,
+      nextQueryAtMs: nowMs + this.config.inDoubtQueryAfterMs,
+      queryIntervalMs: this.config.inDoubtQueryAfterMs,
+    });
+    return [
+      { type: 'persist-participant', record },
+      audit('TX_PREPARED', prepare.txId, { coordinator: prepare.coordinatorId, kind: prepare.kind }),
+      this.vote(prepare.coordinatorId, prepare.txId, 'yes'),
+    ];
+  }
+
+  /** Vote no and remember it (a tombstone), so that a duplicate prepare is refused too. */
+  private refuse(prepare: PrepareMessage, nowMs: number, reason: AbortReason): Effect[] {
+    const record = { ...recordOf(prepare, 'aborted', nowMs), reason: { ...reason, node: this.config.selfId } };
+    this.setFinished(record);
+    return [
+      { type: 'persist-participant', record },
+      audit('TX_VOTED_NO', prepare.txId, { coordinator: prepare.coordinatorId, reason: reason.code, detail: reason.detail }),
+      this.vote(prepare.coordinatorId, prepare.txId, 'no', record.reason),
+    ];
+  }
+
+  private onDecision(message: DecisionMessage, nowMs: number): Effect[] {
+    const outcome = message.type === 'commit' ? 'committed' : 'aborted';
+    const entry = this.entries.get(message.txId);
+    if (!entry) return this.decisionForUnknown(message, nowMs);
+    if (entry.phase === 'prepared') return this.finish(message.txId, entry, outcome, nowMs, false);
+    if (entry.phase === 'waiting') {
+      // No vote was given yet, so a correct coordinator can only be aborting.
+      if (outcome === 'committed') return [];
+      return this.abandonWait(message.txId, entry, nowMs, abortedReason());
+    }
+    return [this.ack(message.from, message.txId, entry.phase)];
+  }
+
+  /**
+   * A commit for a transaction we do not know was prepared and finished here and then
+   * forgotten (a coordinator commits only after every participant voted yes). An abort for
+   * one we never saw leaves a tombstone so that a late prepare is refused.
+   */
+  private decisionForUnknown(message: DecisionMessage, nowMs: number): Effect[] {
+    if (message.type === 'commit') return [this.ack(message.from, message.txId, 'committed')];
+    const record: ParticipantRecord = {
+      txId: message.txId,
+      kind: 'book',
+      coordinatorId: message.from,
+      participants: [],
+      timestampMs: 0,
+      deadlineMs: 0,
+      payload: null,
+      state: 'aborted',
+      createdAtMs: nowMs,
+      updatedAtMs: nowMs,
+      reason: abortedReason(),
+    };
+    this.setFinished(record);
+    return [
+      { type: 'persist-participant', record },
+      audit('TX_ABORTED', message.txId, { role: 'participant', tombstone: true }),
+      this.ack(message.from, message.txId, 'aborted'),
+    ];
+  }
+
+  private finish(txId: TxId, entry: Prepared, outcome: 'committed' | 'aborted', nowMs: number, heuristic: boolean): Effect[] {
+    const { record: prepared } = entry;
+    if (outcome === 'committed') this.resources.confirm(txId, prepared.kind, prepared.payload);
+    else this.resources.release(txId, prepared.kind, prepared.payload);
+    const record: ParticipantRecord = { ...prepared, state: outcome, updatedAtMs: nowMs };
+    if (heuristic) record.heuristic = true;
+    this.setFinished(record);
+    const event = heuristic ? 'TX_HEURISTIC' : outcome === 'committed' ? 'TX_COMMITTED' : 'TX_ABORTED';
+    return [
+      { type: 'persist-participant', record },
+      audit(event, txId, { role: 'participant', outcome, kind: prepared.kind }),
+      this.ack(prepared.coordinatorId, txId, outcome),
+      ...this.retryWaitersOf(txId, nowMs),
+    ];
+  }
+
+  private abandonWait(txId: TxId, entry: Waiting, nowMs: number, reason: AbortReason): Effect[] {
+    return this.refuse(entry.prepare, nowMs, reason).concat(this.ack(entry.prepare.coordinatorId, txId, 'aborted'));
+  }
+
+  /** A holder finished: waiters blocked by it try again, oldest first. */
+  private retryWaitersOf(finishedTxId: TxId, nowMs: number): Effect[] {
+    const waiters = [...this.entries.values()]
+      .filter((e): e is Waiting => e.phase === 'waiting' && e.blockers.includes(finishedTxId))
+      .sort((a, b) => (isOlder(a.prepare, b.prepare) ? -1 : 1));
+    return waiters.flatMap((waiter) => this.attemptHold(waiter.prepare, nowMs, waiter.sinceMs, waiter.waitUntilMs));
+  }
+
+  private onStatusReply(reply: StatusReplyMessage, nowMs: number): Effect[] {
+    const entry = this.entries.get(reply.txId);
+    if (!entry || entry.phase !== 'prepared' || reply.from !== entry.record.coordinatorId) return [];
+    if (reply.outcome === 'pending') return [];
+    return this.finish(reply.txId, entry, reply.outcome, nowMs, false);
+  }
+
+  private resolve(txId: TxId, outcome: 'committed' | 'aborted', nowMs: number): Effect[] {
+    const entry = this.entries.get(txId);
+    if (!entry || entry.phase !== 'prepared') return [];
+    return this.finish(txId, entry, outcome, nowMs, true);
+  }
+
+  private setActive(txId: TxId, entry: Waiting | Prepared): void {
+    this.entries.set(txId, entry);
+    this.active.add(txId);
+  }
+
+  private setFinished(record: ParticipantRecord): void {
+    invariant(record.state !== 'prepared', 'a finished record is committed or aborted');
+    this.entries.set(record.txId, { phase: record.state, record });
+    this.active.delete(record.txId);
+    this.finishedQueue.push(record.txId);
+  }
+
+  private tick(nowMs: number): Effect[] {
+    const effects: Effect[] = [];
+    this.forgetFinished(nowMs);
+    for (const txId of [...this.active]) {
+      const entry = this.entries.get(txId);
+      if (entry?.phase === 'waiting' && entry.waitUntilMs <= nowMs) {
+        effects.push(...this.refuse(entry.prepare, nowMs, {
+          code: 'conflict',
+          detail: `still held by ${entry.blockers.join(', ')} after waiting ${nowMs - entry.sinceMs} ms`,
+        }));
+      } else if (entry?.phase === 'prepared' && entry.nextQueryAtMs <= nowMs) {
+        effects.push(...this.queryCoordinator(txId, entry, nowMs));
+      }
+    }
+    return effects;
+  }
+
+  private forgetFinished(nowMs: number): void {
+    while (this.finishedQueue.length > 0) {
+      const txId = this.finishedQueue[0]!;
+      const entry = this.entries.get(txId);
+      const finished = entry && (entry.phase === 'committed' || entry.phase === 'aborted');
+      if (finished && !this.forgettable(entry.record, nowMs)) return;
+      this.finishedQueue.shift();
+      if (finished) this.entries.delete(txId);
+    }
+  }
+
+  private queryCoordinator(txId: TxId, entry: Prepared, nowMs: number): Effect[] {
+    const firstQuery = entry.queryIntervalMs === this.config.inDoubtQueryAfterMs;
+    entry.nextQueryAtMs = nowMs + entry.queryIntervalMs;
+    entry.queryIntervalMs = Math.min(entry.queryIntervalMs * 2, this.config.queryBackoffMaxMs);
+    const query: Effect = { type: 'send', to: entry.record.coordinatorId, message: { type: 'status-query', txId, from: this.config.selfId } };
+    if (!firstQuery) return [query];
+    return [audit('TX_IN_DOUBT', txId, { coordinator: entry.record.coordinatorId, preparedForMs: nowMs - entry.record.updatedAtMs }), query];
+  }
+
+  /** Forget a finished transaction once no late prepare for it can still be accepted. */
+  private forgettable(record: ParticipantRecord, nowMs: number): boolean {
+    return nowMs > Math.max(record.updatedAtMs + this.config.finishedRetentionMs, record.deadlineMs);
+  }
+
+  private vote(to: NodeId, txId: TxId, vote: 'yes' | 'no', reason?: AbortReason): Effect {
+    const message = { type: 'vote' as const, txId, from: this.config.selfId, vote, ...(reason ? { reason } : {}) };
+    return { type: 'send', to, message };
+  }
+
+  private ack(to: NodeId, txId: TxId, outcome: 'committed' | 'aborted'): Effect {
+    return { type: 'send', to, message: { type: 'ack', txId, from: this.config.selfId, outcome } };
+  }
+}
+
+function recordOf(prepare: PrepareMessage, state: ParticipantRecord['state'], nowMs: number): ParticipantRecord {
+  invariant(prepare.participants.length > 0, 'a prepare names its participants');
+  return {
+    txId: prepare.txId,
+    kind: prepare.kind,
+    coordinatorId: prepare.coordinatorId,
+    participants: prepare.participants,
+    timestampMs: prepare.timestampMs,
+    deadlineMs: prepare.deadlineMs,
+    payload: prepare.payload,
+    state,
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+  };
+}
+
+function abortedReason(): AbortReason {
+  return { code: 'aborted', detail: 'the coordinator aborted the transaction' };
+}
+
+function audit(event: Extract<Effect, { type: 'audit' }>['event'], txId: TxId, details: Record<string, unknown>): Effect {
+  return { type: 'audit', event, txId, details };
+}
+
+function toView(txId: TxId, entry: Entry): ParticipantTxView {
+  const source = entry.phase === 'waiting' ? entry.prepare : entry.record;
+  return {
+    txId,
+    phase: entry.phase,
+    coordinatorId: source.coordinatorId,
+    participants: source.participants,
+    kind: source.kind,
+    timestampMs: source.timestampMs,
+    createdAtMs: entry.phase === 'waiting' ? entry.sinceMs : entry.record.createdAtMs,
+  };
+}

@@ -1,0 +1,89 @@
+// What the pure protocol cores need from the world, as data: the records they ask to be
+// made durable, the effects they ask the driver to carry out, and the resource manager
+// that holds, confirms and releases the participant's resources in memory.
+import type {
+  AbortReason,
+  NodeId,
+  Outcome,
+  ProtocolMessage,
+  TxId,
+  TxKind,
+} from './messages.js';
+
+/** A participant's durable record of one transaction (the transaction log's participant row). */
+export interface ParticipantRecord {
+  txId: TxId;
+  kind: TxKind;
+  coordinatorId: NodeId;
+  participants: NodeId[];
+  timestampMs: number;
+  deadlineMs: number;
+  payload: unknown;
+  /** `prepared`: voted yes, in doubt until told. `aborted` without a prior prepare is a tombstone. */
+  state: 'prepared' | 'committed' | 'aborted';
+  /** When this node first saw the transaction (its own clock). */
+  createdAtMs: number;
+  updatedAtMs: number;
+  /** Set when an operator forced the outcome of an in-doubt transaction. */
+  heuristic?: boolean;
+  reason?: AbortReason;
+}
+
+/** The coordinator's durable record: written (and forced) only once commit is decided. */
+export interface CoordinatorRecord {
+  txId: TxId;
+  kind: TxKind;
+  participants: NodeId[];
+  timestampMs: number;
+  decision: Outcome;
+  /** Participants that acknowledged the decision. */
+  acked: NodeId[];
+  /** `decided`: some participant still has to acknowledge; `ended`: all did. */
+  state: 'decided' | 'ended';
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export type Effect =
+  /** Make this record durable. Effects after it that leave the node wait until it is. */
+  | { type: 'persist-participant'; record: ParticipantRecord }
+  | { type: 'persist-coordinator'; record: CoordinatorRecord }
+  /** Deliver a protocol message to another node (or to this node's other role). */
+  | { type: 'send'; to: NodeId; message: ProtocolMessage }
+  /** The coordinator's answer for the client that began the transaction. */
+  | { type: 'outcome'; txId: TxId; outcome: Outcome; reasons: AbortReason[] }
+  /** A line for the audit trail: a business event of the protocol. */
+  | { type: 'audit'; event: AuditEventType; txId: TxId; details: Record<string, unknown> };
+
+export type AuditEventType =
+  | 'TX_PREPARED'
+  | 'TX_VOTED_NO'
+  | 'TX_WAITING'
+  | 'TX_COMMITTED'
+  | 'TX_ABORTED'
+  | 'TX_DECIDED'
+  | 'TX_ENDED'
+  | 'TX_IN_DOUBT'
+  | 'TX_RECOVERED'
+  | 'TX_HEURISTIC';
+
+/** Result of trying to hold the resources of a transaction. */
+export type HoldAttempt =
+  | { ok: true }
+  /** Held by other transactions: `blockers` are their ids; `final` when one of them is already committed. */
+  | { ok: false; code: 'conflict'; detail: string; blockers: TxId[]; final: boolean }
+  | { ok: false; code: 'invalid'; detail: string };
+
+/**
+ * The participant's resources, in memory, deterministic. The booking domain implements it
+ * (hold/confirm/release of telescope slots); the durable copy is written by the driver
+ * from the participant records.
+ */
+export interface ResourceManager {
+  /** Validate and, when possible, take the resources for this transaction. */
+  tryHold(txId: TxId, kind: TxKind, payload: unknown, nowMs: number): HoldAttempt;
+  /** The transaction committed: held resources become final. */
+  confirm(txId: TxId, kind: TxKind, payload: unknown): void;
+  /** The transaction aborted: give back whatever it held. Safe when it held nothing. */
+  release(txId: TxId, kind: TxKind, payload: unknown): void;
+}
