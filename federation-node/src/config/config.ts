@@ -1,0 +1,112 @@
+// The node's configuration: environment variables, validated once at start-up. A missing
+// or malformed variable stops the node with one line naming it. Every variable is listed,
+// with its meaning, in .env.example.
+import path from 'node:path';
+import { z } from 'zod';
+import { NodeId } from '../../../coordinator-2pc/src/messages.js';
+
+const ms = (fallback: number) => z.coerce.number().int().min(0).max(86_400_000).default(fallback);
+const count = (fallback: number, max: number) => z.coerce.number().int().min(1).max(max).default(fallback);
+
+const PeerList = z
+  .string()
+  .min(1)
+  .transform((text, ctx) => {
+    const peers = new Map<string, string>();
+    for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const [id, url, ...rest] = pair.split('=');
+      if (!id || !url || rest.length > 0 || !NodeId.safeParse(id).success || !/^https?:\/\/[^\s]+$/.test(url)) {
+        ctx.addIssue({ code: 'custom', message: `"${pair}" is not "<observatory id>=<http url>"` });
+        return z.NEVER;
+      }
+      peers.set(id, url.replace(/\/+$/, ''));
+    }
+    return peers;
+  });
+
+const Flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const ConfigSchema = z.object({
+  NODE_ID: NodeId,
+  DEPLOYMENT: z.enum(['development', 'test', 'production']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(1).max(65535).default(7101),
+  PUBLIC_URL: z.url().optional(),
+  FEDERATION_PEERS: PeerList,
+  CATALOG_FILE: z.string().min(1).default('seeds/catalog.json'),
+  SEED_SCIENTISTS: Flag.default(true),
+  DATA_DIR: z.string().min(1).optional(),
+  LOG_DIR: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+  LOG_TO_STDOUT: Flag.default(true),
+  TIME_REFERENCE: NodeId.optional(),
+  CLOCK_SYNC_INTERVAL_MS: ms(30_000),
+  CLOCK_SYNC_SAMPLES: count(5, 50),
+  PREPARE_TIMEOUT_MS: ms(3_000),
+  WAIT_DIE_MAX_WAIT_MS: ms(250),
+  IN_DOUBT_QUERY_AFTER_MS: ms(2_000),
+  IN_DOUBT_QUERY_MAX_INTERVAL_MS: ms(30_000),
+  DECISION_RESEND_INITIAL_MS: ms(500),
+  DECISION_RESEND_MAX_MS: ms(30_000),
+  FINISHED_RETENTION_MS: ms(600_000),
+  PEER_REQUEST_TIMEOUT_MS: ms(2_000),
+  PEER_REQUEST_ATTEMPTS_MAX: count(3, 10),
+  BODY_BYTES_MAX: count(65_536, 10_485_760),
+  ITEMS_PER_BOOKING_MAX: count(12, 100),
+  ITEM_DURATION_MAX_MINUTES: count(480, 1440),
+  BOOKING_SPAN_MAX_HOURS: count(72, 8760),
+  BOOKING_HORIZON_DAYS: count(366, 3660),
+  AVAILABILITY_RANGE_MAX_DAYS: count(31, 366),
+  WRITE_BATCH_MAX: count(512, 10_000),
+  FAULT_POINTS: z.string().default(''),
+});
+
+export type RawConfig = z.infer<typeof ConfigSchema>;
+
+export interface Config extends RawConfig {
+  publicUrl: string;
+  dataDir: string;
+  logDir: string;
+  timeReference: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parse the environment; throws ConfigError with one line naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = ConfigSchema.safeParse(blankAsMissing(env));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    const shown = env[name] === undefined || env[name] === '' ? 'missing' : `"${env[name]}"`;
+    throw new ConfigError(`configuration: ${name} is ${shown === 'missing' ? 'missing' : `invalid (${shown})`}: ${issue.message}`);
+  }
+  const raw = parsed.data;
+  if (!raw.FEDERATION_PEERS.has(raw.NODE_ID)) {
+    throw new ConfigError(`configuration: FEDERATION_PEERS must list this node (${raw.NODE_ID}) with its own URL`);
+  }
+  if (raw.FAULT_POINTS && raw.DEPLOYMENT === 'production') {
+    throw new ConfigError('configuration: FAULT_POINTS is refused when DEPLOYMENT=production (fault injection is for tests only)');
+  }
+  if (raw.FINISHED_RETENTION_MS <= raw.PREPARE_TIMEOUT_MS) {
+    throw new ConfigError('configuration: FINISHED_RETENTION_MS must exceed PREPARE_TIMEOUT_MS, so that a late prepare meets its tombstone');
+  }
+  const timeReference = raw.TIME_REFERENCE ?? [...raw.FEDERATION_PEERS.keys()][0]!;
+  if (!raw.FEDERATION_PEERS.has(timeReference)) {
+    throw new ConfigError(`configuration: TIME_REFERENCE "${timeReference}" is not listed in FEDERATION_PEERS`);
+  }
+  const dataDir = path.resolve(raw.DATA_DIR ?? path.join('data', raw.NODE_ID));
+  return {
+    ...raw,
+    publicUrl: (raw.PUBLIC_URL ?? raw.FEDERATION_PEERS.get(raw.NODE_ID)!).replace(/\/+$/, ''),
+    dataDir,
+    logDir: path.resolve(raw.LOG_DIR ?? path.join(dataDir, 'logs')),
+    timeReference,
+  };
+}
+
+function blankAsMissing(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v === '' ? undefined : v]));
+}

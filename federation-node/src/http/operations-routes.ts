@@ -1,0 +1,56 @@
+// Health, readiness and the operator's transaction tools (docs/OPERATIONS.md).
+import Router from '@koa/router';
+import { z } from 'zod';
+import { TxId } from '../../../coordinator-2pc/src/index.js';
+import type { NodeParts } from '../node-parts.js';
+import { readJson, validate } from './body.js';
+import { HttpProblem } from './problem.js';
+
+const ResolveRequest = z.strictObject({
+  outcome: z.enum(['committed', 'aborted']),
+  reason: z.string().min(1).max(500),
+});
+
+export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => Promise<string | null>): Router {
+  const router = new Router();
+
+  router.get('/health', (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { status: 'ok', observatory: parts.directory.selfId, uptimeS: Math.round((Date.now() - parts.startedAtMs) / 1000) };
+  });
+
+  router.get('/ready', async (ctx) => {
+    const database = await parts.database.reader.query('SELECT 1 AS ok').then(() => ({ ok: true, detail: 'open' }), (e: Error) => ({ ok: false, detail: e.message }));
+    const recovery = { ok: parts.readiness.recoveryFinished, detail: parts.readiness.recoveryFinished ? 'finished' : 'in progress' };
+    const peerIds = [...parts.directory.members.keys()].filter((id) => id !== parts.directory.selfId);
+    const peerProblems = await Promise.all(peerIds.map(checkPeer));
+    const peers = Object.fromEntries(peerIds.map((id, i) => [id, { ok: peerProblems[i] === null, detail: peerProblems[i] ?? 'reachable' }]));
+    const clock = parts.clock.status();
+    const ready = database.ok && recovery.ok;
+    const degraded = Object.values(peers).some((p) => !p.ok);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = ready ? 200 : 503;
+    if (!ready) ctx.type = 'application/json';
+    ctx.body = { status: ready ? (degraded ? 'degraded' : 'ready') : 'not-ready', observatory: parts.directory.selfId, checks: { database, recovery, peers, clock } };
+  });
+
+  router.get('/admin/transactions', (ctx) => {
+    const nowMs = parts.clock.nowMs();
+    const participant = parts.engine.participant.unfinished().map((t) => ({ ...t, role: 'participant', ageMs: nowMs - t.createdAtMs }));
+    const coordinator = parts.engine.coordinator.unfinished().map((t) => ({ ...t, role: 'coordinator', ageMs: nowMs - t.createdAtMs }));
+    ctx.body = { observatory: parts.directory.selfId, transactions: [...coordinator, ...participant] };
+  });
+
+  router.post('/admin/transactions/:txId/resolve', async (ctx) => {
+    const txId = validate(TxId, ctx.params.txId, 'the transaction id');
+    const { value } = await readJson(ctx, ResolveRequest, { bytesMax: parts.config.BODY_BYTES_MAX });
+    if (!parts.engine.resolveInDoubt(txId, value.outcome)) {
+      throw new HttpProblem('not-prepared', `${txId} is not in doubt at ${parts.directory.selfId}; only a prepared transaction can be resolved by hand`);
+    }
+    parts.loggers.audit.event('TX_HEURISTIC_RESOLVED', { outcome: value.outcome, reason: value.reason }, { txId });
+    parts.loggers.app.warn(`operator resolved in-doubt ${txId} as ${value.outcome}: ${value.reason}`);
+    ctx.body = { txId, outcome: value.outcome, heuristic: true };
+  });
+
+  return router;
+}

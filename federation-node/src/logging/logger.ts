@@ -1,0 +1,106 @@
+// Two streams (docs/LOGGING.md): the application log, one line per event in the form
+// `LEVEL:timestamp:service:message`, and the audit trail, one JSON object per business event.
+// Both go to stdout and to files. The request id (and transaction id) of the work in
+// progress is carried by AsyncLocalStorage and added to every line without being passed around.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import winston from 'winston';
+
+export interface LogContext {
+  requestId?: string;
+  txId?: string;
+}
+
+const context = new AsyncLocalStorage<LogContext>();
+
+/** Run `fn` with this context on every log line it causes (merged with the outer one). */
+export function withLogContext<T>(extra: LogContext, fn: () => T): T {
+  return context.run({ ...context.getStore(), ...extra }, fn);
+}
+
+export function currentLogContext(): LogContext {
+  return context.getStore() ?? {};
+}
+
+export interface AppLogger {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  debug(message: string): void;
+}
+
+export interface AuditLogger {
+  event(eventType: string, details: Record<string, unknown>, ids?: LogContext): void;
+}
+
+export interface Loggers {
+  app: AppLogger;
+  audit: AuditLogger;
+  close(): Promise<void>;
+}
+
+export interface LoggingOptions {
+  service: string;
+  level: 'error' | 'warn' | 'info' | 'debug';
+  logDir: string;
+  toStdout: boolean;
+}
+
+export function createLoggers(options: LoggingOptions): Loggers {
+  mkdirSync(options.logDir, { recursive: true });
+  const appFormat = winston.format.printf((info) => {
+    const ids = [info.requestId ? `req=${String(info.requestId)}` : '', info.txId ? `tx=${String(info.txId)}` : ''].filter(Boolean).join(' ');
+    return `${info.level.toUpperCase()}:${String(info.timestamp)}:${options.service}:${ids ? `[${ids}] ` : ''}${String(info.message)}`;
+  });
+  const app = winston.createLogger({
+    level: options.level,
+    format: winston.format.combine(winston.format((info) => Object.assign(info, currentLogContext()))(), winston.format.timestamp(), appFormat),
+    transports: [
+      new winston.transports.File({ filename: path.join(options.logDir, `${options.service}.app.log`) }),
+      ...(options.toStdout ? [new winston.transports.Console()] : []),
+    ],
+  });
+  const auditFormat = winston.format.printf((info) => JSON.stringify(info.line));
+  const audit = winston.createLogger({
+    levels: { audit: 0 },
+    level: 'audit',
+    format: auditFormat,
+    transports: [
+      new winston.transports.File({ filename: path.join(options.logDir, `${options.service}.audit.jsonl`) }),
+      ...(options.toStdout ? [new winston.transports.Console()] : []),
+    ],
+  });
+  return {
+    app: {
+      error: (m) => app.error(m),
+      warn: (m) => app.warn(m),
+      info: (m) => app.info(m),
+      debug: (m) => app.debug(m),
+    },
+    audit: {
+      event(eventType, details, ids) {
+        const ctx = { ...currentLogContext(), ...ids };
+        const line = {
+          timestamp_utc: new Date().toISOString(),
+          level: 'AUDIT',
+          event_type: eventType,
+          service: options.service,
+          ...(ctx.requestId ? { request_id: ctx.requestId } : {}),
+          ...(ctx.txId ? { tx_id: ctx.txId } : {}),
+          details,
+        };
+        audit.log({ level: 'audit', message: eventType, line });
+      },
+    },
+    close: () => Promise.all([closeLogger(app), closeLogger(audit)]).then(() => undefined),
+  };
+}
+
+function closeLogger(logger: winston.Logger): Promise<void> {
+  return new Promise((resolve) => {
+    logger.on('finish', () => resolve());
+    logger.end();
+    setTimeout(resolve, 500).unref();
+  });
+}

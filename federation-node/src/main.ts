@@ -1,0 +1,37 @@
+// Runs one observatory node. Configuration comes from the environment (see .env.example).
+//   NODE_ID=atacama FEDERATION_PEERS=atacama=http://127.0.0.1:7101,... node dist/federation-node/src/main.js
+import { ConfigError, loadConfig } from './config/config.js';
+import { startNode } from './node.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const node = await startNode(config);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    node.parts.loggers.app.info(`${signal} received: stopping gracefully`);
+    node.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Tell a supervising process (npm start, the tests) where we listen.
+  process.send?.({ type: 'listening', url: node.url, nodeId: config.NODE_ID });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`FATAL:${new Date().toISOString()}:could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

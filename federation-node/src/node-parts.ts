@@ -1,0 +1,33 @@
+// The parts of a running node that the HTTP adapters use. Built once in node.ts and passed
+// in: no framework, no globals.
+import type { ProtocolEngine } from '../../coordinator-2pc/src/index.js';
+import type { BookingService } from './bookings/booking-service.js';
+import type { Config } from './config/config.js';
+import type { SlotTable } from './domain/slot-table.js';
+import type { FederationClock } from './federation/clock.js';
+import type { Directory } from './federation/directory.js';
+import type { PeerClient } from './federation/peer-client.js';
+import type { Loggers } from './logging/logger.js';
+import type { BookingRepository } from './storage/booking-repository.js';
+import type { Database } from './storage/database.js';
+import type { TransactionLog } from './storage/transaction-log.js';
+
+export interface Readiness {
+  recoveryFinished: boolean;
+}
+
+export interface NodeParts {
+  config: Config;
+  directory: Directory;
+  clock: FederationClock;
+  slots: SlotTable;
+  database: Database;
+  transactionLog: TransactionLog;
+  bookings: BookingRepository;
+  bookingService: BookingService;
+  engine: ProtocolEngine;
+  peers: PeerClient;
+  loggers: Loggers;
+  readiness: Readiness;
+  startedAtMs: number;
+}

@@ -1,0 +1,200 @@
+// One observatory's node, assembled: storage, the booking domain, the protocol engine with
+// its ports, the HTTP API, the clock. Start-up ends with recovery, so that the node answers
+// only once every unfinished transaction is back in the engine's hands.
+import { writeSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CoordinatorCore, ParticipantCore, ProtocolEngine, type EnginePorts } from '../../coordinator-2pc/src/index.js';
+import { readCatalog, readScientists } from '../../seeds/catalog.js';
+import { loadSeeds } from '../../seeds/loader.js';
+import { BookingService } from './bookings/booking-service.js';
+import type { Config } from './config/config.js';
+import { SlotTable } from './domain/slot-table.js';
+import { FederationClock } from './federation/clock.js';
+import { Directory } from './federation/directory.js';
+import { PeerClient } from './federation/peer-client.js';
+import { createApp } from './http/app.js';
+import { federationRoutes } from './http/federation-routes.js';
+import { operationsRoutes } from './http/operations-routes.js';
+import { publicRoutes } from './http/public-routes.js';
+import { createLoggers, type Loggers } from './logging/logger.js';
+import type { NodeParts } from './node-parts.js';
+import { BookingRepository } from './storage/booking-repository.js';
+import { openDatabase } from './storage/database.js';
+import { SerialWriter } from './storage/serial-writer.js';
+import { TransactionLog } from './storage/transaction-log.js';
+
+export interface RunningNode {
+  url: string;
+  parts: NodeParts;
+  stop(): Promise<void>;
+}
+
+export interface NodeOptions {
+  /** What to do when the node must stop at once (a failed write, a broken invariant). */
+  onFatal?: (error: unknown) => void;
+}
+
+export async function startNode(config: Config, options: NodeOptions = {}): Promise<RunningNode> {
+  const startedAtMs = Date.now();
+  const loggers = createLoggers({ service: config.NODE_ID, level: config.LOG_LEVEL, logDir: config.logDir, toStdout: config.LOG_TO_STDOUT });
+  const log = loggers.app;
+  const catalog = readCatalog(config.CATALOG_FILE);
+  const directory = new Directory(config.NODE_ID, catalog, config.FEDERATION_PEERS);
+  const database = await openDatabase(config.dataDir);
+  const writer = new SerialWriter(database.writer, config.WRITE_BATCH_MAX);
+  const scientists = config.SEED_SCIENTISTS ? readScientists() : [];
+  await writer.write((runner) => loadSeeds(runner, catalog, scientists).then(() => undefined));
+  const scientistIds = new Set<string>((await database.reader.query('SELECT id FROM scientists')).map((r: { id: string }) => r.id));
+
+  const limits = {
+    itemsPerBookingMax: config.ITEMS_PER_BOOKING_MAX,
+    itemDurationMaxMinutes: config.ITEM_DURATION_MAX_MINUTES,
+    bookingSpanMaxHours: config.BOOKING_SPAN_MAX_HOURS,
+    bookingHorizonDays: config.BOOKING_HORIZON_DAYS,
+  };
+  const slots = new SlotTable(directory.ownTelescopes(), limits);
+  const transactionLog = new TransactionLog(writer, database.reader);
+  slots.load(await transactionLog.claims());
+  const bookings = new BookingRepository(writer, database.reader);
+
+  const timeReference = config.TIME_REFERENCE ?? directory.firstMember();
+  let clock: FederationClock | undefined;
+  const nowMs = () => clock!.nowMs();
+  const peers = new PeerClient({
+    selfId: config.NODE_ID,
+    peers: config.FEDERATION_PEERS,
+    requestTimeoutMs: config.PEER_REQUEST_TIMEOUT_MS,
+    attemptsMax: config.PEER_REQUEST_ATTEMPTS_MAX,
+    nowMs,
+  });
+  clock = new FederationClock(timeReference, timeReference === config.NODE_ID, () => peers.referenceTime(timeReference), config.CLOCK_SYNC_SAMPLES);
+
+  const fatal = options.onFatal ?? exitAtOnce;
+  const engine: ProtocolEngine = new ProtocolEngine(
+    config.NODE_ID,
+    new ParticipantCore(
+      {
+        selfId: config.NODE_ID,
+        waitMaxMs: config.WAIT_DIE_MAX_WAIT_MS,
+        inDoubtQueryAfterMs: config.IN_DOUBT_QUERY_AFTER_MS,
+        queryBackoffMaxMs: config.IN_DOUBT_QUERY_MAX_INTERVAL_MS,
+        finishedRetentionMs: config.FINISHED_RETENTION_MS,
+      },
+      slots,
+    ),
+    new CoordinatorCore({
+      selfId: config.NODE_ID,
+      resendInitialMs: config.DECISION_RESEND_INITIAL_MS,
+      resendMaxMs: config.DECISION_RESEND_MAX_MS,
+      abortedRetentionMs: config.FINISHED_RETENTION_MS,
+    }),
+    enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, wake: () => engine.wake() }),
+  );
+
+  const bookingService = new BookingService({
+    directory,
+    engine,
+    bookings,
+    scientists: scientistIds,
+    nowMs,
+    limits,
+    prepareTimeoutMs: config.PREPARE_TIMEOUT_MS,
+    log,
+    audit: loggers.audit,
+  });
+  const readiness = { recoveryFinished: false };
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, startedAtMs };
+
+  await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
+  await recover(parts);
+  const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node))], log);
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info(`observatory ${config.NODE_ID} (${directory.self.name}) listening on http://${config.HOST}:${port}, public URL ${config.publicUrl}, time reference ${timeReference}`);
+  loggers.audit.event('NODE_STARTED', { url: config.publicUrl, telescopes: [...directory.ownTelescopes().keys()], timeReference });
+
+  return {
+    url: `http://${config.HOST}:${port}`,
+    parts,
+    async stop() {
+      clock!.stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await writer.flush();
+      await database.close();
+      log.info(`observatory ${config.NODE_ID} stopped`);
+      await loggers.close();
+    },
+  };
+}
+
+interface PortDeps {
+  transactionLog: TransactionLog;
+  slots: SlotTable;
+  peers: PeerClient;
+  nowMs: () => number;
+  loggers: Loggers;
+  fatal: (error: unknown) => void;
+  wake: () => void;
+}
+
+function enginePorts(deps: PortDeps): EnginePorts {
+  let wakeTimer: NodeJS.Timeout | undefined;
+  return {
+    writeLog: (entry) => deps.transactionLog.write(entry, deps.slots.takeChanges()),
+    request: (to, message) => deps.peers.request(to, message),
+    nowMs: deps.nowMs,
+    scheduleWake(atMs) {
+      if (wakeTimer) clearTimeout(wakeTimer);
+      wakeTimer = undefined;
+      if (atMs === undefined) return;
+      wakeTimer = setTimeout(deps.wake, Math.min(Math.max(0, atMs - deps.nowMs()), 2_147_000_000));
+    },
+    audit(effect) {
+      deps.loggers.audit.event(effect.event, effect.details, { txId: effect.txId });
+      deps.loggers.app.debug(`${effect.event} ${effect.txId} ${JSON.stringify(effect.details)}`);
+    },
+    fatal: deps.fatal,
+  };
+}
+
+/** Bring back every unfinished transaction and settle what presumed abort settles. */
+async function recover(parts: NodeParts): Promise<void> {
+  const { config, transactionLog, engine, bookings, loggers } = parts;
+  const nowMs = parts.clock.nowMs();
+  const participantRecords = await transactionLog.participantRecordsForRecovery(nowMs - config.FINISHED_RETENTION_MS);
+  const coordinatorRecords = await transactionLog.coordinatorRecordsForRecovery();
+  const rejected = await bookings.rejectUndecided({ problem: 'observatory-unavailable', detail: `coordinator ${config.NODE_ID} restarted before deciding`, transient: true }, new Date(nowMs).toISOString());
+  engine.restore(participantRecords, coordinatorRecords);
+  const inDoubt = participantRecords.filter((r) => r.state === 'prepared').length;
+  const redriven = coordinatorRecords.length;
+  loggers.app.info(`recovery: ${inDoubt} in-doubt participant transaction(s), ${redriven} decided transaction(s) to finish, ${rejected.length} undecided booking(s) rejected`);
+  if (inDoubt + redriven + rejected.length > 0) {
+    loggers.audit.event('RECOVERY_STARTED', { inDoubt, redriven, rejectedUndecided: rejected });
+  }
+  parts.readiness.recoveryFinished = true;
+}
+
+async function peerProblem(peers: PeerClient, node: string): Promise<string | null> {
+  try {
+    const answer = await peers.forward(node, 'GET', '/health', {});
+    return answer.status === 200 ? null : `answered ${answer.status}`;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** Fail-stop: nothing more may leave this process once its log and its memory may disagree. */
+function exitAtOnce(error: unknown): void {
+  const what = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
+  writeSync(2, `FATAL:${new Date().toISOString()}:${what}\nstopping at once; recovery runs on the next start\n`);
+  process.exit(70);
+}

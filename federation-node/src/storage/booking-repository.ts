@@ -1,0 +1,114 @@
+// The coordinator's booking records. Writes go through the serial writer (in order with the
+// transaction log); reads use the read-only connection and see only committed rows.
+import type { DataSource } from 'typeorm';
+import type { BookingItem } from '../domain/slots.js';
+import type { BookingRow, BookingStatus } from './entities.js';
+import type { SerialWriter } from './serial-writer.js';
+
+export interface BookingRecord {
+  id: string;
+  scientistId: string;
+  status: BookingStatus;
+  createdAt: string;
+  updatedAt: string;
+  timestampMs: number;
+  items: BookingItem[];
+  reason: unknown;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  cancelTxId: string | null;
+}
+
+const COLUMNS = `id, scientist_id AS scientistId, status, created_at AS createdAt, updated_at AS updatedAt,
+  timestamp_ms AS timestampMs, items_json AS itemsJson, reason_json AS reasonJson, idempotency_key AS idempotencyKey,
+  request_hash AS requestHash, cancel_tx_id AS cancelTxId`;
+
+export class BookingRepository {
+  constructor(
+    private readonly writer: SerialWriter,
+    private readonly reader: DataSource,
+  ) {}
+
+  insert(b: BookingRecord): Promise<void> {
+    return this.writer.write((runner) =>
+      runner.query(
+        `INSERT INTO bookings (id, scientist_id, status, created_at, updated_at, timestamp_ms, items_json, reason_json,
+           idempotency_key, request_hash, cancel_tx_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [b.id, b.scientistId, b.status, b.createdAt, b.updatedAt, b.timestampMs, JSON.stringify(b.items),
+          b.reason === null ? null : JSON.stringify(b.reason), b.idempotencyKey, b.requestHash, b.cancelTxId],
+      ),
+    );
+  }
+
+  /**
+   * An aborted booking: only a PENDING one becomes REJECTED (a decided one never changes
+   * back). `freeKey` releases its Idempotency-Key, so that a retry after an outage tries again.
+   */
+  markRejected(id: string, reason: unknown, at: string, freeKey = false): Promise<void> {
+    const keyClause = freeKey ? ', idempotency_key = NULL' : '';
+    return this.writer.write((runner) =>
+      runner.query(`UPDATE bookings SET status = 'REJECTED', reason_json = ?, updated_at = ?${keyClause} WHERE id = ? AND status = 'PENDING'`, [JSON.stringify(reason), at, id]),
+    );
+  }
+
+  setCancellation(id: string, cancelTxId: string, at: string): Promise<void> {
+    return this.writer.write((runner) => runner.query(`UPDATE bookings SET cancel_tx_id = ?, updated_at = ? WHERE id = ?`, [cancelTxId, at, id]));
+  }
+
+  recordCancellationRefused(id: string, reason: unknown, at: string): Promise<void> {
+    return this.writer.write((runner) =>
+      runner.query(`UPDATE bookings SET reason_json = ?, updated_at = ? WHERE id = ? AND status = 'CONFIRMED'`, [JSON.stringify(reason), at, id]),
+    );
+  }
+
+  /** After a restart: bookings still PENDING were never decided, so they are aborted (presumed abort). */
+  async rejectUndecided(reason: unknown, at: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.reader.query(`SELECT id FROM bookings WHERE status = 'PENDING'`);
+    for (const { id } of rows) await this.markRejected(id, reason, at, true);
+    return rows.map((r) => r.id);
+  }
+
+  async find(id: string): Promise<BookingRecord | undefined> {
+    const rows: BookingRow[] = await this.reader.query(`SELECT ${COLUMNS} FROM bookings WHERE id = ?`, [id]);
+    return rows[0] && recordOf(rows[0]);
+  }
+
+  async findByIdempotencyKey(scientistId: string, key: string): Promise<BookingRecord | undefined> {
+    const rows: BookingRow[] = await this.reader.query(`SELECT ${COLUMNS} FROM bookings WHERE scientist_id = ? AND idempotency_key = ?`, [scientistId, key]);
+    return rows[0] && recordOf(rows[0]);
+  }
+
+  async list(filter: { scientistId?: string; status?: BookingStatus; limit: number; offset: number }): Promise<BookingRecord[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.scientistId) {
+      where.push('scientist_id = ?');
+      params.push(filter.scientistId);
+    }
+    if (filter.status) {
+      where.push('status = ?');
+      params.push(filter.status);
+    }
+    const rows: BookingRow[] = await this.reader.query(
+      `SELECT ${COLUMNS} FROM bookings ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`,
+      [...params, filter.limit, filter.offset],
+    );
+    return rows.map(recordOf);
+  }
+}
+
+function recordOf(row: BookingRow): BookingRecord {
+  return {
+    id: row.id,
+    scientistId: row.scientistId,
+    status: row.status,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    timestampMs: Number(row.timestampMs),
+    items: JSON.parse(row.itemsJson) as BookingItem[],
+    reason: row.reasonJson ? (JSON.parse(row.reasonJson) as unknown) : null,
+    idempotencyKey: row.idempotencyKey,
+    requestHash: row.requestHash,
+    cancelTxId: row.cancelTxId,
+  };
+}
