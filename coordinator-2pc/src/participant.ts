@@ -26,7 +26,7 @@ export interface ParticipantConfig {
 }
 
 type Waiting = { phase: 'waiting'; prepare: PrepareMessage; sinceMs: number; waitUntilMs: number; blockers: TxId[] };
-type Prepared = { phase: 'prepared'; record: ParticipantRecord; nextQueryAtMs: number; queryIntervalMs: number };
+type Prepared = { phase: 'prepared'; record: ParticipantRecord; nextQueryAtMs: number; queryIntervalMs: number; queried?: boolean };
 type Finished = { phase: 'committed' | 'aborted'; record: ParticipantRecord };
 type Entry = Waiting | Prepared | Finished;
 
@@ -314,7 +314,9 @@ export class ParticipantCore {
   }
 
   private queryCoordinator(txId: TxId, entry: Prepared, nowMs: number): Effect[] {
-    const firstQuery = entry.queryIntervalMs === this.config.inDoubtQueryAfterMs;
+    // Not inferred from the interval: it never grows when inDoubtQueryAfterMs >= queryBackoffMaxMs.
+    const firstQuery = !entry.queried;
+    entry.queried = true;
     entry.nextQueryAtMs = nowMs + entry.queryIntervalMs;
     entry.queryIntervalMs = Math.min(entry.queryIntervalMs * 2, this.config.queryBackoffMaxMs);
     const query: Effect = { type: 'send', to: entry.record.coordinatorId, message: { type: 'status-query', txId, from: this.config.selfId } };
