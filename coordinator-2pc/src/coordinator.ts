@@ -93,7 +93,8 @@ export class CoordinatorCore {
   nextWakeAtMs(): number | undefined {
     let earliest: number | undefined;
     for (const entry of this.entries.values()) {
-      const at = entry.phase === 'collecting' ? entry.begin.deadlineMs : entry.nextSendAtMs;
+      // A collecting transaction times out once the clock is past its deadline (see tick).
+      const at = entry.phase === 'collecting' ? entry.begin.deadlineMs + 1 : entry.nextSendAtMs;
       if (earliest === undefined || at < earliest) earliest = at;
     }
     return earliest;
@@ -184,10 +185,12 @@ export class CoordinatorCore {
     const deciding = this.deciding(entry, 'aborting', nowMs);
     if (alreadyAborted) deciding.acked.add(alreadyAborted);
     this.entries.set(txId, deciding);
+    const sends = this.sendDecision(txId, nowMs);
+    if (sends.length === 0) this.entries.delete(txId); // nobody left to tell
     return [
       { type: 'audit', event: 'TX_ABORTED', txId, details: { role: 'coordinator', reasons } },
       { type: 'outcome', txId, outcome: 'aborted', reasons },
-      ...this.sendDecision(txId, nowMs),
+      ...sends,
     ];
   }
 

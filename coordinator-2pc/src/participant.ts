@@ -127,7 +127,14 @@ export class ParticipantCore {
     const entry = this.entries.get(prepare.txId);
     if (entry) return this.repeatVote(prepare.txId, entry);
     if (nowMs > prepare.deadlineMs) {
-      return this.refuse(prepare, nowMs, { code: 'expired', detail: `prepare arrived after its deadline (${nowMs - prepare.deadlineMs} ms late)` });
+      // Refused without a record: every copy of this prepare is as late, and it may be a stale
+      // duplicate of a transaction finished here (even committed) and since forgotten, whose
+      // durable record a tombstone would overwrite.
+      const reason: AbortReason = { code: 'expired', detail: `prepare arrived after its deadline (${nowMs - prepare.deadlineMs} ms late)`, node: this.config.selfId };
+      return [
+        audit('TX_VOTED_NO', prepare.txId, { coordinator: prepare.coordinatorId, reason: reason.code, detail: reason.detail }),
+        this.vote(prepare.coordinatorId, prepare.txId, 'no', reason),
+      ];
     }
     return this.attemptHold(prepare, nowMs, nowMs, nowMs + this.config.waitMaxMs);
   }
@@ -144,6 +151,9 @@ export class ParticipantCore {
    * blocked by an older or a committed holder, it gives up at once.
    */
   private attemptHold(prepare: PrepareMessage, nowMs: number, sinceMs: number, waitLimitMs: number): Effect[] {
+    if (nowMs > prepare.deadlineMs) {
+      return this.refuse(prepare, nowMs, { code: 'expired', detail: `the prepare deadline passed while waiting (${nowMs - prepare.deadlineMs} ms ago)` });
+    }
     const attempt = this.resources.tryHold(prepare.txId, prepare.kind, prepare.payload, nowMs);
     if (attempt.ok) return this.prepared(prepare, nowMs);
     if (attempt.code === 'invalid') return this.refuse(prepare, nowMs, { code: 'invalid', detail: attempt.detail });
@@ -195,6 +205,8 @@ export class ParticipantCore {
     const outcome = message.type === 'commit' ? 'committed' : 'aborted';
     const entry = this.entries.get(message.txId);
     if (!entry) return this.decisionForUnknown(message, nowMs);
+    const coordinatorId = entry.phase === 'waiting' ? entry.prepare.coordinatorId : entry.record.coordinatorId;
+    if (message.from !== coordinatorId) return []; // only the transaction's coordinator decides
     if (entry.phase === 'prepared') return this.finish(message.txId, entry, outcome, nowMs, false);
     if (entry.phase === 'waiting') {
       // No vote was given yet, so a correct coordinator can only be aborting.

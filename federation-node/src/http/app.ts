@@ -2,7 +2,7 @@
 // carry it into every log line), turn any error into problem+json, then route.
 import { randomUUID } from 'node:crypto';
 import Koa from 'koa';
-import type Router from '@koa/router';
+import Router from '@koa/router';
 import type { AppLogger } from '../logging/logger.js';
 import { withLogContext } from '../logging/logger.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from './problem.js';
@@ -13,16 +13,24 @@ export function createApp(routers: Router[], log: AppLogger): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errors are answered and logged below, never printed as stack traces
+  const root = new Router();
+  for (const router of routers) root.use(router.routes(), router.allowedMethods({ throw: true }));
   app.use(requestId);
   app.use(problems(log));
-  for (const router of routers) {
-    app.use(router.routes());
-    app.use(router.allowedMethods({ throw: true }));
-  }
-  app.use((ctx) => {
-    throw new HttpProblem('not-found', `no resource at ${ctx.method} ${ctx.path}`);
-  });
+  app.use(wellFormedPath);
+  app.use(root.routes());
+  app.use(root.allowedMethods({ throw: true }));
   return app;
+}
+
+async function wellFormedPath(ctx: Koa.Context, next: Koa.Next): Promise<void> {
+  try {
+    decodeURIComponent(ctx.path);
+  } catch {
+    throw new HttpProblem('invalid-request', 'the URL is not correctly percent-encoded');
+  }
+  await next();
+  if (ctx.status === 404 && ctx.body === undefined) throw new HttpProblem('not-found', `no resource at ${ctx.method} ${ctx.path}`);
 }
 
 async function requestId(ctx: Koa.Context, next: Koa.Next): Promise<void> {

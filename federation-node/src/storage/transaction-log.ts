@@ -63,13 +63,15 @@ export class TransactionLog {
   }
 }
 
+/** Only a prepared record may still change: a decided outcome is final on disk too. */
 async function writeParticipant(runner: QueryRunner, r: ParticipantRecord): Promise<void> {
   await runner.query(
     `INSERT INTO participant_transactions (tx_id, kind, coordinator_id, participants_json, timestamp_ms, deadline_ms,
        payload_json, state, reason_json, heuristic, created_at_ms, updated_at_ms)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (tx_id) DO UPDATE SET state = excluded.state, reason_json = excluded.reason_json,
-       heuristic = excluded.heuristic, updated_at_ms = excluded.updated_at_ms`,
+       heuristic = excluded.heuristic, updated_at_ms = excluded.updated_at_ms
+     WHERE participant_transactions.state = 'prepared'`,
     [r.txId, r.kind, r.coordinatorId, JSON.stringify(r.participants), r.timestampMs, r.deadlineMs, JSON.stringify(r.payload ?? null),
       r.state, r.reason ? JSON.stringify(r.reason) : null, r.heuristic ? 1 : 0, r.createdAtMs, r.updatedAtMs],
   );

@@ -55,7 +55,7 @@ const matrix: Record<State, Array<[string, ProtocolMessage, Effect[]]>> = {
   committed: [
     ['duplicate prepare', prepare, [yes]],
     ['duplicate commit', commitMsg(T), [ack('committed')]],
-    ['commit relayed by another node', commitMsg(T, OTHER), [ack('committed', OTHER)]],
+    ['commit sent by a node that is not its coordinator (ignored)', commitMsg(T, OTHER), []],
     ['abort (reports the truth: committed)', abortMsg(T), [ack('committed')]],
   ],
   'aborted after yes': [

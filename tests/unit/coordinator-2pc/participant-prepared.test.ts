@@ -76,9 +76,11 @@ describe('ParticipantCore — prepared transaction', () => {
       expect(core.unfinished()).to.deep.equal([]);
     });
 
-    it('acks a decision to the coordinator of the record even when another node relayed it', () => {
-      const { receive } = setup();
-      expect(receive(commitMsg(prepare.txId, OTHER), 1500)).to.deep.equal(finished('committed', 1500));
+    it('ignores a decision from a node that is not its coordinator and stays in doubt', () => {
+      const { core, rm, receive } = setup();
+      expect(receive(commitMsg(prepare.txId, OTHER), 1500)).to.deep.equal([]);
+      expect(core.view(prepare.txId)?.phase).to.equal('prepared');
+      expect(rm.opsOf(prepare.txId)).to.deep.equal(['tryHold']);
     });
 
     it('finishes committed on a status-reply committed from its coordinator', () => {
