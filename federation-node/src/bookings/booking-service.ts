@@ -122,7 +122,7 @@ export class BookingService {
       this.deps.audit.event('BOOKING_CREATED', { bookingId: booking.id, scientistId: booking.scientistId, items }, { txId: booking.id });
       return { ...booking, status: 'CONFIRMED' };
     }
-    const problem = problemForAbort(result.reasons, 'booking');
+    const problem = problemForAbort(result.reasons, 'booking', booking.id);
     const transient = result.reasons.every((r) => TRANSIENT.includes(r.code));
     const stored = { problem: problem.type, detail: problem.detail, ...problem.extensions, transient };
     await this.deps.bookings.markRejected(booking.id, stored, canonicalInstant(this.deps.nowMs()), transient);
@@ -140,7 +140,7 @@ export class BookingService {
       this.deps.audit.event('BOOKING_CANCELLED', { bookingId: booking.id, scientistId: booking.scientistId, cancelTxId: txId }, { txId });
       return { ...booking, status: 'CANCELLED', cancelTxId: txId, updatedAt: canonicalInstant(this.deps.nowMs()) };
     }
-    const problem = problemForAbort(result.reasons, 'cancellation');
+    const problem = problemForAbort(result.reasons, 'cancellation', booking.id);
     await this.deps.bookings.recordCancellationRefused(booking.id, { cancellation: txId, problem: problem.type, detail: problem.detail }, canonicalInstant(this.deps.nowMs()));
     this.deps.audit.event('BOOKING_CANCEL_REFUSED', { bookingId: booking.id, cancelTxId: txId, reasons: result.reasons }, { txId });
     throw problem;
@@ -158,18 +158,18 @@ export class BookingService {
 }
 
 /** The most useful answer for an aborted transaction: a conflict beats an invalid item beats an outage. */
-export function problemForAbort(reasons: AbortReason[], what: 'booking' | 'cancellation'): HttpProblem {
+export function problemForAbort(reasons: AbortReason[], what: 'booking' | 'cancellation', bookingId: string): HttpProblem {
   const conflicts = reasons.filter((r) => r.code === 'conflict');
   if (conflicts.length > 0) {
-    return new HttpProblem(what === 'booking' ? 'slot-taken' : 'booking-state-conflict', conflicts.map((r) => `${r.node ?? '?'}: ${r.detail}`).join('; '), { conflicts });
+    return new HttpProblem(what === 'booking' ? 'slot-taken' : 'booking-state-conflict', conflicts.map((r) => `${r.node ?? '?'}: ${r.detail}`).join('; '), { bookingId, conflicts });
   }
   const invalid = reasons.filter((r) => r.code === 'invalid' || r.code === 'refused');
   if (invalid.length > 0) {
-    return new HttpProblem(what === 'booking' ? 'unprocessable-booking' : 'booking-state-conflict', invalid.map((r) => `${r.node ?? '?'}: ${r.detail}`).join('; '));
+    return new HttpProblem(what === 'booking' ? 'unprocessable-booking' : 'booking-state-conflict', invalid.map((r) => `${r.node ?? '?'}: ${r.detail}`).join('; '), { bookingId });
   }
   const down = [...new Set(reasons.filter((r) => r.node).map((r) => r.node!))];
   const detail = `the ${what} was not made: ${reasons.map((r) => r.detail).join('; ') || 'the transaction aborted'}`;
-  return new HttpProblem('observatory-unavailable', detail, { unavailableObservatories: down }, { 'Retry-After': '5' });
+  return new HttpProblem('observatory-unavailable', detail, { bookingId, unavailableObservatories: down }, { 'Retry-After': '5' });
 }
 
 function problemOf(stored: unknown): HttpProblem {
