@@ -1,0 +1,104 @@
+// Simulated scientists: they begin book (and sometimes cancel) transactions at random
+// nodes, over 1-3 random nodes with random, overlapping slots, and remember what they were
+// told. The registry of every transaction begun is what the checker judges against.
+import type { NodeId, Outcome, TxId, TxKind } from '../../coordinator-2pc/src/messages.js';
+import type { BeginTransaction } from '../../coordinator-2pc/src/coordinator.js';
+import type { Prng } from './prng.js';
+import type { SimulationProfile } from './profile.js';
+import type { SimNode } from './sim-node.js';
+import type { Scheduler } from './sim-disk.js';
+import type { Trace } from './trace.js';
+
+export interface TransactionInfo {
+  txId: TxId;
+  kind: TxKind;
+  coordinator: NodeId;
+  parts: BeginTransaction['parts'];
+  /** What the client was told; undefined while it waits (forever, if its coordinator died). */
+  told?: Outcome;
+  /** For a cancel: the booking it gives back. */
+  booking?: TxId;
+}
+
+const PARTICIPANTS_MAX = 3;
+const SLOTS_PER_PART_MAX = 2;
+
+export class Clients {
+  readonly transactions = new Map<TxId, TransactionInfo>();
+  private counter = 0;
+  /** Bookings told committed and not yet (being) cancelled. */
+  private readonly cancellable: TxId[] = [];
+
+  constructor(
+    private readonly nodes: Map<NodeId, SimNode>,
+    private readonly profile: SimulationProfile,
+    private readonly scheduler: Scheduler,
+    private readonly prng: Prng,
+    private readonly trace: Trace,
+  ) {}
+
+  /** Spread the run's transactions over the fault phase. */
+  scheduleAll(): void {
+    for (let i = 0; i < this.profile.transactionCount; i++) {
+      this.scheduler.after(this.prng.between(0, this.profile.faultPhaseMs), () => this.beginOne());
+    }
+  }
+
+  private beginOne(): void {
+    const coordinator = this.prng.pick([...this.nodes.values()]);
+    const cancel = this.cancellable.length > 0 && this.prng.chance(this.profile.cancelProbability);
+    const info = cancel ? this.cancelOf(coordinator.id) : this.bookingAt(coordinator.id);
+    if (!coordinator.up) {
+      this.trace.add(coordinator.id, () => `client: ${info.kind} refused, node is down`);
+      if (info.booking) this.cancellable.push(info.booking);
+      return;
+    }
+    this.transactions.set(info.txId, info);
+    const nowMs = coordinator.nowMs();
+    const transaction: BeginTransaction = {
+      txId: info.txId,
+      kind: info.kind,
+      timestampMs: nowMs,
+      deadlineMs: nowMs + this.profile.prepareTimeoutMs,
+      parts: info.parts,
+    };
+    this.trace.add(coordinator.id, () => `client begins ${info.kind} ${info.txId}: ${describeParts(info)}`);
+    const incarnation = coordinator.incarnation;
+    coordinator.engine!.begin(transaction).then((result) => {
+      if (!coordinator.isAlive(incarnation)) return;
+      info.told = result.outcome;
+      const reasons = result.reasons.map((r) => `${r.code}@${r.node ?? '?'}`).join(' ');
+      this.trace.add(coordinator.id, () => `client told ${info.txId} ${result.outcome}${reasons ? ` (${reasons})` : ''}`);
+      if (info.kind === 'book' && result.outcome === 'committed') this.cancellable.push(info.txId);
+      if (info.booking && result.outcome === 'aborted') this.cancellable.push(info.booking);
+    });
+  }
+
+  private bookingAt(coordinator: NodeId): TransactionInfo {
+    const count = this.prng.int(1, Math.min(PARTICIPANTS_MAX, this.nodes.size));
+    const chosen = this.prng.sample([...this.nodes.values()], count);
+    const parts = chosen.map((node) => {
+      const slots = this.prng.sample([...node.slotKeys], this.prng.int(1, SLOTS_PER_PART_MAX)).sort();
+      return { node: node.id, payload: { slots } };
+    });
+    return { txId: this.nextTxId(coordinator), kind: 'book', coordinator, parts };
+  }
+
+  private cancelOf(coordinator: NodeId): TransactionInfo {
+    const index = this.prng.int(0, this.cancellable.length - 1);
+    const booking = this.cancellable.splice(index, 1)[0]!;
+    const booked = this.transactions.get(booking)!;
+    const parts = booked.parts.map((part) => ({ node: part.node, payload: { ...(part.payload as object), booking } }));
+    return { txId: this.nextTxId(coordinator), kind: 'cancel', coordinator, parts, booking };
+  }
+
+  private nextTxId(coordinator: NodeId): TxId {
+    this.counter++;
+    return `${coordinator}.tx${String(this.counter).padStart(6, '0')}`;
+  }
+}
+
+export function describeParts(info: TransactionInfo): string {
+  const parts = info.parts.map((p) => `${p.node}[${(p.payload as { slots: string[] }).slots.join(',')}]`).join(' ');
+  return info.booking ? `${parts} of ${info.booking}` : parts;
+}

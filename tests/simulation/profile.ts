@@ -1,0 +1,95 @@
+// What one seed simulates: the federation's size, the protocol's timeouts, the workload and
+// how hostile the network, the disks and the machines are. Each seed draws its own mix
+// (swarm testing, as TigerBeetle's VOPR does), so that some seeds are calm and some brutal.
+import type { CoordinatorConfig } from '../../coordinator-2pc/src/coordinator.js';
+import type { ParticipantConfig } from '../../coordinator-2pc/src/participant.js';
+import type { Prng } from './prng.js';
+
+export interface NetworkProfile {
+  delayMinMs: number;
+  delayMaxMs: number;
+  lossProbability: number;
+  duplicateProbability: number;
+  /** A message stuck in some queue: delivered after up to longDelayMaxMs. */
+  longDelayProbability: number;
+  longDelayMaxMs: number;
+  /** How often (on average) a partition starts, and how long one lasts. */
+  partitionEveryMs: number;
+  partitionLastsMaxMs: number;
+  /** The client side of a request gives up after this long (an HTTP client timeout). */
+  requestTimeoutMs: number;
+}
+
+export interface SimulationProfile {
+  nodeCount: number;
+  slotsPerNode: number;
+  /** Per-node clock offsets from the simulator's true time, in ms. */
+  clockSkewMaxMs: number;
+  /** Clients begin transactions during this phase; faults happen only during it. */
+  faultPhaseMs: number;
+  transactionCount: number;
+  cancelProbability: number;
+  prepareTimeoutMs: number;
+  participant: Omit<ParticipantConfig, 'selfId'>;
+  coordinator: Omit<CoordinatorConfig, 'selfId'>;
+  network: NetworkProfile;
+  /** Chance, at every step of the fault phase, that a random live node crashes. */
+  crashProbabilityPerStep: number;
+  downtimeMaxMs: number;
+  diskSyncMaxMs: number;
+  /** Chance that a sync makes only a prefix of the pending writes durable. */
+  partialSyncProbability: number;
+  /** Chance that a write fails (the node must then stop itself). */
+  writeFailureProbability: number;
+  /** After faults stop: how long the federation gets to finish everything. */
+  quiescentMaxMs: number;
+}
+
+export function drawProfile(prng: Prng): SimulationProfile {
+  const faultPhaseMs = prng.int(300, 2000);
+  const participant = {
+    waitMaxMs: prng.int(2, 40),
+    inDoubtQueryAfterMs: prng.int(10, 100),
+    queryBackoffMaxMs: prng.int(100, 400),
+    finishedRetentionMs: prng.int(100, 2000),
+  };
+  const coordinator = {
+    resendInitialMs: prng.int(10, 100),
+    resendMaxMs: prng.int(100, 400),
+    abortedRetentionMs: prng.int(100, 2000),
+  };
+  const prepareTimeoutMs = prng.int(20, 150);
+  return {
+    nodeCount: prng.int(3, 5),
+    slotsPerNode: prng.int(2, 8),
+    clockSkewMaxMs: prng.pick([0, 1, 5]),
+    faultPhaseMs,
+    transactionCount: prng.int(5, 60),
+    cancelProbability: prng.pick([0, 0.1, 0.3]),
+    prepareTimeoutMs,
+    participant,
+    coordinator,
+    network: drawNetwork(prng, prepareTimeoutMs),
+    crashProbabilityPerStep: prng.pick([0, 0.001, 0.003, 0.01]),
+    downtimeMaxMs: prng.int(1, 300),
+    diskSyncMaxMs: prng.between(0.05, 3),
+    partialSyncProbability: prng.pick([0, 0.3]),
+    writeFailureProbability: prng.pick([0, 0, 0.002, 0.01]),
+    quiescentMaxMs: 20_000,
+  };
+}
+
+function drawNetwork(prng: Prng, prepareTimeoutMs: number): NetworkProfile {
+  const delayMinMs = prng.between(0.05, 1);
+  return {
+    delayMinMs,
+    delayMaxMs: delayMinMs + prng.pick([0.5, 5, 30]),
+    lossProbability: prng.pick([0, 0.01, 0.05, 0.2]),
+    duplicateProbability: prng.pick([0, 0.02, 0.1]),
+    longDelayProbability: prng.pick([0, 0.005, 0.02]),
+    longDelayMaxMs: prng.int(100, 3000),
+    partitionEveryMs: prng.pick([Infinity, 500, 150]),
+    partitionLastsMaxMs: prng.int(10, 400),
+    requestTimeoutMs: prepareTimeoutMs + prng.int(10, 300),
+  };
+}

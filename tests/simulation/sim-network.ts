@@ -1,0 +1,197 @@
+// A simulated network behind EnginePorts.request(): every request and reply is copied
+// through JSON and checked against its wire schema (as the HTTP adapter would), then may be
+// lost, delayed, duplicated (so reordered) or cut off by a partition. A request whose reply
+// does not come back in time rejects, as an HTTP client's timeout does. Requests and replies
+// of a node incarnation that has since crashed are never delivered to the new incarnation.
+import type { ZodType } from 'zod';
+import {
+  AckMessage,
+  DecisionMessage,
+  PrepareMessage,
+  StatusQueryMessage,
+  StatusReplyMessage,
+  VoteMessage,
+  type NodeId,
+  type ProtocolMessage,
+} from '../../coordinator-2pc/src/messages.js';
+import type { ReplyMessage, RequestMessage } from '../../coordinator-2pc/src/engine.js';
+import type { NetworkProfile } from './profile.js';
+import type { Prng } from './prng.js';
+import type { Scheduler } from './sim-disk.js';
+import type { Trace } from './trace.js';
+
+/** What the network needs to know of a node. */
+export interface Endpoint {
+  readonly id: NodeId;
+  readonly up: boolean;
+  readonly incarnation: number;
+  handleRequest(message: RequestMessage): Promise<ReplyMessage | undefined>;
+}
+
+interface Call {
+  from: Endpoint;
+  fromIncarnation: number;
+  to: NodeId;
+  message: RequestMessage;
+  settled: boolean;
+  resolve: (reply: ReplyMessage) => void;
+  reject: (error: Error) => void;
+}
+
+const SCHEMAS: Record<ProtocolMessage['type'], ZodType> = {
+  prepare: PrepareMessage,
+  vote: VoteMessage,
+  commit: DecisionMessage,
+  abort: DecisionMessage,
+  ack: AckMessage,
+  'status-query': StatusQueryMessage,
+  'status-reply': StatusReplyMessage,
+};
+
+export class SimNetwork {
+  /** Faults happen only while this is true; healing the network sets it to false. */
+  faulty = true;
+  /** During a partition, each node's side; messages between sides are lost. */
+  private sides: Map<NodeId, number> | undefined;
+
+  constructor(
+    private readonly endpoints: Map<NodeId, Endpoint>,
+    private readonly profile: NetworkProfile,
+    private readonly scheduler: Scheduler,
+    private readonly prng: Prng,
+    private readonly trace: Trace,
+    private readonly report: (problem: string) => void,
+  ) {}
+
+  request(from: Endpoint, to: NodeId, message: RequestMessage): Promise<ReplyMessage> {
+    this.checkSchema(message, from.id);
+    return new Promise<ReplyMessage>((resolve, reject) => {
+      const call: Call = { from, fromIncarnation: from.incarnation, to, message, settled: false, resolve, reject };
+      this.scheduler.after(this.profile.requestTimeoutMs, () => this.fail(call, 'timed out'));
+      this.transmit(from.id, to, () => `${describe(message)} -> ${to}`, () => this.arrive(call));
+      if (this.faulty && this.prng.chance(this.profile.duplicateProbability)) {
+        this.transmit(from.id, to, () => `${describe(message)} -> ${to} (duplicate)`, () => this.arrive(call));
+      }
+    });
+  }
+
+  /** Cut the federation in two for a while; repeats until the network is healed. */
+  startPartitions(): void {
+    if (!Number.isFinite(this.profile.partitionEveryMs)) return;
+    this.scheduler.after(this.prng.between(0, 2 * this.profile.partitionEveryMs), () => {
+      if (!this.faulty) return;
+      this.partition();
+      this.scheduler.after(this.prng.between(1, this.profile.partitionLastsMaxMs), () => {
+        this.healPartition();
+        this.startPartitions();
+      });
+    });
+  }
+
+  /** Faults stop: no more loss, duplication, long delays or partitions. */
+  heal(): void {
+    this.faulty = false;
+    this.healPartition();
+  }
+
+  private partition(): void {
+    const ids = [...this.endpoints.keys()];
+    const cut = this.prng.int(1, ids.length - 1);
+    const shuffled = this.prng.sample(ids, ids.length);
+    this.sides = new Map(shuffled.map((id, index) => [id, index < cut ? 0 : 1]));
+    const side = shuffled.slice(0, cut);
+    this.trace.add('network', () => `partition: [${side.join(', ')}] | [${shuffled.slice(cut).join(', ')}]`);
+  }
+
+  private healPartition(): void {
+    if (!this.sides) return;
+    this.sides = undefined;
+    this.trace.add('network', () => 'partition healed');
+  }
+
+  private arrive(call: Call): void {
+    const target = this.endpoints.get(call.to)!;
+    const label = describe(call.message);
+    if (!target.up) {
+      this.trace.add(call.to, () => `refused ${label} from ${call.from.id}: node is down`);
+      this.transmit(call.to, call.from.id, () => `connection refused -> ${call.from.id}`, () => this.fail(call, 'connection refused'));
+      return;
+    }
+    this.trace.add(call.to, () => `recv ${label} from ${call.from.id}`);
+    const incarnation = target.incarnation;
+    target.handleRequest(copy(call.message)).then((reply) => {
+      if (!target.up || target.incarnation !== incarnation) return; // the server died with the connection
+      if (reply === undefined) {
+        this.transmit(call.to, call.from.id, () => `no reply to ${label} -> ${call.from.id}`, () => this.fail(call, 'no reply'));
+        return;
+      }
+      this.checkSchema(reply, call.to);
+      this.transmit(call.to, call.from.id, () => `reply ${describe(reply)} -> ${call.from.id}`, () => this.answer(call, copy(reply)));
+    });
+  }
+
+  private answer(call: Call, reply: ReplyMessage): void {
+    if (call.settled || !this.callerAlive(call)) {
+      this.trace.add(call.from.id, () => `late reply ${describe(reply)} from ${call.to} ignored`);
+      return;
+    }
+    call.settled = true;
+    this.trace.add(call.from.id, () => `recv ${describe(reply)} from ${call.to}`);
+    call.resolve(reply);
+  }
+
+  private fail(call: Call, why: string): void {
+    if (call.settled) return;
+    call.settled = true;
+    if (!this.callerAlive(call)) return; // a dead incarnation hears nothing more
+    this.trace.add(call.from.id, () => `request ${describe(call.message)} to ${call.to} failed: ${why}`);
+    call.reject(new Error(why));
+  }
+
+  private callerAlive(call: Call): boolean {
+    return call.from.up && call.from.incarnation === call.fromIncarnation;
+  }
+
+  /** One message on the wire: maybe lost, otherwise delivered after a random delay. */
+  private transmit(from: NodeId, to: NodeId, label: () => string, onArrival: () => void): void {
+    if (this.sides && this.sides.get(from) !== this.sides.get(to)) {
+      this.trace.add(from, () => `send ${label()}: lost in the partition`);
+      return;
+    }
+    if (this.faulty && this.prng.chance(this.profile.lossProbability)) {
+      this.trace.add(from, () => `send ${label()}: lost`);
+      return;
+    }
+    const delayMs = this.drawDelayMs();
+    this.trace.add(from, () => `send ${label()} (${delayMs.toFixed(3)} ms)`);
+    this.scheduler.after(delayMs, onArrival);
+  }
+
+  private drawDelayMs(): number {
+    const { delayMinMs, delayMaxMs, longDelayProbability, longDelayMaxMs } = this.profile;
+    if (this.faulty && this.prng.chance(longDelayProbability)) return this.prng.between(delayMaxMs, longDelayMaxMs);
+    return this.prng.between(delayMinMs, delayMaxMs);
+  }
+
+  private checkSchema(message: ProtocolMessage, sender: NodeId): void {
+    const result = SCHEMAS[message.type].safeParse(JSON.parse(JSON.stringify(message)));
+    if (!result.success) this.report(`${sender} sent a ${message.type} that fails its wire schema: ${result.error.message}`);
+  }
+}
+
+export function describe(message: ProtocolMessage): string {
+  switch (message.type) {
+    case 'vote':
+      return `vote ${message.vote}${message.reason ? `(${message.reason.code})` : ''} ${message.txId}`;
+    case 'ack':
+      return `ack ${message.outcome} ${message.txId}`;
+    case 'status-reply':
+      return `status-reply ${message.outcome} ${message.txId}`;
+    default:
+      return `${message.type} ${message.txId}`;
+  }
+}
+
+function copy<T>(message: T): T {
+  return JSON.parse(JSON.stringify(message)) as T;
+}

@@ -1,0 +1,200 @@
+// The deterministic simulation of a federation: N real protocol engines over a simulated
+// network, disks and clock, run as a discrete-event loop. After each event the microtask
+// queue is flushed (the engine is promise-based), so that one seed always gives the same
+// run. Faults (loss, delay, duplication, partitions, crashes) happen during the fault
+// phase; then the network heals, every node restarts and the federation must settle.
+import type { NodeId } from '../../coordinator-2pc/src/messages.js';
+import { Checker } from './checker.js';
+import { Clients } from './clients.js';
+import { EventQueue } from './event-queue.js';
+import { Prng } from './prng.js';
+import { drawProfile, type SimulationProfile } from './profile.js';
+import { SimDisk, type Scheduler } from './sim-disk.js';
+import { SimNetwork } from './sim-network.js';
+import { SimNode, type BugHook } from './sim-node.js';
+import { SlotTable } from './slot-table.js';
+import { Trace } from './trace.js';
+
+export interface RunOptions {
+  seed: number;
+  /** Keep the readable trace (off for soaking: it costs time). */
+  trace?: boolean;
+  /** Receives each trace line as it is made. */
+  onTraceLine?: (line: string) => void;
+  /** Break the simulated nodes on purpose (the checker's own test). */
+  bug?: BugHook;
+}
+
+export interface RunStats {
+  nodes: number;
+  steps: number;
+  simulatedMs: number;
+  begun: number;
+  committed: number;
+  aborted: number;
+  cancelsCommitted: number;
+  crashes: number;
+  /** How many times each audit event happened: which protocol paths the run went through. */
+  audits: Record<string, number>;
+}
+
+export interface RunResult {
+  seed: number;
+  violation?: string;
+  trace: string[];
+  stats: RunStats;
+}
+
+/** Simulated time starts here so that every node's clock reads positive. */
+const START_US = 1_000_000_000;
+/** A run that takes more steps than this is stuck in a loop. */
+const STEPS_MAX = 2_000_000;
+
+export class SimulationViolation extends Error {
+  override name = 'SimulationViolation';
+  constructor(readonly seed: number, readonly problem: string) {
+    super(`seed ${seed}: ${problem}`);
+  }
+}
+
+export async function runSimulation(options: RunOptions): Promise<RunResult> {
+  return new Simulation(options).run();
+}
+
+class Simulation implements Scheduler {
+  private readonly queue = new EventQueue();
+  private timeUs = START_US;
+  readonly scheduler: Scheduler = this;
+  private readonly faultPrng: Prng;
+  readonly profile: SimulationProfile;
+  readonly trace: Trace;
+  readonly network: SimNetwork;
+  readonly bug: BugHook;
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly clients: Clients;
+  private readonly checker: Checker;
+  private violation: string | undefined;
+  private faultPhase = true;
+  private readonly stats: RunStats;
+
+  constructor(private readonly options: RunOptions) {
+    const root = new Prng(options.seed);
+    this.profile = drawProfile(root.fork());
+    this.faultPrng = root.fork();
+    this.bug = options.bug ?? 'none';
+    this.trace = new Trace(options.trace ?? false, () => this.timeUs - START_US, options.onTraceLine);
+    this.network = new SimNetwork(this.nodes, this.profile.network, this, root.fork(), this.trace, (p) => this.report(p));
+    this.clients = new Clients(this.nodes, this.profile, this, root.fork(), this.trace);
+    this.checker = new Checker(this.nodes, this.clients.transactions, (p) => this.report(p));
+    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, crashes: 0, audits: {} };
+    this.createNodes(root.fork());
+  }
+
+  nowUs(): number {
+    return this.timeUs;
+  }
+
+  after(delayMs: number, action: () => void): void {
+    this.queue.push(this.timeUs + Math.max(0, Math.round(delayMs * 1000)), action);
+  }
+
+  report(problem: string): void {
+    this.violation ??= `${problem} (at ${((this.timeUs - START_US) / 1000).toFixed(3)} ms)`;
+  }
+
+  async run(): Promise<RunResult> {
+    this.trace.add('sim', () => `seed ${this.options.seed}: ${JSON.stringify(this.profile)}`);
+    for (const node of this.nodes.values()) node.start();
+    this.clients.scheduleAll();
+    this.network.startPartitions();
+    this.after(this.profile.faultPhaseMs, () => this.endFaults());
+    await this.loop();
+    if (!this.violation) this.checker.final();
+    return this.result();
+  }
+
+  private async loop(): Promise<void> {
+    let quiescentEndUs = Infinity;
+    for (let event = this.queue.pop(); event && !this.violation; event = this.queue.pop()) {
+      if (this.faultPhase) quiescentEndUs = Infinity;
+      else if (quiescentEndUs === Infinity) quiescentEndUs = this.timeUs + this.profile.quiescentMaxMs * 1000;
+      if (event.timeUs > quiescentEndUs) break;
+      this.timeUs = event.timeUs;
+      event.run();
+      await flushMicrotasks();
+      this.checker.afterStep();
+      if (this.faultPhase) this.maybeCrash();
+      if (++this.stats.steps > STEPS_MAX) this.report(`more than ${STEPS_MAX} steps: the federation never settles`);
+    }
+  }
+
+  countAudit(event: string): void {
+    this.stats.audits[event] = (this.stats.audits[event] ?? 0) + 1;
+  }
+
+  failStop(node: SimNode): void {
+    node.crash();
+    this.stats.crashes++;
+    this.after(this.faultPrng.between(0, this.profile.downtimeMaxMs), () => {
+      if (!node.up) node.start();
+    });
+  }
+
+  private createNodes(prng: Prng): void {
+    const { nodeCount, slotsPerNode } = this.profile;
+    const behaviour = {
+      syncMaxMs: this.profile.diskSyncMaxMs,
+      partialSyncProbability: this.profile.partialSyncProbability,
+      writeFailureProbability: () => (this.faultPhase ? this.profile.writeFailureProbability : 0),
+      acknowledgeBeforeSync: this.bug === 'lying-disk',
+    };
+    for (let i = 0; i < nodeCount; i++) {
+      const id = `obs-${String.fromCharCode(97 + i)}`;
+      const slotKeys = new Set(Array.from({ length: slotsPerNode }, (_, s) => `s${s}`));
+      const durableSlots = new SlotTable(slotKeys, (p) => this.report(`${id} durable records: ${p}`));
+      const disk = new SimDisk(id, this, prng.fork(), behaviour, this.trace, (entry) => this.checker.onDurable(node, entry));
+      const node: SimNode = new SimNode(id, slotKeys, prng.fork(), disk, durableSlots, this);
+      this.nodes.set(id, node);
+    }
+  }
+
+  private maybeCrash(): void {
+    if (!this.faultPrng.chance(this.profile.crashProbabilityPerStep)) return;
+    const live = [...this.nodes.values()].filter((n) => n.up);
+    if (live.length === 0) return;
+    this.failStop(this.faultPrng.pick(live));
+  }
+
+  /** Faults stop: heal the network, restart every crashed node, let the federation settle. */
+  private endFaults(): void {
+    this.faultPhase = false;
+    this.network.heal();
+    this.trace.add('sim', () => 'faults stop: network healed, crashed nodes restart');
+    for (const node of this.nodes.values()) if (!node.up) node.start();
+  }
+
+  private result(): RunResult {
+    const transactions = [...this.clients.transactions.values()];
+    this.stats.begun = transactions.length;
+    this.stats.committed = transactions.filter((t) => t.told === 'committed').length;
+    this.stats.aborted = transactions.filter((t) => t.told === 'aborted').length;
+    this.stats.cancelsCommitted = transactions.filter((t) => t.kind === 'cancel' && t.told === 'committed').length;
+    this.stats.simulatedMs = Math.round((this.timeUs - START_US) / 1000);
+    const result: RunResult = { seed: this.options.seed, trace: this.trace.lines, stats: this.stats };
+    if (this.violation) result.violation = this.violation;
+    this.trace.add('sim', () => (this.violation ? `VIOLATION: ${this.violation}` : `ok: ${JSON.stringify(this.stats)}`));
+    return result;
+  }
+}
+
+/** Let every promise callback the last event caused run to completion. */
+function flushMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Run one seed and throw a SimulationViolation naming the seed when an invariant broke. */
+export async function checkSeed(options: RunOptions): Promise<RunResult> {
+  const result = await runSimulation(options);
+  if (result.violation) throw new SimulationViolation(options.seed, result.violation);
+  return result;
+}
