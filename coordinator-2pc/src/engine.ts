@@ -1,9 +1,10 @@
 // The driver of one node's two cores. It applies their effects in the order etcd raft
 // prescribes: persist, then send, then reply. Every message that leaves the node, and every
 // answer to a client, waits until all records written before it are durable (the log
-// resolves writes in order, so waiting for the latest write is enough). Messages between
-// this node's own coordinator and participant stay in memory and are not held back:
-// anything they lead to that leaves the node is written after them and waits for them.
+// resolves writes in order, so waiting for the latest write is enough) — except prepares and
+// aborts, which presumed abort lets go at once. Messages between this node's own
+// coordinator and participant stay in memory and are not held back: anything they lead to
+// that leaves the node is written after them and waits for them.
 import type { NodeId, ProtocolMessage, TxId } from './messages.js';
 import type { AbortReason, Outcome } from './messages.js';
 import type { CoordinatorRecord, Effect, ParticipantRecord } from './ports.js';
@@ -173,7 +174,9 @@ export class ProtocolEngine {
       this.afterDurable(() => waiting.forEach((resolve) => resolve(message)));
       return;
     }
-    this.afterDurable(() => this.sendRequest(to, message as RequestMessage));
+    const request = message as RequestMessage;
+    if (needsNoDurableState(request)) this.sendRequest(to, request);
+    else this.afterDurable(() => this.sendRequest(to, request));
   }
 
   private sendRequest(to: NodeId, message: RequestMessage): void {
@@ -198,6 +201,15 @@ export class ProtocolEngine {
     this.outcomeWaiters.delete(txId);
     resolve?.(result);
   }
+}
+
+/**
+ * Presumed abort needs nothing on disk before a prepare or an abort is sent: a coordinator
+ * that crashes after sending either has decided nothing, and "no record" means aborted.
+ * Votes, commits, acknowledgements and status replies speak for durable state and wait.
+ */
+function needsNoDurableState(message: RequestMessage): boolean {
+  return message.type === 'prepare' || message.type === 'abort';
 }
 
 function isForCoordinator(message: ProtocolMessage): boolean {

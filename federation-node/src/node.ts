@@ -21,7 +21,7 @@ import { createLoggers, type Loggers } from './logging/logger.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository } from './storage/booking-repository.js';
 import { openDatabase } from './storage/database.js';
-import { SerialWriter } from './storage/serial-writer.js';
+import { GroupCommitWriter } from './storage/group-commit-writer.js';
 import { TransactionLog } from './storage/transaction-log.js';
 
 export interface RunningNode {
@@ -42,9 +42,9 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   const catalog = readCatalog(config.CATALOG_FILE);
   const directory = new Directory(config.NODE_ID, catalog, config.FEDERATION_PEERS);
   const database = await openDatabase(config.dataDir);
-  const writer = new SerialWriter(database.writer, config.WRITE_BATCH_MAX);
+  const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX);
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];
-  await writer.write((runner) => loadSeeds(runner, catalog, scientists).then(() => undefined));
+  await writer.write((batch) => batch.statement((runner) => loadSeeds(runner, catalog, scientists)));
   const scientistIds = new Set<string>((await database.reader.query('SELECT id FROM scientists')).map((r: { id: string }) => r.id));
 
   const limits = {

@@ -1,6 +1,7 @@
 // The Koa application: a request path of three short steps — give the request an id (and
 // carry it into every log line), turn any error into problem+json, then route.
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { AppLogger } from '../logging/logger.js';
@@ -16,6 +17,7 @@ export function createApp(routers: Router[], log: AppLogger): Koa {
   const root = new Router();
   for (const router of routers) root.use(router.routes(), router.allowedMethods({ throw: true }));
   app.use(requestId);
+  app.use(accessLog(log));
   app.use(problems(log));
   app.use(wellFormedPath);
   app.use(root.routes());
@@ -39,6 +41,17 @@ async function requestId(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   ctx.state.requestId = id;
   ctx.set('X-Request-Id', id);
   await withLogContext({ requestId: id }, next);
+}
+
+function accessLog(log: AppLogger) {
+  return async (ctx: Koa.Context, next: Koa.Next): Promise<void> => {
+    const startedAt = performance.now();
+    try {
+      await next();
+    } finally {
+      log.debug(`${ctx.method} ${ctx.path} ${ctx.status} ${(performance.now() - startedAt).toFixed(2)} ms`);
+    }
+  };
 }
 
 function problems(log: AppLogger) {

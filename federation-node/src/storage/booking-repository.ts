@@ -3,7 +3,7 @@
 import type { DataSource } from 'typeorm';
 import type { BookingItem } from '../domain/slots.js';
 import type { BookingRow, BookingStatus } from './entities.js';
-import type { SerialWriter } from './serial-writer.js';
+import type { GroupCommitWriter } from './group-commit-writer.js';
 
 export interface BookingRecord {
   id: string;
@@ -25,19 +25,12 @@ const COLUMNS = `id, scientist_id AS scientistId, status, created_at AS createdA
 
 export class BookingRepository {
   constructor(
-    private readonly writer: SerialWriter,
+    private readonly writer: GroupCommitWriter,
     private readonly reader: DataSource,
   ) {}
 
-  insert(b: BookingRecord): Promise<void> {
-    return this.writer.write((runner) =>
-      runner.query(
-        `INSERT INTO bookings (id, scientist_id, status, created_at, updated_at, timestamp_ms, items_json, reason_json,
-           idempotency_key, request_hash, cancel_tx_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [b.id, b.scientistId, b.status, b.createdAt, b.updatedAt, b.timestampMs, JSON.stringify(b.items),
-          b.reason === null ? null : JSON.stringify(b.reason), b.idempotencyKey, b.requestHash, b.cancelTxId],
-      ),
-    );
+  insert(booking: BookingRecord): Promise<void> {
+    return this.writer.write((batch) => batch.insertBooking(booking));
   }
 
   /**
@@ -46,18 +39,23 @@ export class BookingRepository {
    */
   markRejected(id: string, reason: unknown, at: string, freeKey = false): Promise<void> {
     const keyClause = freeKey ? ', idempotency_key = NULL' : '';
-    return this.writer.write((runner) =>
-      runner.query(`UPDATE bookings SET status = 'REJECTED', reason_json = ?, updated_at = ?${keyClause} WHERE id = ? AND status = 'PENDING'`, [JSON.stringify(reason), at, id]),
+    return this.writer.write((batch) =>
+      batch.updateBooking(id, `UPDATE bookings SET status = 'REJECTED', reason_json = ?, updated_at = ?${keyClause} WHERE id = ? AND status = 'PENDING'`,
+        [JSON.stringify(reason), at, id],
+        (b) => (b.status === 'PENDING' ? { ...b, status: 'REJECTED', reason, updatedAt: at, idempotencyKey: freeKey ? null : b.idempotencyKey } : undefined)),
     );
   }
 
   setCancellation(id: string, cancelTxId: string, at: string): Promise<void> {
-    return this.writer.write((runner) => runner.query(`UPDATE bookings SET cancel_tx_id = ?, updated_at = ? WHERE id = ?`, [cancelTxId, at, id]));
+    return this.writer.write((batch) =>
+      batch.updateBooking(id, `UPDATE bookings SET cancel_tx_id = ?, updated_at = ? WHERE id = ?`, [cancelTxId, at, id], (b) => ({ ...b, cancelTxId, updatedAt: at })),
+    );
   }
 
   recordCancellationRefused(id: string, reason: unknown, at: string): Promise<void> {
-    return this.writer.write((runner) =>
-      runner.query(`UPDATE bookings SET reason_json = ?, updated_at = ? WHERE id = ? AND status = 'CONFIRMED'`, [JSON.stringify(reason), at, id]),
+    return this.writer.write((batch) =>
+      batch.updateBooking(id, `UPDATE bookings SET reason_json = ?, updated_at = ? WHERE id = ? AND status = 'CONFIRMED'`, [JSON.stringify(reason), at, id],
+        (b) => (b.status === 'CONFIRMED' ? { ...b, reason, updatedAt: at } : undefined)),
     );
   }
 

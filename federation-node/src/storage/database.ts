@@ -3,11 +3,19 @@
 // synchronous=FULL makes every commit reach the disk (fsync) before it returns.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
 import { ALL_ENTITIES } from './entities.js';
 import { InitialSchema1795000000000 } from './migrations/1795000000000-initial-schema.js';
 
 export const MIGRATIONS = [InitialSchema1795000000000];
+
+/**
+ * TypeORM calls verbose() on the sqlite3 driver, which wraps every call to build long stack
+ * traces (an Error and util.inspect of every parameter: most of the CPU a write costs).
+ * The node hands TypeORM the plain driver instead.
+ */
+export const PLAIN_SQLITE3 = { ...sqlite3, verbose: () => sqlite3 };
 
 export interface Database {
   writer: DataSource;
@@ -21,6 +29,7 @@ export async function openDatabase(dataDir: string): Promise<Database> {
   const file = path.join(dataDir, 'node.sqlite');
   const writer = new DataSource({
     type: 'sqlite',
+    driver: PLAIN_SQLITE3,
     database: file,
     entities: ALL_ENTITIES,
     migrations: MIGRATIONS,
@@ -35,6 +44,7 @@ export async function openDatabase(dataDir: string): Promise<Database> {
   await writer.runMigrations();
   const reader = new DataSource({
     type: 'sqlite',
+    driver: PLAIN_SQLITE3,
     database: file,
     entities: ALL_ENTITIES,
     synchronize: false,
