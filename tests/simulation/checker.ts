@@ -17,6 +17,8 @@ interface DurableOutcome {
 export class Checker {
   /** The first final outcome made durable anywhere, per transaction. */
   private readonly durableOutcomes = new Map<TxId, DurableOutcome>();
+  /** Transactions whose commit decision is durable at their coordinator. */
+  private readonly durablyCommitted = new Set<TxId>();
 
   constructor(
     private readonly nodes: Map<NodeId, SimNode>,
@@ -31,6 +33,14 @@ export class Checker {
       if (entry.record.state !== 'prepared') this.noteOutcome(entry.record.txId, entry.record.state, `participant ${node.id}`);
     } else {
       this.noteOutcome(entry.record.txId, entry.record.decision, `coordinator ${node.id}`);
+      if (entry.record.decision === 'committed') this.durablyCommitted.add(entry.record.txId);
+    }
+  }
+
+  /** A client was just answered: a commit may be acknowledged only once it is durable. */
+  onTold(info: TransactionInfo): void {
+    if (info.told === 'committed' && !this.durablyCommitted.has(info.txId)) {
+      this.report(`${info.txId} was acknowledged as committed before its commit decision was durable at ${info.coordinator}`);
     }
   }
 
@@ -92,6 +102,9 @@ export class Checker {
   }
 
   private checkTransaction(info: TransactionInfo): void {
+    if (info.told === undefined && this.nodes.get(info.coordinator)!.incarnation === info.incarnation) {
+      this.report(`${info.txId}: its coordinator ${info.coordinator} never crashed, yet the client never got an answer`);
+    }
     const states = info.parts.map(({ node }) => ({ node, state: this.latestParticipantRecord(node, info.txId)?.state }));
     const committedAt = states.filter((s) => s.state === 'committed').map((s) => s.node);
     const decision = this.latestCoordinatorRecord(info.coordinator, info.txId)?.decision;

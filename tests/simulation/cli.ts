@@ -1,10 +1,11 @@
 // The simulator's command line.
 //   npm run sim -- --seed N            replay one seed with its readable trace
 //   npm run sim -- --seeds K [--from S] soak K seeds from S (default 1); exit 1 on a failure
-//   --bug forgetful-restart|lying-disk break the nodes on purpose (to see the checker bite)
+//   --bug forgetful-participant|forgetful-coordinator|lying-disk
+//                                      break the nodes on purpose (to see the checker bite)
 import { pathToFileURL } from 'node:url';
 import { runSimulation, type RunOptions } from './simulator.js';
-import type { BugHook } from './sim-node.js';
+import { BUG_HOOKS, type BugHook } from './sim-node.js';
 
 interface CliArguments {
   seed?: number;
@@ -14,7 +15,6 @@ interface CliArguments {
   quiet: boolean;
 }
 
-const BUGS: BugHook[] = ['none', 'forgetful-restart', 'lying-disk'];
 
 function parseArguments(argv: string[]): CliArguments {
   const args: CliArguments = { from: 1, bug: 'none', quiet: false };
@@ -30,7 +30,7 @@ function parseArguments(argv: string[]): CliArguments {
     if (flag === '--seed') args.seed = toInteger(flag, value);
     else if (flag === '--seeds') args.seeds = toInteger(flag, value);
     else if (flag === '--from') args.from = toInteger(flag, value);
-    else if (flag === '--bug' && BUGS.includes(value as BugHook)) args.bug = value as BugHook;
+    else if (flag === '--bug' && BUG_HOOKS.includes(value as BugHook)) args.bug = value as BugHook;
     else throw new Error(`unknown argument ${flag} ${value}`);
   }
   if ((args.seed === undefined) === (args.seeds === undefined)) throw new Error('give either --seed N or --seeds K');
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   try {
     args = parseArguments(process.argv.slice(2));
   } catch (error) {
-    console.error(`${(error as Error).message}\nusage: npm run sim -- --seed N | --seeds K [--from S] [--bug ${BUGS.join('|')}] [--quiet]`);
+    console.error(`${(error as Error).message}\nusage: npm run sim -- --seed N | --seeds K [--from S] [--bug ${BUG_HOOKS.join('|')}] [--quiet]`);
     process.exit(2);
   }
   const passed = args.seed !== undefined ? await replay({ ...args, seed: args.seed }) : await soak({ ...args, seeds: args.seeds! });

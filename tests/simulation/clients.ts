@@ -18,10 +18,14 @@ export interface TransactionInfo {
   told?: Outcome;
   /** For a cancel: the booking it gives back. */
   booking?: TxId;
+  /** The coordinator's incarnation when the transaction began: while it lives, an answer is owed. */
+  incarnation?: number;
 }
 
 const PARTICIPANTS_MAX = 3;
 const SLOTS_PER_PART_MAX = 2;
+/** Now and then a client asks for a slot that does not exist (the participant votes no/invalid). */
+const INVALID_SLOT_PROBABILITY = 0.01;
 
 export class Clients {
   readonly transactions = new Map<TxId, TransactionInfo>();
@@ -35,6 +39,8 @@ export class Clients {
     private readonly scheduler: Scheduler,
     private readonly prng: Prng,
     private readonly trace: Trace,
+    /** Told of every answer a client gets, as it gets it. */
+    private readonly onTold: (info: TransactionInfo) => void,
   ) {}
 
   /** Spread the run's transactions over the fault phase. */
@@ -64,9 +70,11 @@ export class Clients {
     };
     this.trace.add(coordinator.id, () => `client begins ${info.kind} ${info.txId}: ${describeParts(info)}`);
     const incarnation = coordinator.incarnation;
+    info.incarnation = incarnation;
     coordinator.engine!.begin(transaction).then((result) => {
       if (!coordinator.isAlive(incarnation)) return;
       info.told = result.outcome;
+      this.onTold(info);
       const reasons = result.reasons.map((r) => `${r.code}@${r.node ?? '?'}`).join(' ');
       this.trace.add(coordinator.id, () => `client told ${info.txId} ${result.outcome}${reasons ? ` (${reasons})` : ''}`);
       if (info.kind === 'book' && result.outcome === 'committed') this.cancellable.push(info.txId);
@@ -79,6 +87,7 @@ export class Clients {
     const chosen = this.prng.sample([...this.nodes.values()], count);
     const parts = chosen.map((node) => {
       const slots = this.prng.sample([...node.slotKeys], this.prng.int(1, SLOTS_PER_PART_MAX)).sort();
+      if (this.prng.chance(INVALID_SLOT_PROBABILITY)) slots.push('no-such-slot');
       return { node: node.id, payload: { slots } };
     });
     return { txId: this.nextTxId(coordinator), kind: 'book', coordinator, parts };

@@ -25,6 +25,8 @@ export interface SimulationProfile {
   slotsPerNode: number;
   /** Per-node clock offsets from the simulator's true time, in ms. */
   clockSkewMaxMs: number;
+  /** Timers fire late by up to this much (a busy event loop). */
+  timerLateMaxMs: number;
   /** Clients begin transactions during this phase; faults happen only during it. */
   faultPhaseMs: number;
   transactionCount: number;
@@ -62,7 +64,8 @@ export function drawProfile(prng: Prng): SimulationProfile {
   return {
     nodeCount: prng.int(3, 5),
     slotsPerNode: prng.int(2, 8),
-    clockSkewMaxMs: prng.pick([0, 1, 5]),
+    clockSkewMaxMs: prng.pick([0, 1, 5, 50]),
+    timerLateMaxMs: prng.pick([0, 0, 2, 20]),
     faultPhaseMs,
     transactionCount: prng.int(5, 60),
     cancelProbability: prng.pick([0, 0.1, 0.3]),
@@ -72,7 +75,7 @@ export function drawProfile(prng: Prng): SimulationProfile {
     network: drawNetwork(prng, prepareTimeoutMs),
     crashProbabilityPerStep: prng.pick([0, 0.001, 0.003, 0.01]),
     downtimeMaxMs: prng.int(1, 300),
-    diskSyncMaxMs: prng.between(0.05, 3),
+    diskSyncMaxMs: prng.chance(0.1) ? prng.between(10, 100) : prng.between(0.05, 3),
     partialSyncProbability: prng.pick([0, 0.3]),
     writeFailureProbability: prng.pick([0, 0, 0.002, 0.01]),
     quiescentMaxMs: 20_000,

@@ -14,7 +14,8 @@ import { SlotTable } from './slot-table.js';
 import type { Trace } from './trace.js';
 
 /** Test-only ways to break a node on purpose, to prove the checker is not blind. */
-export type BugHook = 'none' | 'forgetful-restart' | 'lying-disk';
+export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk';
+export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk'];
 
 export interface NodeHost {
   readonly scheduler: Scheduler;
@@ -69,10 +70,13 @@ export class SimNode implements Endpoint {
     this.up = true;
     const skewMaxMs = this.host.profile.clockSkewMaxMs;
     this.clockSkewMs = this.prng.int(-skewMaxMs, skewMaxMs);
-    const log: LogEntry[] = this.host.bug === 'forgetful-restart' ? [] : JSON.parse(JSON.stringify(this.disk.durable));
-    const { participantRecords, coordinatorRecords } = recoveryRecords(log, this.nowMs(), this.host.profile.participant.finishedRetentionMs);
+    const log: LogEntry[] = JSON.parse(JSON.stringify(this.disk.durable));
+    const recovered = recoveryRecords(log, this.nowMs(), this.host.profile.participant.finishedRetentionMs);
+    const forgetParticipant = this.host.bug === 'forgetful-participant';
+    const participantRecords = forgetParticipant ? [] : recovered.participantRecords;
+    const coordinatorRecords = this.host.bug === 'forgetful-coordinator' ? [] : recovered.coordinatorRecords;
     this.slots = new SlotTable(this.slotKeys, (problem) => this.host.report(`${this.id}: ${problem}`));
-    for (const entry of log) if (entry.role === 'participant') this.slots.applyRecord(entry.record);
+    if (!forgetParticipant) for (const entry of log) if (entry.role === 'participant') this.slots.applyRecord(entry.record);
     const selfId = this.id;
     const participant = new ParticipantCore({ selfId, ...this.host.profile.participant }, this.slots);
     const coordinator = new CoordinatorCore({ selfId, ...this.host.profile.coordinator });
@@ -122,7 +126,8 @@ export class SimNode implements Endpoint {
     const token = ++this.wakeToken;
     if (atMs === undefined) return;
     const { scheduler } = this.host;
-    const atUs = Math.max(scheduler.nowUs(), (atMs - this.clockSkewMs) * 1000);
+    const lateUs = Math.round(this.prng.between(0, this.host.profile.timerLateMaxMs * 1000));
+    const atUs = Math.max(scheduler.nowUs(), (atMs - this.clockSkewMs) * 1000) + lateUs;
     scheduler.after((atUs - scheduler.nowUs()) / 1000, () => {
       if (!this.isAlive(incarnation) || token !== this.wakeToken) return;
       this.countWake(atMs);

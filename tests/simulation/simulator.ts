@@ -84,7 +84,7 @@ class Simulation implements Scheduler {
     this.bug = options.bug ?? 'none';
     this.trace = new Trace(options.trace ?? false, () => this.timeUs - START_US, options.onTraceLine);
     this.network = new SimNetwork(this.nodes, this.profile.network, this, root.fork(), this.trace, (p) => this.report(p));
-    this.clients = new Clients(this.nodes, this.profile, this, root.fork(), this.trace);
+    this.clients = new Clients(this.nodes, this.profile, this, root.fork(), this.trace, (info) => this.checker.onTold(info));
     this.checker = new Checker(this.nodes, this.clients.transactions, (p) => this.report(p));
     this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, crashes: 0, audits: {} };
     this.createNodes(root.fork());
