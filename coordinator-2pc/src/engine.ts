@@ -30,7 +30,23 @@ export interface EnginePorts {
   audit(effect: Extract<Effect, { type: 'audit' }>): void;
   /** A write failed or a core broke an invariant: the process must stop at once. */
   fatal(error: unknown): void;
+  /** Test-only fault injection: the named moment of a transaction has come (may kill the process). */
+  faultPoint?(point: FaultPoint, txId: TxId, kind: string | undefined): void;
 }
+
+/** The named moments at which a test may make a node die (docs/OPERATIONS.md, crash points). */
+export const FAULT_POINTS = [
+  'participant.prepared.before-vote',
+  'participant.voted-yes',
+  'participant.committed.before-ack',
+  'participant.aborted.before-ack',
+  'coordinator.decided.before-commit',
+  'coordinator.committed-at-one',
+] as const;
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+/** How long after handing a vote to the transport 'participant.voted-yes' fires: time for it to leave. */
+const VOTE_FLUSH_MS = 20;
 
 export interface TransactionResult {
   outcome: Outcome;
@@ -171,7 +187,11 @@ export class ProtocolEngine {
       const waiting = this.responders.get(key);
       if (!waiting) return; // its request is gone; the protocol re-drives what matters
       this.responders.delete(key);
-      this.afterDurable(() => waiting.forEach((resolve) => resolve(message)));
+      this.afterDurable(() => {
+        this.replyFaultPoint(message, 'before');
+        waiting.forEach((resolve) => resolve(message));
+        this.replyFaultPoint(message, 'after');
+      });
       return;
     }
     const request = message as RequestMessage;
@@ -180,13 +200,34 @@ export class ProtocolEngine {
   }
 
   private sendRequest(to: NodeId, message: RequestMessage): void {
+    if (message.type === 'commit') this.fault('coordinator.decided.before-commit', message.txId);
     this.ports.request(to, message).then(
-      (reply) => this.deliver(reply),
+      (reply) => {
+        this.deliver(reply);
+        if (message.type === 'commit') this.fault('coordinator.committed-at-one', message.txId);
+      },
       (error: unknown) => {
         const detail = `observatory ${to} did not answer: ${error instanceof Error ? error.message : String(error)}`;
         this.run(() => this.coordinator.step({ type: 'unreachable', txId: message.txId, node: to, detail, nowMs: this.ports.nowMs() }));
       },
     );
+  }
+
+  private replyFaultPoint(reply: ReplyMessage, when: 'before' | 'after'): void {
+    if (!this.ports.faultPoint) return;
+    if (reply.type === 'vote' && reply.vote === 'yes') {
+      if (when === 'before') this.fault('participant.prepared.before-vote', reply.txId);
+      else setTimeout(() => this.fault('participant.voted-yes', reply.txId), VOTE_FLUSH_MS);
+    }
+    if (reply.type === 'ack' && when === 'before') {
+      this.fault(reply.outcome === 'committed' ? 'participant.committed.before-ack' : 'participant.aborted.before-ack', reply.txId);
+    }
+  }
+
+  private fault(point: FaultPoint, txId: TxId): void {
+    if (!this.ports.faultPoint) return;
+    const kind = this.participant.view(txId)?.kind ?? this.coordinator.unfinished().find((t) => t.txId === txId)?.kind;
+    this.ports.faultPoint(point, txId, kind);
   }
 
   private resolveResponders(key: string, reply: ReplyMessage | undefined): void {

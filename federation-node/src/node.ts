@@ -17,6 +17,7 @@ import { createApp } from './http/app.js';
 import { federationRoutes } from './http/federation-routes.js';
 import { operationsRoutes } from './http/operations-routes.js';
 import { publicRoutes } from './http/public-routes.js';
+import { FaultInjector } from './faults.js';
 import { createLoggers, type Loggers } from './logging/logger.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository } from './storage/booking-repository.js';
@@ -71,6 +72,8 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   clock = new FederationClock(timeReference, timeReference === config.NODE_ID, () => peers.referenceTime(timeReference), config.CLOCK_SYNC_SAMPLES);
 
   const fatal = options.onFatal ?? exitAtOnce;
+  const faults = FaultInjector.parse(config.FAULT_POINTS);
+  if (faults.enabled) log.warn(`fault injection enabled (test setting): ${config.FAULT_POINTS}`);
   const engine: ProtocolEngine = new ProtocolEngine(
     config.NODE_ID,
     new ParticipantCore(
@@ -89,7 +92,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, wake: () => engine.wake() }),
+    enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake() }),
   );
 
   const bookingService = new BookingService({
@@ -143,6 +146,7 @@ interface PortDeps {
   nowMs: () => number;
   loggers: Loggers;
   fatal: (error: unknown) => void;
+  faults: FaultInjector;
   wake: () => void;
 }
 
@@ -163,6 +167,7 @@ function enginePorts(deps: PortDeps): EnginePorts {
       deps.loggers.app.debug(`${effect.event} ${effect.txId} ${JSON.stringify(effect.details)}`);
     },
     fatal: deps.fatal,
+    ...(deps.faults.enabled ? { faultPoint: (point, txId, kind) => deps.faults.hit(point, txId, kind) } : {}),
   };
 }
 
