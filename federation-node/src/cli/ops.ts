@@ -1,0 +1,62 @@
+// The operator's command line (docs/OPERATIONS.md):
+//   npm run ops -- transactions [--node URL]                       unfinished and in-doubt transactions
+//   npm run ops -- inspect TXID [--node URL]                       what every observatory knows of one
+//   npm run ops -- resolve TXID committed|aborted --reason TEXT [--node URL]
+import { parseArgs } from 'node:util';
+import axios from 'axios';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { node: { type: 'string', default: 'http://127.0.0.1:7101' }, reason: { type: 'string' } },
+});
+const api = axios.create({ baseURL: values.node, validateStatus: () => true, timeout: 10_000 });
+
+async function main(): Promise<number> {
+  const [command, ...rest] = positionals;
+  if (command === 'transactions') return listTransactions();
+  if (command === 'inspect' && rest[0]) return inspect(rest[0]);
+  if (command === 'resolve' && rest[0] && (rest[1] === 'committed' || rest[1] === 'aborted') && values.reason) return resolve(rest[0], rest[1], values.reason);
+  process.stderr.write('usage: ops transactions | inspect TXID | resolve TXID committed|aborted --reason TEXT   [--node URL]\n');
+  return 2;
+}
+
+async function listTransactions(): Promise<number> {
+  const res = await api.get('/admin/transactions');
+  if (res.status !== 200) return fail(res);
+  const rows = res.data.transactions as Array<Record<string, unknown>>;
+  console.log(`${res.data.observatory}: ${rows.length} unfinished transaction(s)`);
+  for (const t of rows) {
+    const age = `${Math.round(Number(t.ageMs) / 1000)} s`;
+    const extra = t.role === 'coordinator' ? `waiting for ${(t.waitingFor as string[]).join(', ') || 'nobody'}` : `coordinator ${t.coordinatorId}`;
+    console.log(`  ${t.txId}  ${t.role}  ${t.phase}  ${t.kind}  age ${age}  participants ${(t.participants as string[]).join(', ')}  ${extra}`);
+  }
+  return 0;
+}
+
+async function inspect(txId: string): Promise<number> {
+  const members = await api.get('/observatories');
+  if (members.status !== 200) return fail(members);
+  for (const o of members.data.observatories as Array<{ id: string; url: string }>) {
+    const res = await axios.get(`${o.url}/federation/v1/transactions/${encodeURIComponent(txId)}`, { validateStatus: () => true, timeout: 5_000 }).catch((e: Error) => ({ status: 0, data: { detail: e.message } }));
+    const what = res.status === 200 ? JSON.stringify({ coordinatorOutcome: res.data.coordinatorOutcome, participant: res.data.participant?.phase ?? null }) : `${res.status || 'unreachable'}: ${res.data?.detail ?? ''}`;
+    console.log(`  ${o.id}: ${what}`);
+  }
+  return 0;
+}
+
+async function resolve(txId: string, outcome: string, reason: string): Promise<number> {
+  const res = await api.post(`/admin/transactions/${encodeURIComponent(txId)}/resolve`, { outcome, reason });
+  if (res.status !== 200) return fail(res);
+  console.log(`resolved ${txId} as ${outcome} (heuristic) at ${values.node}`);
+  return 0;
+}
+
+function fail(res: { status: number; data: unknown }): number {
+  process.stderr.write(`the node answered ${res.status}: ${JSON.stringify(res.data)}\n`);
+  return 1;
+}
+
+main().then((code) => process.exit(code), (error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
