@@ -1,0 +1,101 @@
+// The federation's invariants, checked on what is on disk at every node (each SQLite file)
+// — used by the integration and chaos tests and by the crash demo.
+import axios from 'axios';
+import { readCatalog } from '../../../seeds/catalog.js';
+import type { LocalFederation } from './local-federation.js';
+import { queryFile } from './sqlite-file.js';
+
+export interface ClaimRow { telescope_id: string; slot_start: string; slot_end: string; booking_id: string; tx_id: string; state: string }
+export interface BookingRow { id: string; status: string; items_json: string }
+export interface ParticipantRow { tx_id: string; kind: string; state: string; coordinator_id: string }
+export interface CoordinatorRow { tx_id: string; kind: string; decision: string; state: string }
+
+export interface NodeSnapshot {
+  claims: ClaimRow[];
+  bookings: BookingRow[];
+  participantTxs: ParticipantRow[];
+  coordinatorTxs: CoordinatorRow[];
+}
+
+export type Snapshot = Map<string, NodeSnapshot>;
+
+export async function snapshot(federation: LocalFederation): Promise<Snapshot> {
+  const result: Snapshot = new Map();
+  for (const [id, node] of federation.nodes) {
+    result.set(id, {
+      claims: await queryFile<ClaimRow>(node.dbFile, 'SELECT * FROM slot_claims'),
+      bookings: await queryFile<BookingRow>(node.dbFile, 'SELECT id, status, items_json FROM bookings'),
+      participantTxs: await queryFile<ParticipantRow>(node.dbFile, 'SELECT tx_id, kind, state, coordinator_id FROM participant_transactions'),
+      coordinatorTxs: await queryFile<CoordinatorRow>(node.dbFile, 'SELECT tx_id, kind, decision, state FROM coordinator_transactions'),
+    });
+  }
+  return result;
+}
+
+export interface Expectations {
+  /** Bookings the API answered 201 for and the test did not cancel: they must be CONFIRMED. */
+  confirmed?: Iterable<string>;
+  /** Bookings the test cancelled successfully (200): they must be CANCELLED. */
+  cancelled?: Iterable<string>;
+}
+
+/** Every violation of the federation's invariants, as readable lines (empty when consistent). */
+export function violations(snap: Snapshot, expect: Expectations = {}): string[] {
+  const problems: string[] = [];
+  const slotMinutes = new Map(readCatalog().observatories.flatMap((o) => o.telescopes.map((t) => [t.id, t.slotMinutes] as const)));
+  const bookings = new Map<string, BookingRow & { coordinator: string }>();
+  for (const [node, s] of snap) for (const b of s.bookings) bookings.set(b.id, { ...b, coordinator: node });
+  const claimsByBooking = new Map<string, Array<ClaimRow & { node: string }>>();
+  for (const [node, s] of snap) {
+    for (const c of s.claims) {
+      claimsByBooking.set(c.booking_id, [...(claimsByBooking.get(c.booking_id) ?? []), { ...c, node }]);
+      if (c.state !== 'BOOKED') problems.push(`${node}: slot ${c.telescope_id} ${c.slot_start} is still ${c.state} by ${c.tx_id}`);
+      const owner = bookings.get(c.booking_id);
+      if (!owner) problems.push(`${node}: slot ${c.telescope_id} ${c.slot_start} belongs to ${c.booking_id}, unknown to its coordinator`);
+      else if (owner.status !== 'CONFIRMED') problems.push(`${node}: slot ${c.telescope_id} ${c.slot_start} taken by ${c.booking_id}, which is ${owner.status}`);
+    }
+    for (const t of s.participantTxs) if (t.state === 'prepared') problems.push(`${node}: transaction ${t.tx_id} still in doubt (prepared)`);
+    for (const t of s.coordinatorTxs) if (t.state !== 'ended') problems.push(`${node}: coordinator transaction ${t.tx_id} not ended (${t.state})`);
+  }
+  for (const b of bookings.values()) {
+    const claims = claimsByBooking.get(b.id) ?? [];
+    if (b.status === 'PENDING') problems.push(`${b.coordinator}: booking ${b.id} still PENDING`);
+    if (b.status !== 'CONFIRMED') continue;
+    const items = JSON.parse(b.items_json) as Array<{ telescopeId: string; observatoryId: string; start: string; end: string }>;
+    for (const item of items) {
+      const step = (slotMinutes.get(item.telescopeId) ?? 60) * 60_000;
+      for (let at = Date.parse(item.start); at < Date.parse(item.end); at += step) {
+        const start = new Date(at).toISOString();
+        const held = claims.some((c) => c.node === item.observatoryId && c.telescope_id === item.telescopeId && c.slot_start === start);
+        if (!held) problems.push(`booking ${b.id} is CONFIRMED but ${item.observatoryId} has no claim on ${item.telescopeId} ${start} (not all-or-nothing)`);
+      }
+    }
+  }
+  for (const id of expect.confirmed ?? []) {
+    const status = bookings.get(id)?.status;
+    if (status !== 'CONFIRMED') problems.push(`booking ${id} was answered 201 but is ${status ?? 'missing'} at its coordinator`);
+  }
+  for (const id of expect.cancelled ?? []) {
+    const status = bookings.get(id)?.status;
+    if (status !== 'CANCELLED') problems.push(`booking ${id} was cancelled (200) but is ${status ?? 'missing'}`);
+  }
+  return problems;
+}
+
+/** Wait until no node has an unfinished transaction (all decided, acknowledged, released). */
+export async function settled(federation: LocalFederation, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const clients = [...federation.nodes.values()].map((n) => ({ id: n.id, api: axios.create({ baseURL: n.url, validateStatus: () => true, timeout: 5_000 }) }));
+  let pending: string[] = [];
+  while (Date.now() < deadline) {
+    pending = [];
+    for (const { id, api } of clients) {
+      const res = await api.get('/admin/transactions').catch(() => undefined);
+      if (!res || res.status !== 200) pending.push(`${id} not answering`);
+      else for (const t of res.data.transactions as Array<{ txId: string; phase: string; role: string }>) pending.push(`${id}: ${t.role} ${t.txId} ${t.phase}`);
+    }
+    if (pending.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the federation did not settle within ${timeoutMs} ms: ${pending.slice(0, 10).join('; ')}`);
+}

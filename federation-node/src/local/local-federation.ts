@@ -1,0 +1,162 @@
+// A federation of real node processes on loopback, for the tests, the benchmark and the
+// crash demo: free (or fixed) ports, temporary (or given) data directories, SIGKILL and
+// restart by PID, and cleanup of everything it started.
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readCatalog } from '../../../seeds/catalog.js';
+
+/** The documented command that runs one node: `node dist/federation-node/src/main.js`. */
+export const NODE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../main.js');
+
+export interface NodeHandle {
+  id: string;
+  port: number;
+  url: string;
+  dataDir: string;
+  dbFile: string;
+  child: ChildProcess | undefined;
+  output: string[];
+}
+
+export interface FederationOptions {
+  /** Observatory ids to run (default: every observatory of the catalog). */
+  observatories?: string[];
+  /** Environment for every node. */
+  env?: Record<string, string>;
+  /** Environment for one node. */
+  nodeEnv?: Record<string, Record<string, string>>;
+  /** First port (the others follow); default: free ports chosen by the system. */
+  basePort?: number;
+  /** Keep node output on this process's stdout/stderr instead of collecting it. */
+  showOutput?: boolean;
+}
+
+export class LocalFederation {
+  readonly nodes = new Map<string, NodeHandle>();
+  private readonly root: string;
+
+  private constructor(private readonly options: FederationOptions) {
+    this.root = mkdtempSync(path.join(os.tmpdir(), 'observatory-federation-test-'));
+  }
+
+  static async start(options: FederationOptions = {}): Promise<LocalFederation> {
+    const federation = new LocalFederation(options);
+    const ids = options.observatories ?? readCatalog().observatories.map((o) => o.id);
+    for (const [index, id] of ids.entries()) {
+      const port = options.basePort ? options.basePort + index : await freePort();
+      const dataDir = path.join(federation.root, id);
+      federation.nodes.set(id, { id, port, url: `http://127.0.0.1:${port}`, dataDir, dbFile: path.join(dataDir, 'node.sqlite'), child: undefined, output: [] });
+    }
+    try {
+      await Promise.all(ids.map((id) => federation.launch(id)));
+    } catch (error) {
+      await federation.stop();
+      throw error;
+    }
+    return federation;
+  }
+
+  url(id: string): string {
+    return this.node(id).url;
+  }
+
+  node(id: string): NodeHandle {
+    const handle = this.nodes.get(id);
+    if (!handle) throw new Error(`no node ${id} in this test federation`);
+    return handle;
+  }
+
+  get peers(): string {
+    return [...this.nodes.values()].map((n) => `${n.id}=${n.url}`).join(',');
+  }
+
+  /** Start (or restart) one node and wait until it listens. */
+  launch(id: string, extraEnv: Record<string, string> = {}): Promise<void> {
+    const handle = this.node(id);
+    const env = {
+      ...process.env,
+      NODE_ID: id,
+      PORT: String(handle.port),
+      FEDERATION_PEERS: this.peers,
+      DATA_DIR: handle.dataDir,
+      DEPLOYMENT: 'test',
+      LOG_TO_STDOUT: 'false',
+      CLOCK_SYNC_INTERVAL_MS: '2000',
+      ...this.options.env,
+      ...this.options.nodeEnv?.[id],
+      ...extraEnv,
+    };
+    const child = fork(NODE_MAIN, [], { env, stdio: this.options.showOutput ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'pipe', 'pipe', 'ipc'] });
+    handle.child = child;
+    const collect = (chunk: Buffer) => {
+      handle.output.push(chunk.toString());
+      if (handle.output.length > 200) handle.output.shift();
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${id} did not start within 20 s:\n${handle.output.join('')}`)), 20_000);
+      child.on('message', (message: { type?: string }) => {
+        if (message.type !== 'listening') return;
+        clearTimeout(timer);
+        resolve();
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (handle.child === child) handle.child = undefined;
+        reject(new Error(`${id} exited (${signal ?? code}) before listening:\n${handle.output.join('')}`));
+      });
+    });
+  }
+
+  /** Kill one node abruptly (as a power cut would) and wait until it is gone. */
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const handle = this.node(id);
+    const child = handle.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+    handle.child = undefined;
+  }
+
+  async restart(id: string, extraEnv: Record<string, string> = {}): Promise<void> {
+    await this.kill(id);
+    await this.launch(id, extraEnv);
+  }
+
+  /** Wait until a node exits by itself (e.g. at a fault point). */
+  async exited(id: string, timeoutMs = 10_000): Promise<number | string | null> {
+    const child = this.node(id).child;
+    if (!child) return null;
+    if (child.exitCode !== null || child.signalCode !== null) return child.signalCode ?? child.exitCode;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${id} did not exit within ${timeoutMs} ms`)), timeoutMs);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve(signal ?? code);
+      });
+    });
+  }
+
+  /** Stop every node this federation started and delete its files. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.nodes.keys()].map((id) => this.kill(id)));
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
