@@ -20,7 +20,7 @@ export const TelescopeSeed = z
     /** Exclusive; smaller than bookableFromHourUtc when the window crosses midnight UTC. */
     bookableToHourUtc: z.number().int().min(0).max(24),
   })
-  .refine((t) => t.bookableFromHourUtc !== t.bookableToHourUtc % 24, 'the bookable window must not be empty');
+  .refine((t) => t.bookableFromHourUtc !== t.bookableToHourUtc, 'the bookable window must not be empty');
 export type TelescopeSeed = z.infer<typeof TelescopeSeed>;
 
 export const ObservatorySeed = z.object({
