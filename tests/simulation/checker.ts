@@ -4,7 +4,7 @@
 // every step each live node's slots agree with its participant core. After the quiescent
 // period: every acknowledged booking survives and everything is decided and finished.
 import type { LogEntry } from '../../coordinator-2pc/src/engine.js';
-import type { NodeId, Outcome, TxId } from '../../coordinator-2pc/src/messages.js';
+import type { NodeId, Outcome, ProtocolMessage, TxId } from '../../coordinator-2pc/src/messages.js';
 import type { CoordinatorRecord, ParticipantRecord } from '../../coordinator-2pc/src/ports.js';
 import type { TransactionInfo } from './clients.js';
 import { latestRecords, type SimNode } from './sim-node.js';
@@ -19,6 +19,8 @@ export class Checker {
   private readonly durableOutcomes = new Map<TxId, DurableOutcome>();
   /** Transactions whose commit decision is durable at their coordinator. */
   private readonly durablyCommitted = new Set<TxId>();
+  /** Every participant state ever made durable, as `node/txId/state`. */
+  private readonly durableParticipantStates = new Set<string>();
 
   constructor(
     private readonly nodes: Map<NodeId, SimNode>,
@@ -30,11 +32,26 @@ export class Checker {
   onDurable(node: SimNode, entry: LogEntry): void {
     if (entry.role === 'participant') {
       node.durableSlots.applyRecord(entry.record);
+      this.durableParticipantStates.add(`${node.id}/${entry.record.txId}/${entry.record.state}`);
       if (entry.record.state !== 'prepared') this.noteOutcome(entry.record.txId, entry.record.state, `participant ${node.id}`);
     } else {
       this.noteOutcome(entry.record.txId, entry.record.decision, `coordinator ${node.id}`);
       if (entry.record.decision === 'committed') this.durablyCommitted.add(entry.record.txId);
     }
+  }
+
+  /** A message is leaving `nodeId`: what it promises must already be durable there (persist, then send). */
+  onLeave(nodeId: NodeId, message: ProtocolMessage): void {
+    const durable = (state: ParticipantRecord['state']): boolean => this.durableParticipantStates.has(`${nodeId}/${message.txId}/${state}`);
+    const promise = (): string | undefined => {
+      if (message.type === 'vote' && message.vote === 'yes' && !durable('prepared')) return 'a yes vote before its prepared record';
+      if (message.type === 'ack' && message.outcome === 'committed' && !durable('committed')) return 'an ack of a commit before its committed record';
+      const commitSent = message.type === 'commit' || (message.type === 'status-reply' && message.outcome === 'committed');
+      if (commitSent && !this.durablyCommitted.has(message.txId)) return `a ${message.type} before the commit decision`;
+      return undefined;
+    };
+    const broken = promise();
+    if (broken) this.report(`${nodeId} sent ${broken} of ${message.txId} was durable`);
   }
 
   /** A client was just answered: a commit may be acknowledged only once it is durable. */

@@ -61,10 +61,13 @@ export class SimNetwork {
     private readonly prng: Prng,
     private readonly trace: Trace,
     private readonly report: (problem: string) => void,
+    /** Told of every message as it leaves its node (to check it was preceded by its durable record). */
+    private readonly onLeave: (from: NodeId, message: ProtocolMessage) => void,
   ) {}
 
   request(from: Endpoint, to: NodeId, message: RequestMessage): Promise<ReplyMessage> {
     this.checkSchema(message, from.id);
+    this.onLeave(from.id, message);
     return new Promise<ReplyMessage>((resolve, reject) => {
       const call: Call = { from, fromIncarnation: from.incarnation, to, message, settled: false, resolve, reject };
       this.scheduler.after(this.profile.requestTimeoutMs, () => this.fail(call, 'timed out'));
@@ -126,6 +129,7 @@ export class SimNetwork {
         return;
       }
       this.checkSchema(reply, call.to);
+      this.onLeave(call.to, reply);
       this.transmit(call.to, call.from.id, () => `reply ${describe(reply)} -> ${call.from.id}`, () => this.answer(call, copy(reply)));
     });
   }

@@ -3,7 +3,7 @@
 // queue is flushed (the engine is promise-based), so that one seed always gives the same
 // run. Faults (loss, delay, duplication, partitions, crashes) happen during the fault
 // phase; then the network heals, every node restarts and the federation must settle.
-import type { NodeId } from '../../coordinator-2pc/src/messages.js';
+import type { NodeId, ProtocolMessage } from '../../coordinator-2pc/src/messages.js';
 import { Checker } from './checker.js';
 import { Clients } from './clients.js';
 import { EventQueue } from './event-queue.js';
@@ -83,7 +83,8 @@ class Simulation implements Scheduler {
     this.faultPrng = root.fork();
     this.bug = options.bug ?? 'none';
     this.trace = new Trace(options.trace ?? false, () => this.timeUs - START_US, options.onTraceLine);
-    this.network = new SimNetwork(this.nodes, this.profile.network, this, root.fork(), this.trace, (p) => this.report(p));
+    const onLeave = (from: NodeId, message: ProtocolMessage): void => this.checker.onLeave(from, message);
+    this.network = new SimNetwork(this.nodes, this.profile.network, this, root.fork(), this.trace, (p) => this.report(p), onLeave);
     this.clients = new Clients(this.nodes, this.profile, this, root.fork(), this.trace, (info) => this.checker.onTold(info));
     this.checker = new Checker(this.nodes, this.clients.transactions, (p) => this.report(p));
     this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, crashes: 0, audits: {} };
