@@ -25,6 +25,19 @@ describe('federation of three observatories: atomic multi-observatory bookings',
   });
   after(async () => federation?.stop());
 
+  it('every node synchronises its clock with the time reference (atacama) and shows its offset and error bound', async () => {
+    for (const site of ['mauna-kea', 'la-palma']) {
+      let clock: { reference: string; errorBoundMs: number | null; offsetMs: number } | undefined;
+      for (let attempt = 0; attempt < 50 && !(clock && clock.errorBoundMs !== null); attempt += 1) {
+        clock = (await api[site]!.get('/time')).data.clock;
+        if (clock?.errorBoundMs === null) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(clock!.reference, site).to.equal('atacama');
+      expect(clock!.errorBoundMs, site).to.be.a('number').and.below(50);
+      expect(Math.abs(clock!.offsetMs), site).to.be.below(50); // same machine, same clock
+    }
+  });
+
   it('a three-observatory booking commits at every observatory', async () => {
     const res = await api['mauna-kea']!.post('/bookings', { scientistId: 'nancy-roman', items: acrossThreeSites(100) });
     expect(res.status, JSON.stringify(res.data)).to.equal(201);

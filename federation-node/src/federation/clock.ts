@@ -79,17 +79,26 @@ export class FederationClock {
     return this.status();
   }
 
-  /** Sync now and then every `intervalMs`, until stop(). */
+  /**
+   * Sync now and then every `intervalMs`, until stop(). While the reference does not answer
+   * (it may be starting too), try again sooner: from half a second, doubling up to the interval.
+   */
   start(intervalMs: number): Promise<ClockStatus> {
-    if (!this.isReference && intervalMs > 0) {
-      this.timer = setInterval(() => void this.sync(), intervalMs);
+    if (this.isReference || intervalMs <= 0) return this.sync();
+    let retryMs = 500;
+    const next = (status: ClockStatus) => {
+      const synced = status.lastError === null && status.lastSyncAt !== null;
+      const delay = synced ? intervalMs : Math.min(retryMs, intervalMs);
+      retryMs = synced ? 500 : retryMs * 2;
+      this.timer = setTimeout(() => void this.sync().then(next), delay);
       this.timer.unref();
-    }
-    return this.sync();
+      return status;
+    };
+    return this.sync().then(next);
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) clearTimeout(this.timer);
   }
 
   private async sample(): Promise<ClockSample> {
