@@ -4,7 +4,7 @@
 // routes are a thin adapter over it.
 import { createHash, randomBytes } from 'node:crypto';
 import type { AbortReason, ProtocolEngine, TransactionResult } from '../../../coordinator-2pc/src/index.js';
-import type { AppLogger, AuditLogger } from '../logging/logger.js';
+import { withLogContext, type AppLogger, type AuditLogger } from '../logging/logger.js';
 import type { BookingLimits, BookingItem } from '../domain/slots.js';
 import { bookingProblem, canonicalInstant, itemProblem } from '../domain/slots.js';
 import type { Directory } from '../federation/directory.js';
@@ -115,34 +115,48 @@ export class BookingService {
       requestHash: hash,
       cancelTxId: null,
     };
-    void this.deps.bookings.insert(booking);
-    this.deps.log.info(`booking ${booking.id} for ${booking.scientistId}: preparing ${describeItems(items)}`);
-    const result = await this.run(booking.id, 'book', booking, timestampMs);
+    return withLogContext({ txId: booking.id }, () => this.decide(booking));
+  }
+
+  private async decide(booking: BookingRecord): Promise<BookingRecord> {
+    // Not awaited: presumed abort needs no record before the decision, and the decision's
+    // own write comes after this one in the same ordered log.
+    this.deps.bookings.insert(booking).catch((error: unknown) => this.deps.log.error(`booking ${booking.id} could not be recorded: ${String(error)}`));
+    this.deps.log.info(`booking ${booking.id} for ${booking.scientistId}: preparing ${describeItems(booking.items)}`);
+    const result = await this.run(booking.id, 'book', booking, booking.timestampMs);
     if (result.outcome === 'committed') {
-      this.deps.audit.event('BOOKING_CREATED', { bookingId: booking.id, scientistId: booking.scientistId, items }, { txId: booking.id });
+      this.deps.log.info(`booking ${booking.id} confirmed at ${observatoriesOf(booking.items)}`);
+      this.deps.audit.event('BOOKING_CREATED', { bookingId: booking.id, scientistId: booking.scientistId, items: booking.items });
       return { ...booking, status: 'CONFIRMED' };
     }
     const problem = problemForAbort(result.reasons, 'booking', booking.id);
     const transient = result.reasons.every((r) => TRANSIENT.includes(r.code));
     const stored = { problem: problem.type, detail: problem.detail, ...problem.extensions, transient };
     await this.deps.bookings.markRejected(booking.id, stored, canonicalInstant(this.deps.nowMs()), transient);
-    this.deps.audit.event('BOOKING_REJECTED', { bookingId: booking.id, scientistId: booking.scientistId, reasons: result.reasons }, { txId: booking.id });
+    this.deps.log.info(`booking ${booking.id} rejected (${problem.status}): ${problem.detail}`);
+    this.deps.audit.event('BOOKING_REJECTED', { bookingId: booking.id, scientistId: booking.scientistId, reasons: result.reasons });
     throw problem;
   }
 
-  private async runCancellation(booking: BookingRecord): Promise<BookingRecord> {
+  private runCancellation(booking: BookingRecord): Promise<BookingRecord> {
     const txId = newTxId(this.deps.directory.selfId);
+    return withLogContext({ txId }, () => this.cancelThrough(txId, booking));
+  }
+
+  private async cancelThrough(txId: string, booking: BookingRecord): Promise<BookingRecord> {
     const timestampMs = this.deps.nowMs();
     await this.deps.bookings.setCancellation(booking.id, txId, canonicalInstant(timestampMs));
     this.deps.log.info(`booking ${booking.id}: cancelling through transaction ${txId}`);
     const result = await this.run(txId, 'cancel', booking, timestampMs);
     if (result.outcome === 'committed') {
-      this.deps.audit.event('BOOKING_CANCELLED', { bookingId: booking.id, scientistId: booking.scientistId, cancelTxId: txId }, { txId });
+      this.deps.log.info(`booking ${booking.id} cancelled: every slot released`);
+      this.deps.audit.event('BOOKING_CANCELLED', { bookingId: booking.id, scientistId: booking.scientistId, cancelTxId: txId });
       return { ...booking, status: 'CANCELLED', cancelTxId: txId, updatedAt: canonicalInstant(this.deps.nowMs()) };
     }
     const problem = problemForAbort(result.reasons, 'cancellation', booking.id);
     await this.deps.bookings.recordCancellationRefused(booking.id, { cancellation: txId, problem: problem.type, detail: problem.detail }, canonicalInstant(this.deps.nowMs()));
-    this.deps.audit.event('BOOKING_CANCEL_REFUSED', { bookingId: booking.id, cancelTxId: txId, reasons: result.reasons }, { txId });
+    this.deps.log.info(`booking ${booking.id}: cancellation refused (${problem.status}): ${problem.detail}`);
+    this.deps.audit.event('BOOKING_CANCEL_REFUSED', { bookingId: booking.id, cancelTxId: txId, reasons: result.reasons });
     throw problem;
   }
 
@@ -188,6 +202,10 @@ export function newTxId(nodeId: string): string {
 
 function requestHash(request: CreateBookingRequest): string {
   return createHash('sha256').update(JSON.stringify(request)).digest('hex');
+}
+
+function observatoriesOf(items: BookingItem[]): string {
+  return [...new Set(items.map((i) => i.observatoryId))].join(', ');
 }
 
 function describeItems(items: BookingItem[]): string {

@@ -25,7 +25,10 @@ export interface BookingLimits {
   bookingHorizonDays: number;
 }
 
-const IsoInstant = z.iso.datetime({ offset: true, message: 'an ISO-8601 date-time with a time zone, e.g. 2026-12-01T03:00:00Z' });
+const IsoInstant = z.iso.datetime({
+  offset: true,
+  error: (issue) => (issue.input === undefined ? 'required' : 'an ISO-8601 date-time with a time zone, e.g. 2026-12-01T03:00:00Z'),
+});
 
 export const BookingItemInput = z.strictObject({
   telescopeId: z.string().min(1).max(64),

@@ -27,7 +27,6 @@ export const PROBLEMS = {
   'not-acceptable': { status: 406, title: 'Not acceptable' },
   'slot-taken': { status: 409, title: 'Slot already taken' },
   'booking-state-conflict': { status: 409, title: 'Booking is not in a state that allows this' },
-  'idempotency-key-in-use': { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
   'not-prepared': { status: 409, title: 'Transaction not prepared here' },
   'payload-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
