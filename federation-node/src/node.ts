@@ -4,7 +4,7 @@
 import { writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CoordinatorCore, ParticipantCore, ProtocolEngine, type EnginePorts } from '../../coordinator-2pc/src/index.js';
+import { CoordinatorCore, ParticipantCore, ProtocolEngine, type CoordinatorRecord, type EnginePorts } from '../../coordinator-2pc/src/index.js';
 import { readCatalog, readScientists } from '../../seeds/catalog.js';
 import { loadSeeds } from '../../seeds/loader.js';
 import { BookingService } from './bookings/booking-service.js';
@@ -20,7 +20,7 @@ import { publicRoutes } from './http/public-routes.js';
 import { FaultInjector } from './faults.js';
 import { createLoggers, type Loggers } from './logging/logger.js';
 import type { NodeParts } from './node-parts.js';
-import { BookingRepository } from './storage/booking-repository.js';
+import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
 import { openDatabase } from './storage/database.js';
 import { GroupCommitWriter } from './storage/group-commit-writer.js';
 import { TransactionLog } from './storage/transaction-log.js';
@@ -68,6 +68,10 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     requestTimeoutMs: config.PEER_REQUEST_TIMEOUT_MS,
     attemptsMax: config.PEER_REQUEST_ATTEMPTS_MAX,
     nowMs,
+    batching: config.PEER_BATCHING,
+    batchMessagesMax: config.PEER_BATCH_MESSAGES_MAX,
+    batchesInFlightMax: config.PEER_BATCHES_IN_FLIGHT_MAX,
+    batchBytesMax: config.BODY_BYTES_MAX,
   });
   clock = new FederationClock(timeReference, timeReference === config.NODE_ID, () => peers.referenceTime(timeReference), config.CLOCK_SYNC_SAMPLES);
 
@@ -176,16 +180,31 @@ async function recover(parts: NodeParts): Promise<void> {
   const { config, transactionLog, engine, bookings, loggers } = parts;
   const nowMs = parts.clock.nowMs();
   const participantRecords = await transactionLog.participantRecordsForRecovery(nowMs - config.FINISHED_RETENTION_MS);
-  const coordinatorRecords = await transactionLog.coordinatorRecordsForRecovery();
-  const rejected = await bookings.rejectUndecided({ problem: 'observatory-unavailable', detail: `coordinator ${config.NODE_ID} restarted before deciding`, transient: true }, new Date(nowMs).toISOString());
-  engine.restore(participantRecords, coordinatorRecords);
+  const decided = await transactionLog.coordinatorRecordsForRecovery();
+  const reason = { problem: 'observatory-unavailable', detail: `coordinator ${config.NODE_ID} restarted before deciding`, transient: true };
+  const rejected = await bookings.rejectUndecided(reason, new Date(nowMs).toISOString());
+  const cancellations = await bookings.undecidedCancellations();
+  const presumedAborted = [
+    ...rejected.map((b) => abortedRecord(b.id, 'book', b, nowMs)),
+    ...cancellations.map((b) => abortedRecord(b.cancelTxId!, 'cancel', b, nowMs)),
+  ];
+  engine.restore(participantRecords, [...decided, ...presumedAborted]);
   const inDoubt = participantRecords.filter((r) => r.state === 'prepared').length;
-  const redriven = coordinatorRecords.length;
-  loggers.app.info(`recovery: ${inDoubt} in-doubt participant transaction(s), ${redriven} decided transaction(s) to finish, ${rejected.length} undecided booking(s) rejected`);
-  if (inDoubt + redriven + rejected.length > 0) {
-    loggers.audit.event('RECOVERY_STARTED', { inDoubt, redriven, rejectedUndecided: rejected });
+  loggers.app.info(`recovery: ${inDoubt} in-doubt participant transaction(s), ${decided.length} decided transaction(s) to finish, ${presumedAborted.length} undecided transaction(s) aborted`);
+  if (inDoubt + decided.length + presumedAborted.length > 0) {
+    loggers.audit.event('RECOVERY_STARTED', { inDoubt, redriven: decided.length, abortedUndecided: presumedAborted.map((r) => r.txId) });
   }
   parts.readiness.recoveryFinished = true;
+}
+
+/**
+ * An undecided transaction found at start-up, aborted: kept in memory only (presumed abort
+ * needs no record), so that the abort is sent at once to its participants, who may be in
+ * doubt, instead of waiting for them to ask.
+ */
+function abortedRecord(txId: string, kind: 'book' | 'cancel', booking: BookingRecord, nowMs: number): CoordinatorRecord {
+  const participants = [...new Set(booking.items.map((i) => i.observatoryId))];
+  return { txId, kind, participants, timestampMs: booking.timestampMs, decision: 'aborted', acked: [], state: 'decided', createdAtMs: nowMs, updatedAtMs: nowMs };
 }
 
 async function peerProblem(peers: PeerClient, node: string): Promise<string | null> {

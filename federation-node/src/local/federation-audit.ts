@@ -82,7 +82,10 @@ export function violations(snap: Snapshot, expect: Expectations = {}): string[] 
   return problems;
 }
 
-/** Wait until no node has an unfinished transaction (all decided, acknowledged, released). */
+/**
+ * Wait until no node has an unfinished transaction — in memory (decided, acknowledged,
+ * released) and on disk (the lazily written end records included).
+ */
 export async function settled(federation: LocalFederation, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const clients = [...federation.nodes.values()].map((n) => ({ id: n.id, api: axios.create({ baseURL: n.url, validateStatus: () => true, timeout: 5_000 }) }));
@@ -94,8 +97,19 @@ export async function settled(federation: LocalFederation, timeoutMs = 20_000): 
       if (!res || res.status !== 200) pending.push(`${id} not answering`);
       else for (const t of res.data.transactions as Array<{ txId: string; phase: string; role: string }>) pending.push(`${id}: ${t.role} ${t.txId} ${t.phase}`);
     }
+    if (pending.length === 0) pending = unfinishedOnDisk(await snapshot(federation));
     if (pending.length === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`the federation did not settle within ${timeoutMs} ms: ${pending.slice(0, 10).join('; ')}`);
+}
+
+function unfinishedOnDisk(snap: Snapshot): string[] {
+  const pending: string[] = [];
+  for (const [node, s] of snap) {
+    for (const t of s.coordinatorTxs) if (t.state !== 'ended') pending.push(`${node}: coordinator ${t.tx_id} ${t.state} on disk`);
+    for (const t of s.participantTxs) if (t.state === 'prepared') pending.push(`${node}: participant ${t.tx_id} prepared on disk`);
+    for (const b of s.bookings) if (b.status === 'PENDING') pending.push(`${node}: booking ${b.id} PENDING on disk`);
+  }
+  return pending;
 }

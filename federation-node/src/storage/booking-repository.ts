@@ -60,10 +60,20 @@ export class BookingRepository {
   }
 
   /** After a restart: bookings still PENDING were never decided, so they are aborted (presumed abort). */
-  async rejectUndecided(reason: unknown, at: string): Promise<string[]> {
-    const rows: Array<{ id: string }> = await this.reader.query(`SELECT id FROM bookings WHERE status = 'PENDING'`);
+  async rejectUndecided(reason: unknown, at: string): Promise<BookingRecord[]> {
+    const rows: BookingRow[] = await this.reader.query(`SELECT ${COLUMNS} FROM bookings WHERE status = 'PENDING'`);
     for (const { id } of rows) await this.markRejected(id, reason, at, true);
-    return rows.map((r) => r.id);
+    return rows.map(recordOf);
+  }
+
+  /** Cancellations begun but never decided (no commit record, not recorded as refused): presumed aborted. */
+  async undecidedCancellations(): Promise<BookingRecord[]> {
+    const rows: BookingRow[] = await this.reader.query(
+      `SELECT ${COLUMNS} FROM bookings b WHERE status = 'CONFIRMED' AND cancel_tx_id IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM coordinator_transactions c WHERE c.tx_id = b.cancel_tx_id)
+         AND (reason_json IS NULL OR json_extract(reason_json, '$.cancellation') IS NOT b.cancel_tx_id)`,
+    );
+    return rows.map(recordOf);
   }
 
   async find(id: string): Promise<BookingRecord | undefined> {
