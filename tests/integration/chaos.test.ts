@@ -1,0 +1,83 @@
+// Chaos: three real node processes under a concurrent load of random multi-observatory
+// bookings and cancellations, while random nodes are SIGKILLed at random moments and
+// restarted with the documented command. Bounded in kills and time; seeded.
+import { expect } from 'chai';
+import type { AxiosInstance } from 'axios';
+import { readCatalog, readScientists } from '../../seeds/catalog.js';
+import { RequestGenerator, seededRandom } from '../../seeds/request-generator.js';
+import { LocalFederation } from '../support/federation-harness.js';
+import { httpClient } from '../support/http-client.js';
+import { settled, snapshot, violations } from '../support/consistency.js';
+
+const KILLS = 20;
+const CLIENTS = 6;
+const SEED = 4242;
+const SETTLE_AFTER_LAST_RESTART_MS = 10_000;
+
+interface Ledger {
+  confirmed: Set<string>;
+  cancelled: Set<string>;
+  /** Cancellations that got no answer: the booking may be either. */
+  uncertain: Set<string>;
+  requests: number;
+}
+
+describe('chaos: random SIGKILLs of random nodes under load', function () {
+  this.timeout(300_000);
+  let federation: LocalFederation;
+
+  before(async () => {
+    federation = await LocalFederation.start({ env: { CLOCK_SYNC_INTERVAL_MS: '5000' } });
+  });
+  after(async () => federation?.stop());
+
+  it(`${KILLS} SIGKILLs and restarts under load: no slot given twice, all-or-nothing everywhere, every 201 still confirmed unless cancelled, nothing in doubt ${SETTLE_AFTER_LAST_RESTART_MS / 1000} s after the last restart`, async () => {
+    const ledger: Ledger = { confirmed: new Set(), cancelled: new Set(), uncertain: new Set(), requests: 0 };
+    const clients = [...federation.nodes.values()].map((n) => httpClient(n.url));
+    let running = true;
+    const load = Array.from({ length: CLIENTS }, (_, i) => scientistLoop(clients, ledger, SEED + i, () => running));
+    const kills = await killAndRestart(federation, seededRandom(SEED));
+    running = false;
+    await Promise.all(load);
+
+    await settled(federation, SETTLE_AFTER_LAST_RESTART_MS);
+    const confirmed = [...ledger.confirmed].filter((id) => !ledger.cancelled.has(id) && !ledger.uncertain.has(id));
+    expect(violations(await snapshot(federation), { confirmed, cancelled: ledger.cancelled })).to.deep.equal([]);
+    expect(kills).to.equal(KILLS);
+    expect(ledger.confirmed.size, 'bookings were confirmed during the chaos').to.be.greaterThan(10);
+  });
+});
+
+async function scientistLoop(clients: AxiosInstance[], ledger: Ledger, seed: number, running: () => boolean): Promise<void> {
+  const random = seededRandom(seed);
+  const generator = new RequestGenerator({ seed, catalog: readCatalog(), scientists: readScientists(), firstDay: 200, days: 3 });
+  while (running()) {
+    ledger.requests += 1;
+    const api = clients[Math.floor(random() * clients.length)]!;
+    const cancellable = [...ledger.confirmed].filter((id) => !ledger.cancelled.has(id) && !ledger.uncertain.has(id));
+    if (cancellable.length > 0 && random() < 0.2) {
+      const id = cancellable[Math.floor(random() * cancellable.length)]!;
+      const res = await api.delete(`/bookings/${id}`).catch(() => undefined);
+      if (res?.status === 200) ledger.cancelled.add(id);
+      else if (!res || res.status >= 500) ledger.uncertain.add(id);
+      continue;
+    }
+    const request = generator.next();
+    const res = await api.post('/bookings', { scientistId: request.scientistId, items: request.items }).catch(() => undefined);
+    if (res?.status === 201) ledger.confirmed.add(res.data.id);
+    if (!res) await new Promise((resolve) => setTimeout(resolve, 20)); // a node is down: do not spin
+  }
+}
+
+async function killAndRestart(federation: LocalFederation, random: () => number): Promise<number> {
+  const ids = [...federation.nodes.keys()];
+  let kills = 0;
+  for (let k = 0; k < KILLS; k += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 200 + random() * 600));
+    const victim = ids[Math.floor(random() * ids.length)]!;
+    await federation.kill(victim, 'SIGKILL');
+    kills += 1;
+    await federation.launch(victim);
+  }
+  return kills;
+}
