@@ -1,8 +1,10 @@
 // The invariant checker. While the run goes: every durable record is replayed into its
 // node's ledger (no slot held or owned by two transactions, nothing confirmed that was not
-// held) and no transaction is durably committed in one place and aborted in another; after
-// every step each live node's slots agree with its participant core. After the quiescent
-// period: every acknowledged booking survives and everything is decided and finished.
+// held); no transaction is durably committed in one place and aborted in another; nothing
+// leaves a node before the record it relies on is durable (a yes vote, a commit, an ack, a
+// client's "committed"); after every step each live node's slots agree with its participant
+// core. After the quiescent period: every acknowledged booking survives, every client whose
+// coordinator lived got an answer, and everything is decided and finished.
 import type { LogEntry } from '../../coordinator-2pc/src/engine.js';
 import type { NodeId, Outcome, ProtocolMessage, TxId } from '../../coordinator-2pc/src/messages.js';
 import type { CoordinatorRecord, ParticipantRecord } from '../../coordinator-2pc/src/ports.js';
