@@ -125,13 +125,17 @@ describe('federation of three observatories: atomic multi-observatory bookings',
   it('the older of two conflicting transactions wins, whichever observatory each reaches first', async () => {
     for (let day = 110; day < 120; day += 1) {
       // Each coordinator holds its own slot first; the two then meet at the other's site.
-      const [older, younger] = await Promise.all([
+      const answers = await Promise.all([
         api.atacama!.post('/bookings', { scientistId: 'vera-rubin', items: [item('atacama-ut1', day, 5), item('mauna-kea-keck1', day, 5)] }),
         new Promise((r) => setTimeout(r, 3)).then(() =>
           api['mauna-kea']!.post('/bookings', { scientistId: 'edwin-hubble', items: [item('mauna-kea-keck1', day, 5), item('atacama-ut1', day, 5)] }),
         ),
       ]);
-      expect([older.status, younger.status], `day ${day}`).to.deep.equal([201, 409]);
+      expect(answers.map((a) => a.status).sort(), `day ${day}`).to.deep.equal([201, 409]);
+      // "Older" is judged on the federation clock: the requestedAt each coordinator stamped.
+      const bookings = await Promise.all(answers.map((a) => api.atacama!.get(`/bookings/${a.data.id ?? a.data.bookingId}`)));
+      const [older, younger] = bookings.map((b) => b.data).sort((a, b) => (a.requestedAt === b.requestedAt ? (a.id < b.id ? -1 : 1) : Date.parse(a.requestedAt) - Date.parse(b.requestedAt)));
+      expect([older.status, younger.status], `day ${day}`).to.deep.equal(['CONFIRMED', 'REJECTED']);
     }
     await settled(federation);
   });
