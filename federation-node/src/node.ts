@@ -14,6 +14,7 @@ import { FederationClock } from './federation/clock.js';
 import { Directory } from './federation/directory.js';
 import { PeerClient } from './federation/peer-client.js';
 import { createApp } from './http/app.js';
+import { docsRoutes } from './http/docs-routes.js';
 import { federationRoutes } from './http/federation-routes.js';
 import { operationsRoutes } from './http/operations-routes.js';
 import { publicRoutes } from './http/public-routes.js';
@@ -115,7 +116,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);
-  const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node))], log);
+  const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log);
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

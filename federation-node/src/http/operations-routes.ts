@@ -1,15 +1,11 @@
 // Health, readiness and the operator's transaction tools (docs/OPERATIONS.md).
 import Router from '@koa/router';
-import { z } from 'zod';
 import { TxId } from '../../../coordinator-2pc/src/index.js';
 import type { NodeParts } from '../node-parts.js';
+import { ResolveRequest } from './api-schemas.js';
 import { readJson, validate } from './body.js';
 import { HttpProblem } from './problem.js';
 
-const ResolveRequest = z.strictObject({
-  outcome: z.enum(['committed', 'aborted']),
-  reason: z.string().min(1).max(500),
-});
 
 export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => Promise<string | null>): Router {
   const router = new Router();

@@ -1,0 +1,118 @@
+// The shapes of the public API's answers, as zod schemas: the OpenAPI document is generated
+// from them (with the request schemas the routes validate with), and the tests check real
+// answers against that document.
+import { z } from 'zod';
+import { Link } from '../bookings/booking-schemas.js';
+
+const Links = z.record(z.string(), z.union([Link.extend({ templated: z.boolean().optional() }), z.array(Link)]));
+
+export const Problem = z
+  .object({
+    type: z.string().describe('A URN naming the kind of problem, e.g. urn:observatory-federation:problem:slot-taken'),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string().describe('What went wrong, for a person to read'),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional().describe('400: each offending field'),
+    bookingId: z.string().optional().describe('A rejected booking\'s id (GET it for its reason)'),
+    conflicts: z.array(z.object({ code: z.string(), detail: z.string(), node: z.string().optional() })).optional(),
+    unavailableObservatories: z.array(z.string()).optional(),
+  })
+  .describe('RFC 9457 problem details');
+
+export const ClockStatus = z.object({
+  reference: z.string(),
+  isReference: z.boolean(),
+  offsetMs: z.number(),
+  errorBoundMs: z.number().nullable(),
+  lastSyncAt: z.string().nullable(),
+  lastError: z.string().nullable(),
+  samples: z.number().int(),
+});
+
+export const TimeResponse = z.object({
+  utc: z.string().describe('Federation time, ISO-8601 UTC'),
+  epochMs: z.number().int().describe('Federation time, milliseconds since the epoch'),
+  observatory: z.string(),
+  clock: ClockStatus,
+});
+
+export const Observatory = z.object({
+  id: z.string(),
+  name: z.string(),
+  site: z.string(),
+  timezone: z.string(),
+  latitude: z.number(),
+  longitude: z.number(),
+  url: z.string(),
+  telescopes: z.array(z.string()),
+  _links: Links,
+});
+
+export const ObservatoryList = z.object({ observatories: z.array(Observatory) });
+
+export const Telescope = z.object({
+  id: z.string(),
+  observatoryId: z.string(),
+  name: z.string(),
+  apertureM: z.number(),
+  instrument: z.string(),
+  slotMinutes: z.number().int(),
+  bookableHoursUtc: z.object({ from: z.number().int(), to: z.number().int() }),
+  _links: Links,
+});
+
+export const TelescopeList = z.object({ observatory: z.string(), scope: z.enum(['local', 'federation']), telescopes: z.array(Telescope) });
+
+export const Availability = z.object({
+  telescopeId: z.string(),
+  from: z.string(),
+  to: z.string(),
+  slotMinutes: z.number().int(),
+  slots: z.array(z.object({
+    start: z.string(),
+    end: z.string(),
+    state: z.enum(['free', 'held', 'releasing', 'booked', 'past']),
+    bookingId: z.string().optional(),
+  })),
+  _links: Links,
+});
+
+export const Health = z.object({ status: z.literal('ok'), observatory: z.string(), uptimeS: z.number().int() });
+
+const Check = z.object({ ok: z.boolean(), detail: z.string() });
+export const Ready = z.object({
+  status: z.enum(['ready', 'degraded', 'not-ready']),
+  observatory: z.string(),
+  checks: z.object({ database: Check, recovery: Check, peers: z.record(z.string(), Check), clock: ClockStatus }),
+});
+
+export const UnfinishedTransactions = z.object({
+  observatory: z.string(),
+  transactions: z.array(z.object({
+    txId: z.string(),
+    role: z.enum(['coordinator', 'participant']),
+    phase: z.string(),
+    kind: z.string(),
+    participants: z.array(z.string()),
+    timestampMs: z.number(),
+    createdAtMs: z.number(),
+    ageMs: z.number(),
+    coordinatorId: z.string().optional(),
+    waitingFor: z.array(z.string()).optional(),
+  })),
+});
+
+export const ResolveRequest = z.strictObject({
+  outcome: z.enum(['committed', 'aborted']),
+  reason: z.string().min(1).max(500).describe('Why, for the audit trail (e.g. a ticket number)'),
+});
+
+export const Resolved = z.object({ txId: z.string(), outcome: z.enum(['committed', 'aborted']), heuristic: z.literal(true) });
+
+export const TransactionView = z.object({
+  txId: z.string(),
+  observatory: z.string(),
+  coordinatorOutcome: z.enum(['committed', 'aborted', 'pending']).nullable(),
+  participant: z.object({ txId: z.string(), phase: z.string(), coordinatorId: z.string(), participants: z.array(z.string()), kind: z.string(), timestampMs: z.number(), createdAtMs: z.number() }).nullable(),
+});

@@ -1,0 +1,126 @@
+// The OpenAPI 3.1 document of the public API and of the inter-node protocol, generated from
+// the zod schemas the code validates with. Served at /openapi.json; committed as
+// docs/openapi.json (a test fails when the two differ: `npm run openapi` rewrites it).
+import { z } from 'zod';
+import { AckMessage, DecisionMessage, PrepareMessage, StatusReplyMessage, VoteMessage } from '../../../coordinator-2pc/src/index.js';
+import { BookingView, CreateBookingRequest } from '../bookings/booking-schemas.js';
+import { PartPayload } from '../domain/slot-table.js';
+import * as api from './api-schemas.js';
+import { PROBLEMS, problemTypeUri } from './problem.js';
+
+const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
+  CreateBookingRequest: { schema: CreateBookingRequest, io: 'input' },
+  Booking: { schema: BookingView, io: 'output' },
+  BookingList: { schema: z.object({ coordinator: z.string(), bookings: z.array(BookingView), _links: z.record(z.string(), z.unknown()) }), io: 'output' },
+  Problem: { schema: api.Problem, io: 'output' },
+  Time: { schema: api.TimeResponse, io: 'output' },
+  Observatory: { schema: api.Observatory, io: 'output' },
+  ObservatoryList: { schema: api.ObservatoryList, io: 'output' },
+  Telescope: { schema: api.Telescope, io: 'output' },
+  TelescopeList: { schema: api.TelescopeList, io: 'output' },
+  Availability: { schema: api.Availability, io: 'output' },
+  Health: { schema: api.Health, io: 'output' },
+  Ready: { schema: api.Ready, io: 'output' },
+  UnfinishedTransactions: { schema: api.UnfinishedTransactions, io: 'output' },
+  ResolveRequest: { schema: api.ResolveRequest, io: 'input' },
+  Resolved: { schema: api.Resolved, io: 'output' },
+  PrepareMessage: { schema: PrepareMessage.extend({ payload: PartPayload }), io: 'input' },
+  CommitMessage: { schema: DecisionMessage.extend({ type: z.literal('commit') }), io: 'input' },
+  ReleaseMessage: { schema: DecisionMessage.extend({ type: z.literal('abort') }), io: 'input' },
+  VoteMessage: { schema: VoteMessage, io: 'output' },
+  AckMessage: { schema: AckMessage, io: 'output' },
+  StatusReplyMessage: { schema: StatusReplyMessage, io: 'output' },
+  TransactionView: { schema: api.TransactionView, io: 'output' },
+};
+
+type ComponentName = keyof typeof COMPONENTS;
+
+interface Operation {
+  method: 'get' | 'post' | 'delete';
+  path: string;
+  tag: 'public' | 'protocol' | 'operations';
+  summary: string;
+  parameters?: Array<{ name: string; in: 'path' | 'query' | 'header'; required?: boolean; description: string; schema?: object }>;
+  body?: ComponentName;
+  ok: [status: number, description: string, schema?: ComponentName];
+  errors: number[];
+}
+
+const id = (name: string, description: string) => ({ name, in: 'path' as const, required: true, description, schema: { type: 'string' } });
+const query = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'query' as const, description, schema });
+
+const OPERATIONS: Operation[] = [
+  { method: 'get', path: '/time', tag: 'public', summary: 'Federation time, for Cristian\'s algorithm', ok: [200, 'The node\'s federation time and clock estimate', 'Time'], errors: [] },
+  { method: 'get', path: '/observatories', tag: 'public', summary: 'The members of the federation', ok: [200, 'Every observatory', 'ObservatoryList'], errors: [] },
+  { method: 'get', path: '/observatories/{id}', tag: 'public', summary: 'One observatory', parameters: [id('id', 'Observatory id')], ok: [200, 'The observatory', 'Observatory'], errors: [404] },
+  { method: 'get', path: '/telescopes', tag: 'public', summary: 'This observatory\'s telescopes (scope=federation: every member\'s)', parameters: [query('scope', 'local (default) or federation', { type: 'string', enum: ['local', 'federation'] })], ok: [200, 'Telescopes', 'TelescopeList'], errors: [] },
+  { method: 'get', path: '/telescopes/{id}', tag: 'public', summary: 'One telescope', parameters: [id('id', 'Telescope id')], ok: [200, 'The telescope', 'Telescope'], errors: [404] },
+  { method: 'get', path: '/telescopes/{id}/availability', tag: 'public', summary: 'A telescope\'s slots in its bookable hours (307 to the owner for another observatory\'s telescope)', parameters: [id('id', 'Telescope id'), query('from', 'ISO-8601 start (default: now)'), query('to', 'ISO-8601 end (default: from + 1 day; at most AVAILABILITY_RANGE_MAX_DAYS)')], ok: [200, 'The slots', 'Availability'], errors: [400, 404] },
+  { method: 'post', path: '/bookings', tag: 'public', summary: 'Book slots at one or several observatories, all or nothing', parameters: [{ name: 'Idempotency-Key', in: 'header', description: 'Makes a retry return the original result (1-128 of A-Z a-z 0-9 . _ : -)', schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } }], body: 'CreateBookingRequest', ok: [201, 'Confirmed at every observatory', 'Booking'], errors: [400, 409, 413, 415, 422, 503] },
+  { method: 'get', path: '/bookings', tag: 'public', summary: 'Bookings this node coordinates, newest first', parameters: [query('scientist', 'Only this scientist\'s'), query('status', 'Only this status', { type: 'string', enum: ['PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED'] }), query('limit', '1-500, default 50', { type: 'integer' }), query('offset', 'default 0', { type: 'integer' })], ok: [200, 'Bookings', 'BookingList'], errors: [400] },
+  { method: 'get', path: '/bookings/{id}', tag: 'public', summary: 'A booking, from any node (answered by its coordinator)', parameters: [id('id', 'Booking id')], ok: [200, 'The booking', 'Booking'], errors: [404, 503] },
+  { method: 'delete', path: '/bookings/{id}', tag: 'public', summary: 'Cancel: release every slot atomically; the booking stays as CANCELLED', parameters: [id('id', 'Booking id')], ok: [200, 'Cancelled everywhere', 'Booking'], errors: [404, 409, 503] },
+  { method: 'get', path: '/health', tag: 'operations', summary: 'Liveness', ok: [200, 'The process runs', 'Health'], errors: [] },
+  { method: 'get', path: '/ready', tag: 'operations', summary: 'Readiness: database, recovery, peers, clock', ok: [200, 'Ready (or degraded: a peer is unreachable)', 'Ready'], errors: [503] },
+  { method: 'get', path: '/admin/transactions', tag: 'operations', summary: 'Unfinished and in-doubt transactions at this node', ok: [200, 'Transactions', 'UnfinishedTransactions'], errors: [] },
+  { method: 'post', path: '/admin/transactions/{txId}/resolve', tag: 'operations', summary: 'Force the outcome of an in-doubt transaction whose coordinator is gone for good (docs/OPERATIONS.md)', parameters: [id('txId', 'Transaction id')], body: 'ResolveRequest', ok: [200, 'Resolved (heuristic)', 'Resolved'], errors: [400, 409] },
+  { method: 'post', path: '/federation/v1/transactions/{txId}/prepare', tag: 'protocol', summary: 'Hold this participant\'s part and vote', parameters: [id('txId', 'Transaction id')], body: 'PrepareMessage', ok: [200, 'The vote (a no is not an error)', 'VoteMessage'], errors: [400, 403, 413, 415] },
+  { method: 'post', path: '/federation/v1/transactions/{txId}/commit', tag: 'protocol', summary: 'The coordinator\'s commit decision', parameters: [id('txId', 'Transaction id')], body: 'CommitMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 403, 409] },
+  { method: 'post', path: '/federation/v1/transactions/{txId}/release', tag: 'protocol', summary: 'The coordinator\'s abort decision: release the hold', parameters: [id('txId', 'Transaction id')], body: 'ReleaseMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 403, 409] },
+  { method: 'get', path: '/federation/v1/transactions/{txId}/outcome', tag: 'protocol', summary: 'Ask the coordinator for the outcome (presumed abort: unknown means aborted)', parameters: [id('txId', 'Transaction id'), { ...query('from', 'The asking observatory'), required: true }], ok: [200, 'The outcome', 'StatusReplyMessage'], errors: [400, 403, 404] },
+  { method: 'get', path: '/federation/v1/transactions/{txId}', tag: 'protocol', summary: 'What this node knows of a transaction', parameters: [id('txId', 'Transaction id')], ok: [200, 'Its view', 'TransactionView'], errors: [404] },
+];
+
+export function openApiDocument(serverUrl?: string): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Observatory Federation',
+      version: '1.0.0',
+      description: 'Atomic telescope bookings across observatories. Public API: docs/API.md; inter-node protocol: docs/PROTOCOL.md. Every error is RFC 9457 problem+json.',
+    },
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    tags: [
+      { name: 'public', description: 'Scientists and their tools' },
+      { name: 'protocol', description: 'Two-phase commit between observatory nodes' },
+      { name: 'operations', description: 'Health and the operator\'s transaction tools' },
+    ],
+    paths: paths(),
+    components: { schemas: Object.fromEntries(Object.entries(COMPONENTS).map(([name, c]) => [name, jsonSchema(c.schema, c.io)])) },
+  };
+}
+
+function paths(): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) {
+    const responses: Record<string, unknown> = { [op.ok[0]]: response(op.ok[1], op.ok[2], 'application/json') };
+    for (const status of op.errors) responses[status] = response(problemTitles(status), 'Problem', 'application/problem+json');
+    out[op.path] ??= {};
+    out[op.path]![op.method] = {
+      tags: [op.tag],
+      summary: op.summary,
+      operationId: `${op.method}${op.path.replace(/[{}]/g, '').replace(/[/-](\w)/g, (_, c: string) => c.toUpperCase())}`,
+      ...(op.parameters ? { parameters: op.parameters } : {}),
+      ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
+      responses,
+    };
+  }
+  return out;
+}
+
+function response(description: string, schema: ComponentName | undefined, contentType: string): unknown {
+  return schema ? { description, content: { [contentType]: { schema: ref(schema) } } } : { description };
+}
+
+function problemTitles(status: number): string {
+  return Object.entries(PROBLEMS).filter(([, p]) => p.status === status).map(([type, p]) => `${p.title} (${problemTypeUri(type as keyof typeof PROBLEMS)})`).join('; ');
+}
+
+function ref(name: ComponentName): { $ref: string } {
+  return { $ref: `#/components/schemas/${name}` };
+}
+
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io }) as Record<string, unknown>;
+  return rest;
+}

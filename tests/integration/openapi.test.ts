@@ -1,0 +1,88 @@
+// The OpenAPI document: generated from the zod schemas, committed under docs/, served by
+// every node — and true: real answers of a real node match it.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { expect } from 'chai';
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import { openApiDocument } from '../../federation-node/src/http/openapi.js';
+import { LocalFederation } from '../support/federation-harness.js';
+import { httpClient } from '../support/http-client.js';
+import { item } from '../support/slots.js';
+
+// ajv and ajv-formats are CommonJS with default exports in their typings.
+const require = createRequire(import.meta.url);
+const Ajv2020 = require('ajv/dist/2020').default as new (options: object) => { addSchema(schema: object, key: string): void; getSchema(ref: string): ((data: unknown) => boolean) & { errors?: unknown } };
+const addFormats = require('ajv-formats').default as (ajv: unknown) => void;
+
+const COMMITTED = new URL('../../../docs/openapi.json', import.meta.url);
+
+describe('OpenAPI document', function () {
+  this.timeout(60_000);
+  let federation: LocalFederation;
+  let api: AxiosInstance;
+  let check: (response: AxiosResponse, component: string) => void;
+
+  before(async () => {
+    federation = await LocalFederation.start({ observatories: ['atacama', 'mauna-kea'] });
+    api = httpClient(federation.url('atacama'));
+    const served = (await api.get('/openapi.json')).data;
+    const ajv = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajv);
+    ajv.addSchema(served, 'openapi');
+    check = (response, component) => {
+      const validate = ajv.getSchema(`openapi#/components/schemas/${component}`)!;
+      expect(validate(response.data), `${component}: ${JSON.stringify(validate.errors)}`).to.equal(true);
+    };
+  });
+  after(async () => federation?.stop());
+
+  it('docs/openapi.json is exactly what the zod schemas generate (run `npm run openapi` after changing them)', () => {
+    const committed = JSON.parse(readFileSync(COMMITTED, 'utf8'));
+    expect(committed).to.deep.equal(JSON.parse(JSON.stringify(openApiDocument())));
+  });
+
+  it('every node serves it at /openapi.json as OpenAPI 3.1 with its own URL as server, and a readable page at /docs', async () => {
+    const res = await api.get('/openapi.json');
+    expect(res.data.openapi).to.equal('3.1.0');
+    expect(res.data.servers).to.deep.equal([{ url: federation.url('atacama') }]);
+    expect(Object.keys(res.data.paths)).to.include.members(['/bookings', '/federation/v1/transactions/{txId}/prepare', '/time']);
+    const page = await api.get('/docs');
+    expect(page.headers['content-type']).to.contain('text/html');
+    expect(page.data).to.contain('/federation/v1/transactions/{txId}/commit');
+    const clock = await api.get('/clock');
+    expect(clock.data).to.contain("Cristian's algorithm").and.contain("fetch('/time'");
+  });
+
+  it('real answers of the public API match their documented schemas', async () => {
+    check(await api.get('/time'), 'Time');
+    check(await api.get('/observatories'), 'ObservatoryList');
+    check(await api.get('/telescopes'), 'TelescopeList');
+    check(await api.get('/telescopes/atacama-ut1'), 'Telescope');
+    check(await api.get('/telescopes/atacama-ut1/availability'), 'Availability');
+    const booked = await api.post('/bookings', { scientistId: 'vera-rubin', items: [item('atacama-ut1', 30, 2), item('mauna-kea-keck1', 30, 6)] });
+    expect(booked.status).to.equal(201);
+    check(booked, 'Booking');
+    check(await api.get(`/bookings/${booked.data.id}`), 'Booking');
+    check(await api.get('/bookings', { params: { scientist: 'vera-rubin' } }), 'BookingList');
+    const conflict = await api.post('/bookings', { scientistId: 'carl-sagan', items: [item('atacama-ut1', 30, 2)] });
+    expect(conflict.status).to.equal(409);
+    check(conflict, 'Problem');
+    check(await api.post('/bookings', { items: [] }), 'Problem');
+    check(await api.delete(`/bookings/${booked.data.id}`), 'Booking');
+  });
+
+  it('real answers of the operations endpoints and of the protocol match their documented schemas', async () => {
+    check(await api.get('/health'), 'Health');
+    check(await api.get('/ready'), 'Ready');
+    check(await api.get('/admin/transactions'), 'UnfinishedTransactions');
+    const txId = 'mauna-kea.openapiCheck01';
+    const now = Date.now();
+    const prepare = { type: 'prepare', txId, kind: 'book', coordinatorId: 'mauna-kea', participants: ['atacama', 'mauna-kea'], timestampMs: now, deadlineMs: now + 5_000, payload: { bookingId: txId, scientistId: 'vera-rubin', items: [item('atacama-ut2', 31, 2)] } };
+    const vote = await api.post(`/federation/v1/transactions/${txId}/prepare`, prepare);
+    check(vote, 'VoteMessage');
+    expect(vote.data.vote).to.equal('yes');
+    check(await api.get(`/federation/v1/transactions/${txId}`), 'TransactionView');
+    check(await api.post(`/federation/v1/transactions/${txId}/release`, { type: 'abort', txId, from: 'mauna-kea' }), 'AckMessage');
+    check(await httpClient(federation.url('mauna-kea')).get(`/federation/v1/transactions/${txId}/outcome`, { params: { from: 'atacama' } }), 'StatusReplyMessage');
+  });
+});
