@@ -51,6 +51,12 @@ export const ConfigSchema = z.object({
   FINISHED_RETENTION_MS: ms(600_000),
   PEER_REQUEST_TIMEOUT_MS: ms(2_000),
   PEER_REQUEST_ATTEMPTS_MAX: count(3, 10),
+  /** Send protocol messages to a peer in batches (POST /federation/v1/messages); false: one request per message. */
+  PEER_BATCHING: Flag.default(true),
+  /** The most protocol messages in one batch, sent or accepted. */
+  PEER_BATCH_MESSAGES_MAX: count(64, 1_000),
+  /** Batches of one kind (prepares, or decisions and queries) in flight to one peer before messages wait to be coalesced. */
+  PEER_BATCHES_IN_FLIGHT_MAX: count(2, 64),
   BODY_BYTES_MAX: count(65_536, 10_485_760),
   ITEMS_PER_BOOKING_MAX: count(12, 100),
   ITEM_DURATION_MAX_MINUTES: count(480, 1440),

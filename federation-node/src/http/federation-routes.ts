@@ -1,30 +1,27 @@
 // The inter-node protocol over REST (docs/PROTOCOL.md): the adapter that checks each message
 // and feeds it into the protocol engine. The HTTP answer carries the reply (vote, ack, outcome).
+// POST /messages carries a batch of such messages (docs/PERFORMANCE.md, "Batched protocol
+// messages"): each one gets exactly the checks of its own endpoint and its own reply or problem.
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { DecisionMessage, NodeId, PrepareMessage, TxId } from '../../../coordinator-2pc/src/index.js';
+import { z } from 'zod';
+import { DecisionMessage, NodeId, PrepareMessage, StatusQueryMessage, TxId } from '../../../coordinator-2pc/src/index.js';
 import type { ReplyMessage, RequestMessage } from '../../../coordinator-2pc/src/index.js';
 import { PartPayload } from '../domain/slot-table.js';
-import { FEDERATION_PREFIX } from '../federation/peer-client.js';
+import { BATCH_PATH, FEDERATION_PREFIX } from '../federation/peer-client.js';
 import type { NodeParts } from '../node-parts.js';
 import { readJson, validate } from './body.js';
-import { HttpProblem } from './problem.js';
+import { HttpProblem, type ProblemBody } from './problem.js';
 
 export function federationRoutes(parts: NodeParts): Router {
   const router = new Router({ prefix: FEDERATION_PREFIX });
   const bodyLimit = { bytesMax: parts.config.BODY_BYTES_MAX };
+  const envelope = batchEnvelope(parts.config.PEER_BATCH_MESSAGES_MAX);
 
   router.post('/transactions/:txId/prepare', async (ctx) => {
     const { value: prepare } = await readJson(ctx, PrepareMessage, bodyLimit, 'the prepare message');
     checkTxPath(ctx, prepare.txId);
-    checkMember(parts, prepare.coordinatorId);
-    if (prepare.txId.split('.')[0] !== prepare.coordinatorId) throw new HttpProblem('invalid-request', 'a transaction id starts with its coordinator\'s id');
-    if (!prepare.participants.includes(parts.directory.selfId)) throw new HttpProblem('invalid-request', `the participants do not include ${parts.directory.selfId}`);
-    const part = validate(PartPayload, prepare.payload, 'the prepare payload');
-    const foreign = part.items.filter((i) => parts.directory.telescopes.get(i.telescopeId)?.observatoryId !== parts.directory.selfId);
-    if (foreign.length > 0) {
-      throw new HttpProblem('forbidden', `${parts.directory.selfId} does not own ${[...new Set(foreign.map((i) => i.telescopeId))].join(', ')}`);
-    }
+    checkPrepare(parts, prepare);
     await answer(ctx, parts, prepare);
   });
 
@@ -33,8 +30,7 @@ export function federationRoutes(parts: NodeParts): Router {
       const { value: decision } = await readJson(ctx, DecisionMessage, bodyLimit, `the ${path} message`);
       if (decision.type !== type) throw new HttpProblem('invalid-request', `the ${path} endpoint takes a message of type "${type}"`);
       checkTxPath(ctx, decision.txId);
-      checkMember(parts, decision.from);
-      if (decision.txId.split('.')[0] !== decision.from) throw new HttpProblem('forbidden', `only the coordinator ${decision.txId.split('.')[0]} may decide ${decision.txId}`);
+      checkDecision(parts, decision);
       await answer(ctx, parts, decision);
     });
   }
@@ -42,9 +38,17 @@ export function federationRoutes(parts: NodeParts): Router {
   router.get('/transactions/:txId/outcome', async (ctx) => {
     const txId = validate(TxId, ctx.params.txId, 'the transaction id');
     const from = validate(NodeId, ctx.query.from, 'the `from` query parameter');
-    checkMember(parts, from);
-    if (txId.split('.')[0] !== parts.directory.selfId) throw new HttpProblem('not-found', `${txId} is not coordinated by ${parts.directory.selfId}`);
-    await answer(ctx, parts, { type: 'status-query', txId, from });
+    const query: StatusQueryMessage = { type: 'status-query', txId, from };
+    checkStatusQuery(parts, query);
+    await answer(ctx, parts, query);
+  });
+
+  router.post(BATCH_PATH, async (ctx) => {
+    const { value: batch } = await readJson(ctx, envelope, bodyLimit, 'the message batch');
+    checkMember(parts, batch.from);
+    // Every message enters the engine in this one turn, so that their records share one group commit.
+    const replies = batch.messages.map((raw, index) => replyToOne(parts, batch.from, raw, index));
+    ctx.body = { replies: await Promise.all(replies) };
   });
 
   router.get('/transactions/:txId', (ctx) => {
@@ -58,10 +62,74 @@ export function federationRoutes(parts: NodeParts): Router {
   return router;
 }
 
+function batchEnvelope(messagesMax: number) {
+  return z.object({ from: NodeId, messages: z.array(z.unknown()).min(1).max(messagesMax) });
+}
+
+/**
+ * One message of a batch: the checks of its single endpoint, then the engine. A message that
+ * fails them gets its own problem; the others of the batch go on.
+ */
+async function replyToOne(parts: NodeParts, from: string, raw: unknown, index: number): Promise<ReplyMessage | ProblemBody> {
+  try {
+    const message = checkedBatchMessage(parts, raw, `messages.${index}`);
+    const sender = message.type === 'prepare' ? message.coordinatorId : message.from;
+    if (sender !== from) throw new HttpProblem('forbidden', `messages.${index} is from ${sender} but the batch is from ${from}`);
+    return await engineReply(parts, message);
+  } catch (error) {
+    if (error instanceof HttpProblem) return error.body();
+    parts.loggers.app.error(`batch message ${index} from ${from} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    return new HttpProblem('internal-error', 'the node could not handle this message; it has been logged').body();
+  }
+}
+
+function checkedBatchMessage(parts: NodeParts, raw: unknown, what: string): RequestMessage {
+  const type = (raw as { type?: unknown } | null)?.type;
+  switch (type) {
+    case 'prepare':
+      return checkPrepare(parts, validate(PrepareMessage, raw, what));
+    case 'commit':
+    case 'abort':
+      return checkDecision(parts, validate(DecisionMessage, raw, what));
+    case 'status-query':
+      return checkStatusQuery(parts, validate(StatusQueryMessage, raw, what));
+    default:
+      throw new HttpProblem('invalid-request', `${what} is not a protocol request (type prepare, commit, abort or status-query)`);
+  }
+}
+
+function checkPrepare(parts: NodeParts, prepare: PrepareMessage): PrepareMessage {
+  checkMember(parts, prepare.coordinatorId);
+  if (prepare.txId.split('.')[0] !== prepare.coordinatorId) throw new HttpProblem('invalid-request', 'a transaction id starts with its coordinator\'s id');
+  if (!prepare.participants.includes(parts.directory.selfId)) throw new HttpProblem('invalid-request', `the participants do not include ${parts.directory.selfId}`);
+  const part = validate(PartPayload, prepare.payload, 'the prepare payload');
+  const foreign = part.items.filter((i) => parts.directory.telescopes.get(i.telescopeId)?.observatoryId !== parts.directory.selfId);
+  if (foreign.length > 0) {
+    throw new HttpProblem('forbidden', `${parts.directory.selfId} does not own ${[...new Set(foreign.map((i) => i.telescopeId))].join(', ')}`);
+  }
+  return prepare;
+}
+
+function checkDecision(parts: NodeParts, decision: DecisionMessage): DecisionMessage {
+  checkMember(parts, decision.from);
+  if (decision.txId.split('.')[0] !== decision.from) throw new HttpProblem('forbidden', `only the coordinator ${decision.txId.split('.')[0]} may decide ${decision.txId}`);
+  return decision;
+}
+
+function checkStatusQuery(parts: NodeParts, query: StatusQueryMessage): StatusQueryMessage {
+  checkMember(parts, query.from);
+  if (query.txId.split('.')[0] !== parts.directory.selfId) throw new HttpProblem('not-found', `${query.txId} is not coordinated by ${parts.directory.selfId}`);
+  return query;
+}
+
 async function answer(ctx: Context, parts: NodeParts, message: RequestMessage): Promise<void> {
+  ctx.body = await engineReply(parts, message);
+}
+
+async function engineReply(parts: NodeParts, message: RequestMessage): Promise<ReplyMessage> {
   const reply: ReplyMessage | undefined = await parts.engine.handleRequest(message);
   if (!reply) throw new HttpProblem('not-prepared', `${message.txId} is not prepared at ${parts.directory.selfId}; nothing to ${message.type}`);
-  ctx.body = reply;
+  return reply;
 }
 
 function checkTxPath(ctx: Context, bodyTxId: string): void {

@@ -3,9 +3,15 @@
 // into the open batch the moment they are made; the batch is committed as one SQLite
 // transaction (one fsync) while the next one fills: group commit. Batches commit in order,
 // so a write's promise resolves only after every earlier write is durable.
+//
+// A batch reaches SQLite as ONE script — BEGIN IMMEDIATE, its multi-row statements with their
+// values written as SQL literals, COMMIT — run by one sqlite3 `exec`: one trip through the
+// libuv thread pool per group commit. Bound statements cost three trips each (prepare, run,
+// finalize), and each trip wakes a pool thread: on this VM that was most of a write's CPU
+// (docs/PERFORMANCE.md).
 import type sqlite3 from 'sqlite3';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { WriteBatch, type Statement } from './write-batch.js';
+import { WriteBatch, scriptOf } from './write-batch.js';
 
 interface OpenBatch {
   batch: WriteBatch;
@@ -17,10 +23,15 @@ export interface WriterStats {
   writes: number;
 }
 
+/** How long SQLite itself retries a locked database (another process reading the file, a checkpoint). */
+const BUSY_TIMEOUT_MS = 5_000;
+
 export class GroupCommitWriter {
   private readonly queue: OpenBatch[] = [];
   private runner: QueryRunner | undefined;
+  private connection: sqlite3.Database | undefined;
   private committing = false;
+  private commitScheduled = false;
   readonly stats: WriterStats = { transactions: 0, writes: 0 };
 
   constructor(
@@ -33,13 +44,27 @@ export class GroupCommitWriter {
     const open = this.openBatch();
     stage(open.batch);
     const done = new Promise<void>((resolve, reject) => open.waiters.push({ resolve, reject }));
-    if (!this.committing) void this.commitAll();
+    this.scheduleCommit();
     return done;
   }
 
   /** Resolves when everything staged so far is written. */
   flush(): Promise<void> {
     return this.write(() => undefined);
+  }
+
+  /**
+   * The commit starts at the end of this event-loop turn, not at the first write: every write
+   * made while handling the requests of one turn (a batch of protocol messages, several
+   * bookings) then shares one transaction.
+   */
+  private scheduleCommit(): void {
+    if (this.committing || this.commitScheduled) return;
+    this.commitScheduled = true;
+    setImmediate(() => {
+      this.commitScheduled = false;
+      if (!this.committing) void this.commitAll();
+    });
   }
 
   private openBatch(): OpenBatch {
@@ -72,40 +97,37 @@ export class GroupCommitWriter {
   }
 
   /**
-   * The staged statements go to the connection all at once (in its serialized mode they run
-   * in order), and only if every one succeeded does COMMIT follow; otherwise ROLLBACK.
+   * The whole batch as one script: SQLite runs it in order and stops at the first failing
+   * statement, and then the transaction is rolled back. Rare custom writes (seeds) run
+   * through TypeORM inside the same transaction, before the staged rows.
    */
   private async inTransaction(batch: WriteBatch): Promise<void> {
-    this.runner ??= this.dataSource.createQueryRunner();
-    const connection = (this.dataSource.driver as unknown as { databaseConnection: sqlite3.Database }).databaseConnection;
-    await this.runner.query('BEGIN IMMEDIATE');
+    const connection = this.rawConnection();
+    const custom = batch.customWrites();
     try {
-      for (const write of batch.customWrites()) await write(this.runner);
-      await runInOrder(connection, batch.statements());
-      await this.runner.query('COMMIT');
+      if (custom.length === 0) {
+        await exec(connection, `BEGIN IMMEDIATE;\n${scriptOf(batch.statements())}COMMIT;`);
+        return;
+      }
+      await exec(connection, 'BEGIN IMMEDIATE;');
+      this.runner ??= this.dataSource.createQueryRunner();
+      for (const write of custom) await write(this.runner);
+      await exec(connection, `${scriptOf(batch.statements())}COMMIT;`);
     } catch (error) {
-      await this.runner.query('ROLLBACK').catch(() => undefined);
+      await exec(connection, 'ROLLBACK;').catch(() => undefined); // nothing to roll back when BEGIN failed
       throw error;
     }
   }
+
+  private rawConnection(): sqlite3.Database {
+    if (!this.connection) {
+      this.connection = (this.dataSource.driver as unknown as { databaseConnection: sqlite3.Database }).databaseConnection;
+      this.connection.configure('busyTimeout', BUSY_TIMEOUT_MS);
+    }
+    return this.connection;
+  }
 }
 
-function runInOrder(connection: sqlite3.Database, statements: Statement[]): Promise<void> {
-  if (statements.length === 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    let pending = statements.length;
-    let failed: unknown;
-    connection.serialize(() => {
-      for (const [sql, params] of statements) {
-        connection.run(sql, params, (error: Error | null) => {
-          failed ??= error ?? undefined;
-          pending -= 1;
-          if (pending === 0) {
-            if (failed) reject(failed);
-            else resolve();
-          }
-        });
-      }
-    });
-  });
+function exec(connection: sqlite3.Database, script: string): Promise<void> {
+  return new Promise((resolve, reject) => connection.exec(script, (error) => (error ? reject(error) : resolve())));
 }

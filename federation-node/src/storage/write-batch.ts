@@ -144,6 +144,44 @@ export class WriteBatch {
   }
 }
 
+/**
+ * Statements as one SQL script, each value written as the literal SQLite would have stored
+ * had it been bound (integers as integers, text as quoted text, booleans as 1/0), so that a
+ * whole group commit runs in one sqlite3 `exec`. The statements are this module's own
+ * templates: a `?` outside quotes is always a placeholder.
+ */
+export function scriptOf(statements: Statement[]): string {
+  let script = '';
+  for (const [sql, params] of statements) script += `${withLiterals(sql, params)};\n`;
+  return script;
+}
+
+function withLiterals(sql: string, params: unknown[]): string {
+  const pieces = sql.split('?');
+  if (pieces.length - 1 !== params.length) throw new Error(`a statement has ${pieces.length - 1} placeholders for ${params.length} values: ${sql.slice(0, 80)}`);
+  let out = pieces[0]!;
+  for (let i = 0; i < params.length; i += 1) out += sqlLiteral(params[i]) + pieces[i + 1]!;
+  return out;
+}
+
+export function sqlLiteral(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') {
+    // sqlite3_exec reads the script as a C string: text holding NUL goes in as its UTF-8 bytes.
+    if (value.includes('\0')) return `CAST(X'${Buffer.from(value, 'utf8').toString('hex')}' AS TEXT)`;
+    return `'${value.replaceAll("'", "''")}'`;
+  }
+  if (typeof value === 'number') {
+    if (Number.isNaN(value)) return 'NULL';
+    if (!Number.isFinite(value)) return value > 0 ? '9e999' : '-9e999';
+    return String(value);
+  }
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  if (typeof value === 'bigint') return value.toString();
+  if (Buffer.isBuffer(value)) return `X'${value.toString('hex')}'`;
+  throw new Error(`no SQL literal for a value of type ${typeof value}`);
+}
+
 function multiRow(out: Statement[], head: string, columns: number, rows: unknown[][], tail: string): void {
   const placeholder = `(${Array(columns).fill('?').join(', ')})`;
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {

@@ -1,0 +1,221 @@
+// Batched protocol messages (docs/PERFORMANCE.md, "Batched protocol messages"): the
+// endpoint POST /federation/v1/messages on a real node, and the PeerClient that coalesces
+// messages into it, against a stand-in peer that counts what it receives.
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'chai';
+import type { AxiosInstance } from 'axios';
+import type { PrepareMessage, RequestMessage } from '../../coordinator-2pc/src/index.js';
+import { PeerClient } from '../../federation-node/src/federation/peer-client.js';
+import { LocalFederation } from '../support/federation-harness.js';
+import { httpClient } from '../support/http-client.js';
+import { item } from '../support/slots.js';
+import { queryFile } from '../support/sqlite.js';
+
+const BATCH = '/federation/v1/messages';
+
+function txId(coordinator = 'atacama'): string {
+  return `${coordinator}.${randomBytes(12).toString('base64url')}`;
+}
+
+/** A prepare from atacama for one hour of la-palma-gtc on `day` (05:00–06:00 is bookable there). */
+function prepareAtLaPalma(id: string, day: number): PrepareMessage {
+  const nowMs = Date.now();
+  return {
+    type: 'prepare', txId: id, kind: 'book', coordinatorId: 'atacama', participants: ['la-palma'],
+    timestampMs: nowMs, deadlineMs: nowMs + 10_000,
+    payload: { bookingId: id, scientistId: 'vera-rubin', items: [item('la-palma-gtc', day, 5)] },
+  };
+}
+
+const decision = (type: 'commit' | 'abort', id: string) => ({ type, txId: id, from: 'atacama' });
+
+describe('batched protocol messages: POST /federation/v1/messages on a real node', function () {
+  this.timeout(60_000);
+  let federation: LocalFederation;
+  let laPalma: AxiosInstance;
+
+  before(async () => {
+    federation = await LocalFederation.start();
+    laPalma = httpClient(federation.url('la-palma'));
+  });
+  after(async () => federation?.stop());
+
+  const participantState = async (id: string) =>
+    (await queryFile(federation.node('la-palma').dbFile, 'SELECT state FROM participant_transactions WHERE tx_id = ?', [id]))[0]?.state;
+
+  it('answers a batch of several prepares, then of their commits, with one reply per message in order, and books every slot', async () => {
+    const ids = [txId(), txId(), txId()];
+    const votes = await laPalma.post(BATCH, { from: 'atacama', messages: ids.map((id, i) => prepareAtLaPalma(id, 200 + i)) });
+    expect(votes.status, JSON.stringify(votes.data)).to.equal(200);
+    expect(votes.data.replies.map((r: { type: string; txId: string; vote: string }) => [r.type, r.txId, r.vote])).to.deep.equal(ids.map((id) => ['vote', id, 'yes']));
+
+    const acks = await laPalma.post(BATCH, { from: 'atacama', messages: ids.map((id) => decision('commit', id)) });
+    expect(acks.status).to.equal(200);
+    expect(acks.data.replies.map((r: { type: string; txId: string; outcome: string }) => [r.type, r.txId, r.outcome])).to.deep.equal(ids.map((id) => ['ack', id, 'committed']));
+    for (const id of ids) {
+      expect(await participantState(id), id).to.equal('committed');
+      const claims = await queryFile(federation.node('la-palma').dbFile, 'SELECT state FROM slot_claims WHERE booking_id = ?', [id]);
+      expect(claims, id).to.deep.equal([{ state: 'BOOKED' }]);
+    }
+  });
+
+  it('gives a malformed, foreign or unknown message its own problem while the good messages of the batch proceed', async () => {
+    const good = txId();
+    const neverSeen = txId();
+    const res = await laPalma.post(BATCH, {
+      from: 'atacama',
+      messages: [
+        prepareAtLaPalma(good, 210),
+        { type: 'prepare', txId: 'not a transaction id' },
+        decision('abort', neverSeen),
+        { ...prepareAtLaPalma(txId('mauna-kea'), 211), coordinatorId: 'mauna-kea' },
+        { type: 'launch-rocket', txId: good },
+        { ...prepareAtLaPalma(txId(), 212), payload: { bookingId: 'x', scientistId: 'vera-rubin', items: [item('atacama-ut1', 212, 5)] } },
+      ],
+    });
+    expect(res.status, JSON.stringify(res.data)).to.equal(200);
+    const [vote, malformed, ack, foreignSender, unknownType, foreignTelescope] = res.data.replies;
+    expect(vote).to.deep.include({ type: 'vote', txId: good, vote: 'yes' });
+    expect(malformed).to.include({ status: 400, title: 'Invalid request' });
+    expect(malformed.detail).to.contain('messages.1');
+    expect(ack).to.deep.include({ type: 'ack', txId: neverSeen, outcome: 'aborted' });
+    expect(foreignSender).to.include({ status: 403 });
+    expect(foreignSender.detail).to.contain('the batch is from atacama');
+    expect(unknownType).to.include({ status: 400 });
+    expect(foreignTelescope).to.include({ status: 403 });
+    expect(foreignTelescope.detail).to.contain('does not own atacama-ut1');
+
+    expect(await participantState(good)).to.equal('prepared');
+    expect(await participantState(neverSeen), 'an abort for an unknown transaction leaves a tombstone').to.equal('aborted');
+    const released = await laPalma.post(BATCH, { from: 'atacama', messages: [decision('abort', good)] });
+    expect(released.data.replies[0]).to.deep.include({ type: 'ack', outcome: 'aborted' });
+  });
+
+  it('handles a batch that mixes a commit of one transaction, a prepare of another and status queries, each as its own endpoint would', async () => {
+    const first = txId();
+    const second = txId();
+    const unknownHere = txId('la-palma');
+    await laPalma.post(BATCH, { from: 'atacama', messages: [prepareAtLaPalma(first, 220)] });
+    const mixed = await laPalma.post(BATCH, {
+      from: 'atacama',
+      messages: [decision('commit', first), prepareAtLaPalma(second, 221), { type: 'status-query', txId: unknownHere, from: 'atacama' }, { type: 'status-query', txId: txId(), from: 'atacama' }],
+    });
+    expect(mixed.status).to.equal(200);
+    const [ack, vote, presumedAbort, notCoordinator] = mixed.data.replies;
+    expect(ack).to.deep.include({ type: 'ack', txId: first, outcome: 'committed' });
+    expect(vote).to.deep.include({ type: 'vote', txId: second, vote: 'yes' });
+    expect(presumedAbort, 'no record at the coordinator means aborted').to.deep.include({ type: 'status-reply', txId: unknownHere, outcome: 'aborted' });
+    expect(notCoordinator, 'only the coordinator answers a status query').to.include({ status: 404 });
+    const aborted = await laPalma.post(BATCH, { from: 'atacama', messages: [decision('abort', second)] });
+    expect(aborted.data.replies[0]).to.deep.include({ type: 'ack', txId: second, outcome: 'aborted' });
+    expect(await participantState(first)).to.equal('committed');
+    expect(await participantState(second)).to.equal('aborted');
+  });
+
+  it('refuses a whole batch from a node outside the federation, or with no messages, like a single message', async () => {
+    const stranger = await laPalma.post(BATCH, { from: 'andromeda', messages: [prepareAtLaPalma(txId(), 230)] });
+    expect(stranger.status).to.equal(403);
+    const empty = await laPalma.post(BATCH, { from: 'atacama', messages: [] });
+    expect(empty.status).to.equal(400);
+  });
+
+  it('still serves the per-message endpoints unchanged', async () => {
+    const id = txId();
+    const vote = await laPalma.post(`/federation/v1/transactions/${id}/prepare`, prepareAtLaPalma(id, 240));
+    expect(vote.data).to.deep.include({ type: 'vote', vote: 'yes' });
+    const ack = await laPalma.post(`/federation/v1/transactions/${id}/release`, decision('abort', id));
+    expect(ack.data).to.deep.include({ type: 'ack', outcome: 'aborted' });
+  });
+});
+
+describe('PeerClient: coalescing protocol messages into batches', function () {
+  this.timeout(20_000);
+  let server: http.Server;
+  const seen: Array<{ path: string; body: { messages?: RequestMessage[] } }> = [];
+  let answer: (path: string, body: { messages?: RequestMessage[] }) => { status: number; body: unknown } | 'hang' | 'hang up';
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      let text = '';
+      req.on('data', (chunk) => (text += chunk));
+      req.on('end', () => {
+        const body = text ? JSON.parse(text) : {};
+        seen.push({ path: req.url!, body });
+        const reply = answer(req.url!, body);
+        if (reply === 'hang') return;
+        if (reply === 'hang up') return void req.socket.destroy();
+        res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  beforeEach(() => (seen.length = 0));
+
+  const client = (overrides: Partial<ConstructorParameters<typeof PeerClient>[0]> = {}) =>
+    new PeerClient({
+      selfId: 'atacama',
+      peers: new Map([['la-palma', `http://127.0.0.1:${(server.address() as AddressInfo).port}`]]),
+      requestTimeoutMs: 1_000,
+      attemptsMax: 1,
+      nowMs: Date.now,
+      ...overrides,
+    });
+  const ackAll = (body: { messages?: RequestMessage[] }) => ({ status: 200, body: { replies: body.messages!.map((m) => ({ type: 'ack', txId: m.txId, from: 'la-palma', outcome: 'committed' })) } });
+
+  it('sends the messages issued in one event-loop turn to one peer as one HTTP request, and resolves each with its own reply', async () => {
+    answer = (_path, body) => ackAll(body);
+    const ids = [txId(), txId(), txId(), txId()];
+    const peers = client();
+    const replies = await Promise.all(ids.map((id) => peers.request('la-palma', decision('commit', id) as RequestMessage)));
+    expect(replies.map((r) => r.txId)).to.deep.equal(ids);
+    expect(seen.map((s) => s.path)).to.deep.equal([BATCH]);
+    expect(seen[0]!.body.messages!.map((m) => m.txId)).to.deep.equal(ids);
+  });
+
+  it('keeps prepares and decisions in separate batches, so that a waiting prepare holds up no commit', async () => {
+    answer = (_path, body) => (body.messages![0]!.type === 'prepare' ? 'hang' : ackAll(body));
+    const peers = client({ requestTimeoutMs: 300 });
+    const prepare = peers.request('la-palma', prepareAtLaPalma(txId(), 250)).catch((error: Error) => error.message);
+    const ack = await peers.request('la-palma', decision('commit', txId()) as RequestMessage);
+    expect(ack.type).to.equal('ack');
+    expect(await prepare).to.equal('timed out');
+    expect(seen).to.have.length(2);
+  });
+
+  it('fails every message of a batch whose HTTP call fails, as each single call would have failed', async () => {
+    answer = () => 'hang up';
+    const outcomes = await Promise.all([txId(), txId()].map((id) => client().request('la-palma', decision('commit', id) as RequestMessage).then(() => 'ok', (error: Error) => error.message)));
+    expect(outcomes).to.have.length(2);
+    for (const outcome of outcomes) expect(outcome).to.match(/ECONNRESET|socket hang up/);
+  });
+
+  it('maps a problem entry to that message alone: a refusal is final, a server error may be retried', async () => {
+    const [fine, troubled] = [txId(), txId()];
+    let calls = 0;
+    answer = (_path, body) => {
+      calls += 1;
+      const entry = (m: RequestMessage) => (m.txId === fine ? { type: 'ack', txId: m.txId, from: 'la-palma', outcome: 'committed' } : { status: calls === 1 ? 500 : 403, title: 'x', detail: `problem ${calls}` });
+      return { status: 200, body: { replies: body.messages!.map(entry) } };
+    };
+    const peers = client({ attemptsMax: 2 });
+    const [ok, refused] = await Promise.all([fine, troubled].map((id) => peers.request('la-palma', decision('commit', id) as RequestMessage).then((r) => r.type, (error: Error) => error.message)));
+    expect(ok).to.equal('ack');
+    expect(refused, 'retried after the 500, refused for good by the 403').to.equal('refused with 403: problem 2');
+    expect(seen.map((s) => s.body.messages!.map((m) => m.txId))).to.deep.equal([[fine, troubled], [troubled]]);
+  });
+
+  it('falls back to the per-message endpoints for a peer that does not serve batches', async () => {
+    answer = (path, body) => (path === BATCH ? { status: 404, body: { detail: 'no such route' } } : { status: 200, body: { type: 'ack', txId: (body as unknown as RequestMessage).txId, from: 'la-palma', outcome: 'committed' } });
+    const peers = client();
+    const id = txId();
+    expect((await peers.request('la-palma', decision('commit', id) as RequestMessage)).txId).to.equal(id);
+    await peers.request('la-palma', decision('abort', txId()) as RequestMessage);
+    expect(seen.map((s) => s.path.replace(/transactions\/[^/]+/, 'transactions/{txId}'))).to.deep.equal([BATCH, '/federation/v1/transactions/{txId}/commit', '/federation/v1/transactions/{txId}/release']);
+  });
+});
