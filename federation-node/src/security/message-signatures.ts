@@ -1,0 +1,187 @@
+// HTTP Message Signatures (RFC 9421) between observatories, in one fixed profile:
+// alg "hmac-sha256" with the secret the two observatories share, label "fed".
+//   request  covers  "@method" "@path" "@query" "content-digest"
+//   response covers  "@status" "content-digest" "@method";req "@path";req "signature";req;key="fed"
+//   parameters       created, nonce, keyid (the signer's observatory id), alg
+// Content-Digest (RFC 9530) is sha-256 of the body (of the empty body for a GET). Structured
+// fields are parsed and serialized by the structured-headers library; docs/SECURITY.md
+// explains the choice of HMAC over Ed25519.
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { parseDictionary, serializeInnerList, type InnerList } from 'structured-headers';
+
+export const SIGNATURE_LABEL = 'fed';
+export const ALGORITHM = 'hmac-sha256';
+export const REQUEST_COMPONENTS = ['@method', '@path', '@query', 'content-digest'] as const;
+
+export interface SignedRequest {
+  method: string;
+  /** Path and query, as sent: `/federation/v1/transactions/x/outcome?from=y`. */
+  target: string;
+  body: string | Buffer;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface SignedResponse {
+  status: number;
+  body: string | Buffer;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface SignatureHeaders {
+  'content-digest': string;
+  'signature-input': string;
+  signature: string;
+}
+
+/** Why a signature was refused; `detail` never contains a secret. */
+export class SignatureError extends Error {
+  override name = 'SignatureError';
+}
+
+export function contentDigest(body: string | Buffer): string {
+  return `sha-256=:${createHash('sha256').update(body).digest('base64')}:`;
+}
+
+export function signRequest(request: Omit<SignedRequest, 'headers'>, keyId: string, secret: Buffer, createdS: number): SignatureHeaders {
+  const digest = contentDigest(request.body);
+  const params = signatureParams(REQUEST_COMPONENTS.map((c) => [c, new Map()]), createdS, keyId);
+  const base = requestBase(request.method, request.target, digest, params);
+  return { 'content-digest': digest, 'signature-input': `${SIGNATURE_LABEL}=${params}`, signature: `${SIGNATURE_LABEL}=:${hmac(secret, base)}:` };
+}
+
+export function signResponse(response: Omit<SignedResponse, 'headers'>, request: SignedRequest, keyId: string, secret: Buffer, createdS: number): SignatureHeaders {
+  const digest = contentDigest(response.body);
+  const params = signatureParams(RESPONSE_COMPONENTS, createdS, keyId);
+  const base = responseBase(response.status, digest, request, params);
+  return { 'content-digest': digest, 'signature-input': `${SIGNATURE_LABEL}=${params}`, signature: `${SIGNATURE_LABEL}=:${hmac(secret, base)}:` };
+}
+
+export interface VerifiedSignature {
+  keyId: string;
+  nonce: string;
+  createdS: number;
+}
+
+export interface VerifyOptions {
+  /** The secret shared with this observatory, or undefined when it is unknown. */
+  secretOf: (keyId: string) => Buffer | undefined;
+  nowS: number;
+  maxSkewS: number;
+}
+
+/** Checks a request's signature; throws SignatureError naming what is wrong. */
+export function verifyRequest(request: SignedRequest, options: VerifyOptions): VerifiedSignature {
+  const { params, signature, keyId, secret } = parseSignature(request.headers, REQUEST_COMPONENTS, options);
+  checkDigest(request.headers, request.body);
+  const base = requestBase(request.method, request.target, header(request.headers, 'content-digest')!, params.serialized);
+  checkHmac(secret, base, signature);
+  return { keyId, nonce: params.nonce, createdS: params.createdS };
+}
+
+/** Checks a response's signature against the request it answers. */
+export function verifyResponse(response: SignedResponse, request: SignedRequest, expectedKeyId: string, options: VerifyOptions): VerifiedSignature {
+  const { params, signature, keyId, secret } = parseSignature(response.headers, RESPONSE_COMPONENT_NAMES, options);
+  if (keyId !== expectedKeyId) throw new SignatureError(`the answer is signed by ${keyId}, not by ${expectedKeyId}`);
+  checkDigest(response.headers, response.body);
+  const base = responseBase(response.status, header(response.headers, 'content-digest')!, request, params.serialized);
+  checkHmac(secret, base, signature);
+  return { keyId, nonce: params.nonce, createdS: params.createdS };
+}
+
+const RESPONSE_COMPONENTS: InnerList[0] = [
+  ['@status', new Map()],
+  ['content-digest', new Map()],
+  ['@method', new Map([['req', true]])],
+  ['@path', new Map([['req', true]])],
+  ['signature', new Map<string, string | boolean>([['req', true], ['key', SIGNATURE_LABEL]])],
+];
+const RESPONSE_COMPONENT_NAMES = ['@status', 'content-digest', '@method', '@path', 'signature'] as const;
+
+function signatureParams(components: InnerList[0], createdS: number, keyId: string): string {
+  const nonce = randomBytes(16).toString('base64url');
+  return serializeInnerList([components, new Map<string, string | number>([['created', createdS], ['nonce', nonce], ['keyid', keyId], ['alg', ALGORITHM]])]);
+}
+
+function requestBase(method: string, target: string, digest: string, params: string): string {
+  const [path, query] = splitTarget(target);
+  return [`"@method": ${method.toUpperCase()}`, `"@path": ${path}`, `"@query": ${query}`, `"content-digest": ${digest}`, `"@signature-params": ${params}`].join('\n');
+}
+
+function responseBase(status: number, digest: string, request: SignedRequest, params: string): string {
+  const [path] = splitTarget(request.target);
+  const requestSignature = header(request.headers, 'signature') ?? '';
+  const member = parseDictionary(requestSignature).get(SIGNATURE_LABEL);
+  if (!member || !(member[0] instanceof ArrayBuffer)) throw new SignatureError('the request carried no signature to answer');
+  return [
+    `"@status": ${status}`,
+    `"content-digest": ${digest}`,
+    `"@method";req: ${request.method.toUpperCase()}`,
+    `"@path";req: ${path}`,
+    `"signature";req;key="${SIGNATURE_LABEL}": :${Buffer.from(member[0]).toString('base64')}:`,
+    `"@signature-params": ${params}`,
+  ].join('\n');
+}
+
+interface ParsedParams {
+  serialized: string;
+  createdS: number;
+  nonce: string;
+}
+
+function parseSignature(headers: SignedRequest['headers'], expected: readonly string[], options: VerifyOptions) {
+  const input = header(headers, 'signature-input');
+  const value = header(headers, 'signature');
+  if (!input || !value) throw new SignatureError('the message is not signed (Signature-Input and Signature are required)');
+  let member;
+  let signatureMember;
+  try {
+    member = parseDictionary(input).get(SIGNATURE_LABEL);
+    signatureMember = parseDictionary(value).get(SIGNATURE_LABEL);
+  } catch {
+    throw new SignatureError('Signature-Input or Signature is not a valid structured field');
+  }
+  if (!member || !Array.isArray(member[0]) || !signatureMember || !(signatureMember[0] instanceof ArrayBuffer)) {
+    throw new SignatureError(`no signature labelled "${SIGNATURE_LABEL}"`);
+  }
+  const [items, params] = member as InnerList;
+  const covered = items.map(([name]) => String(name));
+  if (covered.join(' ') !== expected.join(' ')) throw new SignatureError(`the signature must cover ${expected.join(' ')}`);
+  const keyId = params.get('keyid');
+  const nonce = params.get('nonce');
+  const created = params.get('created');
+  if (typeof keyId !== 'string' || typeof nonce !== 'string' || typeof created !== 'number' || params.get('alg') !== ALGORITHM) {
+    throw new SignatureError(`the signature needs keyid, nonce, created and alg="${ALGORITHM}"`);
+  }
+  const secret = options.secretOf(keyId);
+  if (!secret) throw new SignatureError(`unknown observatory "${keyId}"`);
+  if (Math.abs(options.nowS - created) > options.maxSkewS) {
+    throw new SignatureError(`the signature was created ${options.nowS - created} s from now; at most ${options.maxSkewS} s allowed (SIGNATURE_MAX_SKEW_S)`);
+  }
+  const parsed: ParsedParams = { serialized: serializeInnerList(member as InnerList), createdS: created, nonce };
+  return { params: parsed, signature: Buffer.from(signatureMember[0]), keyId, secret };
+}
+
+function checkDigest(headers: SignedRequest['headers'], body: string | Buffer): void {
+  const given = header(headers, 'content-digest');
+  if (!given) throw new SignatureError('Content-Digest is missing');
+  if (given !== contentDigest(body)) throw new SignatureError('the body does not match its Content-Digest (altered after signing?)');
+}
+
+function checkHmac(secret: Buffer, base: string, signature: Buffer): void {
+  const expected = createHmac('sha256', secret).update(base).digest();
+  if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw new SignatureError('the signature does not match');
+}
+
+function hmac(secret: Buffer, base: string): string {
+  return createHmac('sha256', secret).update(base).digest('base64');
+}
+
+function splitTarget(target: string): [path: string, query: string] {
+  const at = target.indexOf('?');
+  return at < 0 ? [target, '?'] : [target.slice(0, at), target.slice(at)];
+}
+
+function header(headers: SignedRequest['headers'], name: string): string | undefined {
+  const value = headers[name] ?? headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
