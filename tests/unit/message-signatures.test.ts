@@ -5,7 +5,7 @@ import { SignatureError, signRequest, signResponse, verifyRequest, verifyRespons
 
 const SECRET = randomBytes(32);
 const NOW_S = 1_800_000_000;
-const options = { secretOf: (id: string) => (id === 'atacama' || id === 'la-palma' ? SECRET : undefined), nowS: NOW_S, maxSkewS: 30 };
+const options = { secretsOf: (id: string) => (id === 'atacama' || id === 'la-palma' ? [SECRET] : []), nowS: NOW_S, maxSkewS: 30 };
 
 function signed(body = '{"type":"commit"}', target = '/federation/v1/transactions/atacama.abcdefgh/commit', keyId = 'atacama', createdS = NOW_S): SignedRequest {
   return { method: 'POST', target, body, headers: { ...signRequest({ method: 'POST', target, body }, keyId, SECRET, createdS) } };
@@ -48,6 +48,11 @@ describe('HTTP message signatures (RFC 9421 profile, hmac-sha256)', () => {
     expect(refusal(() => verifyRequest({ ...request, target: '/federation/v1/transactions/atacama.abcdefgh/release' }, options))).to.contain('does not match');
     expect(refusal(() => verifyRequest({ ...request, method: 'PUT' }, options))).to.contain('does not match');
     expect(refusal(() => verifyRequest({ ...request, target: `${request.target}?x=1` }, options))).to.contain('does not match');
+  });
+
+  it('accepts a signature made with either secret of a pair while it is being rotated', () => {
+    const rotating = { ...options, secretsOf: () => [randomBytes(32), SECRET] };
+    expect(verifyRequest(signed(), rotating).keyId).to.equal('atacama');
   });
 
   it('refuses a signature made with another secret', () => {

@@ -63,28 +63,28 @@ export interface VerifiedSignature {
 }
 
 export interface VerifyOptions {
-  /** The secret shared with this observatory, or undefined when it is unknown. */
-  secretOf: (keyId: string) => Buffer | undefined;
+  /** The secrets shared with this observatory (more than one while a secret is rotated); none when it is unknown. */
+  secretsOf: (keyId: string) => Buffer[];
   nowS: number;
   maxSkewS: number;
 }
 
 /** Checks a request's signature; throws SignatureError naming what is wrong. */
 export function verifyRequest(request: SignedRequest, options: VerifyOptions): VerifiedSignature {
-  const { params, signature, keyId, secret } = parseSignature(request.headers, REQUEST_COMPONENTS, options);
+  const { params, signature, keyId, secrets } = parseSignature(request.headers, REQUEST_COMPONENTS, options);
   checkDigest(request.headers, request.body);
   const base = requestBase(request.method, request.target, header(request.headers, 'content-digest')!, params.serialized);
-  checkHmac(secret, base, signature);
+  checkHmac(secrets, base, signature);
   return { keyId, nonce: params.nonce, createdS: params.createdS };
 }
 
 /** Checks a response's signature against the request it answers. */
 export function verifyResponse(response: SignedResponse, request: SignedRequest, expectedKeyId: string, options: VerifyOptions): VerifiedSignature {
-  const { params, signature, keyId, secret } = parseSignature(response.headers, RESPONSE_COMPONENT_NAMES, options);
+  const { params, signature, keyId, secrets } = parseSignature(response.headers, RESPONSE_COMPONENT_NAMES, options);
   if (keyId !== expectedKeyId) throw new SignatureError(`the answer is signed by ${keyId}, not by ${expectedKeyId}`);
   checkDigest(response.headers, response.body);
   const base = responseBase(response.status, header(response.headers, 'content-digest')!, request, params.serialized);
-  checkHmac(secret, base, signature);
+  checkHmac(secrets, base, signature);
   return { keyId, nonce: params.nonce, createdS: params.createdS };
 }
 
@@ -152,13 +152,13 @@ function parseSignature(headers: SignedRequest['headers'], expected: readonly st
   if (typeof keyId !== 'string' || typeof nonce !== 'string' || typeof created !== 'number' || params.get('alg') !== ALGORITHM) {
     throw new SignatureError(`the signature needs keyid, nonce, created and alg="${ALGORITHM}"`);
   }
-  const secret = options.secretOf(keyId);
-  if (!secret) throw new SignatureError(`unknown observatory "${keyId}"`);
+  const secrets = options.secretsOf(keyId);
+  if (secrets.length === 0) throw new SignatureError(`unknown observatory "${keyId}"`);
   if (Math.abs(options.nowS - created) > options.maxSkewS) {
     throw new SignatureError(`the signature was created ${options.nowS - created} s from now; at most ${options.maxSkewS} s allowed (SIGNATURE_MAX_SKEW_S)`);
   }
   const parsed: ParsedParams = { serialized: serializeInnerList(member as InnerList), createdS: created, nonce };
-  return { params: parsed, signature: Buffer.from(signatureMember[0]), keyId, secret };
+  return { params: parsed, signature: Buffer.from(signatureMember[0]), keyId, secrets };
 }
 
 function checkDigest(headers: SignedRequest['headers'], body: string | Buffer): void {
@@ -167,9 +167,12 @@ function checkDigest(headers: SignedRequest['headers'], body: string | Buffer): 
   if (given !== contentDigest(body)) throw new SignatureError('the body does not match its Content-Digest (altered after signing?)');
 }
 
-function checkHmac(secret: Buffer, base: string, signature: Buffer): void {
-  const expected = createHmac('sha256', secret).update(base).digest();
-  if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) throw new SignatureError('the signature does not match');
+function checkHmac(secrets: Buffer[], base: string, signature: Buffer): void {
+  const matches = secrets.some((secret) => {
+    const expected = createHmac('sha256', secret).update(base).digest();
+    return signature.length === expected.length && timingSafeEqual(signature, expected);
+  });
+  if (!matches) throw new SignatureError('the signature does not match');
 }
 
 function hmac(secret: Buffer, base: string): string {

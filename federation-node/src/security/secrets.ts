@@ -4,15 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
+const Secret = z.string().min(43);
 const SecretsFile = z.object({
-  /** "a:b" (ids in any order) → base64 secret of at least 32 bytes. */
-  pairs: z.record(z.string().regex(/^[a-z][a-z0-9-]{1,31}:[a-z][a-z0-9-]{1,31}$/), z.string().min(43)),
+  /** "a:b" (ids in any order) → base64 secret of at least 32 bytes, or [new, old] while rotating. */
+  pairs: z.record(z.string().regex(/^[a-z][a-z0-9-]{1,31}:[a-z][a-z0-9-]{1,31}$/), z.union([Secret, z.array(Secret).min(1).max(2)])),
 });
 
 export const SECRET_BYTES_MIN = 32;
 
 export class PeerSecrets {
-  private constructor(private readonly byPeer: Map<string, Buffer>) {}
+  private constructor(private readonly byPeer: Map<string, Buffer[]>) {}
 
   /** The secrets of `selfId` with each peer; throws a one-line error naming what is wrong. */
   static fromFile(file: string, selfId: string, peers: string[]): PeerSecrets {
@@ -23,20 +24,26 @@ export class PeerSecrets {
       const why = error instanceof z.ZodError ? 'it is not {"pairs": {"a:b": "<base64>"}}' : (error as Error).message.split('\n')[0];
       throw new Error(`FEDERATION_SECRETS_FILE ${file} cannot be used: ${why} (npm run keys writes one for the local federation)`);
     }
-    const byPeer = new Map<string, Buffer>();
+    const byPeer = new Map<string, Buffer[]>();
     for (const [pair, value] of Object.entries(parsed.pairs)) {
       const [a, b] = pair.split(':') as [string, string];
       if (a !== selfId && b !== selfId) continue;
-      const secret = Buffer.from(value, 'base64');
-      if (secret.length < SECRET_BYTES_MIN) throw new Error(`FEDERATION_SECRETS_FILE: the secret of ${pair} is shorter than ${SECRET_BYTES_MIN} bytes`);
-      byPeer.set(a === selfId ? b : a, secret);
+      const secrets = (Array.isArray(value) ? value : [value]).map((v) => Buffer.from(v, 'base64'));
+      if (secrets.some((s) => s.length < SECRET_BYTES_MIN)) throw new Error(`FEDERATION_SECRETS_FILE: a secret of ${pair} is shorter than ${SECRET_BYTES_MIN} bytes`);
+      byPeer.set(a === selfId ? b : a, secrets);
     }
     const missing = peers.filter((p) => p !== selfId && !byPeer.has(p));
     if (missing.length > 0) throw new Error(`FEDERATION_SECRETS_FILE has no secret shared between ${selfId} and ${missing.join(', ')}`);
     return new PeerSecrets(byPeer);
   }
 
-  secretOf(peer: string): Buffer | undefined {
-    return this.byPeer.get(peer);
+  /** The secret to sign with: the first listed for the pair. */
+  signingSecretOf(peer: string): Buffer | undefined {
+    return this.byPeer.get(peer)?.[0];
+  }
+
+  /** Every secret a signature of this peer may use (the new and the old one while rotating). */
+  secretsOf(peer: string): Buffer[] {
+    return this.byPeer.get(peer) ?? [];
   }
 }
