@@ -72,6 +72,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     batching: config.PEER_BATCHING,
     batchMessagesMax: config.PEER_BATCH_MESSAGES_MAX,
     batchesInFlightMax: config.PEER_BATCHES_IN_FLIGHT_MAX,
+    batchStallMs: config.PEER_BATCH_STALL_MS,
     batchBytesMax: config.BODY_BYTES_MAX,
   });
   clock = new FederationClock(timeReference, timeReference === config.NODE_ID, () => peers.referenceTime(timeReference), config.CLOCK_SYNC_SAMPLES);
@@ -97,7 +98,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake() }),
+    enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }),
   );
 
   const bookingService = new BookingService({
@@ -153,6 +154,8 @@ interface PortDeps {
   fatal: (error: unknown) => void;
   faults: FaultInjector;
   wake: () => void;
+  /** The app log keeps debug lines (LOG_LEVEL=debug). */
+  debugLogged: boolean;
 }
 
 function enginePorts(deps: PortDeps): EnginePorts {
@@ -169,7 +172,8 @@ function enginePorts(deps: PortDeps): EnginePorts {
     },
     audit(effect) {
       deps.loggers.audit.event(effect.event, effect.details, { txId: effect.txId });
-      deps.loggers.app.debug(`${effect.event} ${effect.txId} ${JSON.stringify(effect.details)}`);
+      // Built only when it is kept: winston formats even the lines its level then drops.
+      if (deps.debugLogged) deps.loggers.app.debug(`${effect.event} ${effect.txId} ${JSON.stringify(effect.details)}`);
     },
     fatal: deps.fatal,
     ...(deps.faults.enabled ? { faultPoint: (point, txId, kind) => deps.faults.hit(point, txId, kind) } : {}),

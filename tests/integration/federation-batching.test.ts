@@ -188,6 +188,19 @@ describe('PeerClient: coalescing protocol messages into batches', function () {
     expect(seen).to.have.length(2);
   });
 
+  it('lets a batch that stays unanswered (a prepare waiting under wait-die) hold back the next prepares only for PEER_BATCH_STALL_MS', async () => {
+    const waiting = txId();
+    answer = (_path, body) => (body.messages!.some((m) => m.txId === waiting) ? 'hang' : { status: 200, body: { replies: body.messages!.map((m) => ({ type: 'vote', txId: m.txId, from: 'la-palma', vote: 'yes' })) } });
+    const peers = client({ requestTimeoutMs: 2_000, batchesInFlightMax: 1, batchStallMs: 40 });
+    void peers.request('la-palma', prepareAtLaPalma(waiting, 260)).catch(() => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    const startedAt = Date.now();
+    const vote = await peers.request('la-palma', prepareAtLaPalma(txId(), 261));
+    expect(vote).to.include({ type: 'vote', vote: 'yes' });
+    expect(Date.now() - startedAt).to.be.within(30, 1_000);
+    expect(seen).to.have.length(2);
+  });
+
   it('fails every message of a batch whose HTTP call fails, as each single call would have failed', async () => {
     answer = () => 'hang up';
     const outcomes = await Promise.all([txId(), txId()].map((id) => client().request('la-palma', decision('commit', id) as RequestMessage).then(() => 'ok', (error: Error) => error.message)));

@@ -56,7 +56,9 @@ export const ConfigSchema = z.object({
   /** The most protocol messages in one batch, sent or accepted. */
   PEER_BATCH_MESSAGES_MAX: count(64, 1_000),
   /** Batches of one kind (prepares, or decisions and queries) in flight to one peer before messages wait to be coalesced. */
-  PEER_BATCHES_IN_FLIGHT_MAX: count(2, 64),
+  PEER_BATCHES_IN_FLIGHT_MAX: count(1, 64),
+  /** A batch unanswered after this long no longer holds back the next (a prepare may wait up to WAIT_DIE_MAX_WAIT_MS). */
+  PEER_BATCH_STALL_MS: ms(25),
   BODY_BYTES_MAX: count(65_536, 10_485_760),
   ITEMS_PER_BOOKING_MAX: count(12, 100),
   ITEM_DURATION_MAX_MINUTES: count(480, 1440),

@@ -34,6 +34,8 @@ export interface PeerClientOptions {
   batchMessagesMax?: number;
   /** Batches of one lane in flight before further messages wait to be coalesced (PEER_BATCHES_IN_FLIGHT_MAX). */
   batchesInFlightMax?: number;
+  /** After this long unanswered, a batch no longer holds back the next one (PEER_BATCH_STALL_MS). */
+  batchStallMs?: number;
   /** The largest batch body, in bytes (the peers' BODY_BYTES_MAX). */
   batchBytesMax?: number;
 }
@@ -75,6 +77,7 @@ export class PeerClient {
   private readonly withoutBatching = new Set<NodeId>();
   private readonly batchMessagesMax: number;
   private readonly batchesInFlightMax: number;
+  private readonly batchStallMs: number;
   private readonly batchBytesMax: number;
 
   constructor(private readonly options: PeerClientOptions) {
@@ -87,7 +90,8 @@ export class PeerClient {
       maxRedirects: 0,
     });
     this.batchMessagesMax = options.batchMessagesMax ?? 64;
-    this.batchesInFlightMax = options.batchesInFlightMax ?? 2;
+    this.batchesInFlightMax = options.batchesInFlightMax ?? 1;
+    this.batchStallMs = options.batchStallMs ?? 25;
     this.batchBytesMax = options.batchBytesMax ?? 65_536;
   }
 
@@ -100,7 +104,15 @@ export class PeerClient {
   /** Deliver a protocol request and return the validated reply. */
   async request(to: NodeId, message: RequestMessage): Promise<ReplyMessage> {
     const deadlineMs = message.type === 'prepare' ? message.deadlineMs : undefined;
-    return pRetry(() => this.attempt(to, message, deadlineMs), {
+    const attempt = () => this.attempt(to, message, deadlineMs);
+    let firstError: unknown;
+    try {
+      return await attempt(); // almost every message: one attempt, without p-retry's bookkeeping
+    } catch (error) {
+      firstError = error;
+    }
+    // p-retry takes over as though it had made the first attempt: same backoff, same AbortError rule.
+    return pRetry((attemptNumber) => (attemptNumber === 1 ? Promise.reject(firstError) : attempt()), {
       retries: this.options.attemptsMax - 1,
       minTimeout: 50,
       maxTimeout: 1_000,
@@ -183,15 +195,30 @@ export class PeerClient {
   }
 
   private sendBatch(lane: Lane, batch: Pending[]): void {
-    lane.inFlight += 1;
     const body = `{"from":${JSON.stringify(this.options.selfId)},"messages":[${batch.map((p) => p.json).join(',')}]}`;
+    const release = this.occupy(lane);
     this.exchange(lane.to, 'POST', `${FEDERATION_PREFIX}${BATCH_PATH}`, body, this.options.requestTimeoutMs).then(
       (answer) => this.settleBatch(lane.to, batch, answer),
       (error: Error) => batch.forEach((p) => fail(p, error)), // as each single call would have failed
-    ).finally(() => {
+    ).finally(release);
+  }
+
+  /**
+   * Count a batch as in flight until it is answered or stalls: a prepare kept waiting by
+   * wait-die (up to WAIT_DIE_MAX_WAIT_MS) must not hold back every later prepare to that peer.
+   */
+  private occupy(lane: Lane): () => void {
+    lane.inFlight += 1;
+    let counted = true;
+    const release = () => {
+      clearTimeout(stallTimer);
+      if (!counted) return;
+      counted = false;
       lane.inFlight -= 1;
       if (lane.queue.length > 0) this.scheduleFlush(lane);
-    });
+    };
+    const stallTimer = setTimeout(release, this.batchStallMs);
+    return release;
   }
 
   private settleBatch(to: NodeId, batch: Pending[], answer: HttpAnswer): void {
