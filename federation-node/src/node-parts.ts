@@ -9,6 +9,7 @@ import type { Directory } from './federation/directory.js';
 import type { PeerClient } from './federation/peer-client.js';
 import type { Loggers } from './logging/logger.js';
 import type { BookingRepository } from './storage/booking-repository.js';
+import type { NodeSecurity } from './security/node-security.js';
 import type { Database } from './storage/database.js';
 import type { TransactionLog } from './storage/transaction-log.js';
 
@@ -29,5 +30,6 @@ export interface NodeParts {
   peers: PeerClient;
   loggers: Loggers;
   readiness: Readiness;
+  security: NodeSecurity;
   startedAtMs: number;
 }

@@ -18,7 +18,9 @@ import { docsRoutes } from './http/docs-routes.js';
 import { federationRoutes } from './http/federation-routes.js';
 import { operationsRoutes } from './http/operations-routes.js';
 import { publicRoutes } from './http/public-routes.js';
+import type { QueryRunner } from 'typeorm';
 import { FaultInjector } from './faults.js';
+import { loadSecurity, type NodeSecurity } from './security/node-security.js';
 import { createLoggers, type Loggers } from './logging/logger.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
@@ -43,10 +45,12 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   const log = loggers.app;
   const catalog = readCatalog(config.CATALOG_FILE);
   const directory = new Directory(config.NODE_ID, catalog, config.FEDERATION_PEERS);
+  const security = loadSecurity(config);
   const database = await openDatabase(config.dataDir);
   const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX);
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];
   await writer.write((batch) => batch.statement((runner) => loadSeeds(runner, catalog, scientists)));
+  await writer.write((batch) => batch.statement((runner) => storeTokenHashes(runner, security)));
   const scientistIds = new Set<string>((await database.reader.query('SELECT id FROM scientists')).map((r: { id: string }) => r.id));
 
   const limits = {
@@ -113,13 +117,15 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     audit: loggers.audit,
   });
   const readiness = { recoveryFinished: false };
-  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, startedAtMs };
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, startedAtMs };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);
-  const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log);
+  const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit);
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
+  server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS; // a slow client cannot hold a connection forever
+  server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());
@@ -210,6 +216,13 @@ async function recover(parts: NodeParts): Promise<void> {
 function abortedRecord(txId: string, kind: 'book' | 'cancel', booking: BookingRecord, nowMs: number): CoordinatorRecord {
   const participants = [...new Set(booking.items.map((i) => i.observatoryId))];
   return { txId, kind, participants, timestampMs: booking.timestampMs, decision: 'aborted', acked: [], state: 'decided', createdAtMs: nowMs, updatedAtMs: nowMs };
+}
+
+/** The scientists' API token hashes, kept with their records (the node authenticates from memory). */
+async function storeTokenHashes(runner: QueryRunner, security: NodeSecurity): Promise<void> {
+  for (const [scientistId, hash] of security.tokens.scientistHashes()) {
+    await runner.query('UPDATE scientists SET token_hash = ? WHERE id = ?', [hash, scientistId]);
+  }
 }
 
 async function peerProblem(peers: PeerClient, node: string): Promise<string | null> {

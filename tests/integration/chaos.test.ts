@@ -6,7 +6,7 @@ import type { AxiosInstance } from 'axios';
 import { readCatalog, readScientists } from '../../seeds/catalog.js';
 import { RequestGenerator, seededRandom } from '../../seeds/request-generator.js';
 import { LocalFederation } from '../support/federation-harness.js';
-import { httpClient } from '../support/http-client.js';
+import { federationClient } from '../support/http-client.js';
 import { settled, snapshot, violations } from '../support/consistency.js';
 
 const KILLS = 20;
@@ -33,7 +33,7 @@ describe('chaos: random SIGKILLs of random nodes under load', function () {
 
   it(`${KILLS} SIGKILLs and restarts under load: no slot given twice, all-or-nothing everywhere, every 201 still confirmed unless cancelled, nothing in doubt ${SETTLE_AFTER_LAST_RESTART_MS / 1000} s after the last restart`, async () => {
     const ledger: Ledger = { confirmed: new Set(), cancelled: new Set(), uncertain: new Set(), requests: 0 };
-    const clients = [...federation.nodes.values()].map((n) => httpClient(n.url));
+    const clients = [...federation.nodes.values()].map((n) => federationClient(federation, n.id));
     let running = true;
     const load = Array.from({ length: CLIENTS }, (_, i) => scientistLoop(clients, ledger, SEED + i, () => running));
     const kills = await killAndRestart(federation, seededRandom(SEED));

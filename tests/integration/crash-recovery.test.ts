@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import type { AxiosResponse } from 'axios';
 import { LocalFederation } from '../support/federation-harness.js';
-import { httpClient } from '../support/http-client.js';
+import { federationClient } from '../support/http-client.js';
 import { item } from '../support/slots.js';
 import { settled, snapshot, violations } from '../support/consistency.js';
 
@@ -48,10 +48,10 @@ describe('crash recovery at every fault point (real processes, SIGKILL)', functi
 });
 
 async function runScenario(federation: LocalFederation, scenario: Scenario, day: number): Promise<void> {
-  const atacama = httpClient(federation.url('atacama'));
+  const atacama = federationClient(federation, 'atacama');
   const items = [item('atacama-ut1', day, 5), item('mauna-kea-keck1', day, 5), item('la-palma-gtc', day, 5)];
   if (scenario.conflictAt) {
-    const taken = await httpClient(federation.url(scenario.conflictAt)).post('/bookings', { scientistId: 'edwin-hubble', items: [items[1]] });
+    const taken = await federationClient(federation, scenario.conflictAt).post('/bookings', { scientistId: 'edwin-hubble', items: [items[1]] });
     expect(taken.status).to.equal(201);
   }
   let bookingId: string | undefined;

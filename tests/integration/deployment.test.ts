@@ -222,7 +222,7 @@ describe('deployment: docker-compose.yml, as docker-compose resolves it', functi
     this.timeout(90_000);
     let federation: LocalFederation;
     // What differs outside a container: addresses, ports and data directories.
-    const HOST_SPECIFIC = new Set(['HOST', 'PORT', 'PUBLIC_URL', 'FEDERATION_PEERS', 'DATA_DIR', 'LOG_DIR']);
+    const HOST_SPECIFIC = new Set(['HOST', 'PORT', 'PUBLIC_URL', 'FEDERATION_PEERS', 'DATA_DIR', 'LOG_DIR', 'FEDERATION_SECRETS_FILE', 'TOKEN_HASHES_FILE']);
 
     before(async () => {
       const nodeEnv = Object.fromEntries(

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { readCatalog, readScientists } from '../../seeds/catalog.js';
 import { RequestGenerator } from '../../seeds/request-generator.js';
 import { LocalFederation } from '../support/federation-harness.js';
-import { httpClient } from '../support/http-client.js';
+import { federationClient } from '../support/http-client.js';
 import { settled, snapshot, violations } from '../support/consistency.js';
 
 const BOOKINGS = 500;
@@ -22,7 +22,7 @@ describe('federation under concurrent overlapping multi-observatory bookings', f
   it(`${BOOKINGS} random overlapping bookings from ${CLIENTS} clients end all-or-nothing with no slot given twice, at every node`, async () => {
     const generator = new RequestGenerator({ seed: 2026, catalog: readCatalog(), scientists: readScientists(), firstDay: 130, days: 2, mix: { single: 1, simultaneous: 2, chain: 2 } });
     const requests = Array.from({ length: BOOKINGS }, () => generator.next());
-    const nodes = [...federation.nodes.values()].map((n) => httpClient(n.url));
+    const nodes = [...federation.nodes.values()].map((n) => federationClient(federation, n.id));
     const statuses: number[] = [];
     const confirmed: string[] = [];
     let next = 0;

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import type { AxiosInstance } from 'axios';
 import { LocalFederation } from '../support/federation-harness.js';
-import { httpClient } from '../support/http-client.js';
+import { federationClient } from '../support/http-client.js';
 import { at, item } from '../support/slots.js';
 import { queryFile } from '../support/sqlite.js';
 import { settled, snapshot, violations } from '../support/consistency.js';
@@ -21,7 +21,7 @@ describe('federation of three observatories: atomic multi-observatory bookings',
 
   before(async () => {
     federation = await LocalFederation.start({ env: { PREPARE_TIMEOUT_MS: '2000' } });
-    for (const site of SITES) api[site] = httpClient(federation.url(site));
+    for (const site of SITES) api[site] = federationClient(federation, site);
   });
   after(async () => federation?.stop());
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { LocalFederation } from '../support/federation-harness.js';
-import { httpClient } from '../support/http-client.js';
+import { federationClient } from '../support/http-client.js';
 import { item } from '../support/slots.js';
 
 const APP_LINE = /^(ERROR|WARN|INFO|DEBUG):\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z:atacama:(\[req=[^\] ]+( tx=[^\]]+)?\] )?\S/;
@@ -20,7 +20,7 @@ describe('logging: application log and JSON audit trail', function () {
   const logFile = (suffix: string) => readFileSync(path.join(federation.node('atacama').dataDir, 'logs', `atacama.${suffix}`), 'utf8').trim().split('\n');
 
   it('writes every application line as LEVEL:timestamp:service:message, with the request and transaction ids', async () => {
-    const res = await httpClient(federation.url('atacama')).post('/bookings', { scientistId: 'vera-rubin', items: [item('atacama-ut1', 20, 3)] }, { headers: { 'X-Request-Id': 'docs-example-1' } });
+    const res = await federationClient(federation, 'atacama').post('/bookings', { scientistId: 'vera-rubin', items: [item('atacama-ut1', 20, 3)] }, { headers: { 'X-Request-Id': 'docs-example-1' } });
     expect(res.status).to.equal(201);
     expect(res.headers['x-request-id']).to.equal('docs-example-1');
     const lines = logFile('app.log');
@@ -32,7 +32,7 @@ describe('logging: application log and JSON audit trail', function () {
   });
 
   it('writes the audit trail as one JSON object per line with timestamp_utc, level AUDIT, event_type, service and details', async () => {
-    const res = await httpClient(federation.url('atacama')).post('/bookings', { scientistId: 'carl-sagan', items: [item('atacama-ut1', 21, 3)] }, { headers: { 'X-Request-Id': 'docs-example-2' } });
+    const res = await federationClient(federation, 'atacama').post('/bookings', { scientistId: 'carl-sagan', items: [item('atacama-ut1', 21, 3)] }, { headers: { 'X-Request-Id': 'docs-example-2' } });
     const events = logFile('audit.jsonl').map((line) => JSON.parse(line) as Record<string, unknown>);
     for (const event of events) {
       expect(event).to.include({ level: 'AUDIT', service: 'atacama' });
@@ -48,7 +48,7 @@ describe('logging: application log and JSON audit trail', function () {
   });
 
   it('audits a rejected booking with its reasons', async () => {
-    const api = httpClient(federation.url('atacama'));
+    const api = federationClient(federation, 'atacama');
     await api.post('/bookings', { scientistId: 'vera-rubin', items: [item('atacama-ut2', 22, 3)] });
     const refused = await api.post('/bookings', { scientistId: 'carl-sagan', items: [item('atacama-ut2', 22, 3)] });
     expect(refused.status).to.equal(409);

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { openApiDocument } from '../../federation-node/src/http/openapi.js';
 import { LocalFederation } from '../support/federation-harness.js';
-import { httpClient } from '../support/http-client.js';
+import { federationClient } from '../support/http-client.js';
 import { item } from '../support/slots.js';
 
 // ajv and ajv-formats are CommonJS with default exports in their typings.
@@ -24,7 +24,7 @@ describe('OpenAPI document', function () {
 
   before(async () => {
     federation = await LocalFederation.start({ observatories: ['atacama', 'mauna-kea'] });
-    api = httpClient(federation.url('atacama'));
+    api = federationClient(federation, 'atacama');
     const served = (await api.get('/openapi.json')).data;
     const ajv = new Ajv2020({ strict: false, allErrors: true });
     addFormats(ajv);
@@ -83,6 +83,6 @@ describe('OpenAPI document', function () {
     expect(vote.data.vote).to.equal('yes');
     check(await api.get(`/federation/v1/transactions/${txId}`), 'TransactionView');
     check(await api.post(`/federation/v1/transactions/${txId}/release`, { type: 'abort', txId, from: 'mauna-kea' }), 'AckMessage');
-    check(await httpClient(federation.url('mauna-kea')).get(`/federation/v1/transactions/${txId}/outcome`, { params: { from: 'atacama' } }), 'StatusReplyMessage');
+    check(await federationClient(federation, 'mauna-kea').get(`/federation/v1/transactions/${txId}/outcome`, { params: { from: 'atacama' } }), 'StatusReplyMessage');
   });
 });

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import type { AxiosInstance } from 'axios';
 import { LocalFederation } from '../support/federation-harness.js';
-import { httpClient } from '../support/http-client.js';
+import { federationClient } from '../support/http-client.js';
 import { item } from '../support/slots.js';
 
 describe('public API of one observatory node', function () {
@@ -12,7 +12,7 @@ describe('public API of one observatory node', function () {
 
   before(async () => {
     federation = await LocalFederation.start({ observatories: ['atacama'] });
-    api = httpClient(federation.url('atacama'));
+    api = federationClient(federation, 'atacama');
   });
   after(async () => federation?.stop());
 

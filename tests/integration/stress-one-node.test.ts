@@ -4,7 +4,7 @@ import type { AxiosInstance } from 'axios';
 import { readCatalog, readScientists } from '../../seeds/catalog.js';
 import { RequestGenerator } from '../../seeds/request-generator.js';
 import { LocalFederation } from '../support/federation-harness.js';
-import { httpClient } from '../support/http-client.js';
+import { federationClient } from '../support/http-client.js';
 import { item } from '../support/slots.js';
 import { queryFile } from '../support/sqlite.js';
 
@@ -15,7 +15,7 @@ describe('stress: concurrent requests at one observatory', function () {
 
   before(async () => {
     federation = await LocalFederation.start({ observatories: ['atacama'] });
-    api = httpClient(federation.url('atacama'));
+    api = federationClient(federation, 'atacama');
   });
   after(async () => federation?.stop());
 

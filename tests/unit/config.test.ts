@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { ConfigError, ConfigSchema, loadConfig } from '../../federation-node/src/config/config.js';
 
 const PEERS = 'atacama=http://127.0.0.1:7101,mauna-kea=http://127.0.0.1:7102';
+const KEYS = { FEDERATION_SECRETS_FILE: 'keys/federation-secrets.json', TOKEN_HASHES_FILE: 'keys/token-hashes.json' };
 
 function failure(env: Record<string, string>): string {
   try {
@@ -16,7 +17,7 @@ function failure(env: Record<string, string>): string {
 
 describe('configuration from the environment', () => {
   it('accepts a minimal valid environment and fills in the documented defaults', () => {
-    const config = loadConfig({ NODE_ID: 'atacama', FEDERATION_PEERS: PEERS });
+    const config = loadConfig({ NODE_ID: 'atacama', FEDERATION_PEERS: PEERS, ...KEYS });
     expect(config.PORT).to.equal(7101);
     expect(config.PREPARE_TIMEOUT_MS).to.equal(3000);
     expect(config.publicUrl).to.equal('http://127.0.0.1:7101');
@@ -24,22 +25,22 @@ describe('configuration from the environment', () => {
   });
 
   it('stops with one line naming a missing variable', () => {
-    const message = failure({ FEDERATION_PEERS: PEERS });
+    const message = failure({ FEDERATION_PEERS: PEERS, ...KEYS });
     expect(message).to.match(/^configuration: NODE_ID is missing/);
     expect(message).to.not.contain('\n');
   });
 
   it('stops with one line naming a malformed variable and its value', () => {
-    expect(failure({ NODE_ID: 'atacama', FEDERATION_PEERS: PEERS, PORT: 'eighty' })).to.match(/^configuration: PORT is invalid \("eighty"\)/);
-    expect(failure({ NODE_ID: 'atacama', FEDERATION_PEERS: 'atacama:7101' })).to.contain('FEDERATION_PEERS');
+    expect(failure({ NODE_ID: 'atacama', FEDERATION_PEERS: PEERS, ...KEYS, PORT: 'eighty' })).to.match(/^configuration: PORT is invalid \("eighty"\)/);
+    expect(failure({ NODE_ID: 'atacama', FEDERATION_PEERS: 'atacama:7101', ...KEYS })).to.contain('FEDERATION_PEERS');
   });
 
   it('refuses a peer list that does not include the node itself', () => {
-    expect(failure({ NODE_ID: 'la-palma', FEDERATION_PEERS: PEERS })).to.contain('must list this node (la-palma)');
+    expect(failure({ NODE_ID: 'la-palma', FEDERATION_PEERS: PEERS, ...KEYS })).to.contain('must list this node (la-palma)');
   });
 
   it('refuses fault injection in a production deployment', () => {
-    expect(failure({ NODE_ID: 'atacama', FEDERATION_PEERS: PEERS, DEPLOYMENT: 'production', FAULT_POINTS: 'coordinator.decided' })).to.contain('FAULT_POINTS is refused');
+    expect(failure({ NODE_ID: 'atacama', FEDERATION_PEERS: PEERS, ...KEYS, DEPLOYMENT: 'production', FAULT_POINTS: 'coordinator.decided' })).to.contain('FAULT_POINTS is refused');
   });
 
   it('documents every variable it reads in .env.example', () => {

@@ -41,7 +41,8 @@ async function main(): Promise<boolean> {
     say(`2. A scientist asks ${COORDINATOR} for one target observed from all three sites, ${items[0]!.start} – ${items[0]!.end}`);
     for (const i of items) show(`${i.telescopeId}`);
     const died = federation.exited(victim, 15_000);
-    const answer = await axios.post(`${federation.url(COORDINATOR)}/bookings`, { scientistId: 'vera-rubin', items }, { validateStatus: () => true, timeout: 15_000 }).catch((e: Error) => e);
+    const asVera = { Authorization: `Bearer ${federation.tokens.scientists['vera-rubin']}` };
+    const answer = await axios.post(`${federation.url(COORDINATOR)}/bookings`, { scientistId: 'vera-rubin', items }, { headers: asVera, validateStatus: () => true, timeout: 15_000 }).catch((e: Error) => e);
     const signal = await died;
     show(answer instanceof Error ? `the scientist got no answer (${answer.message}): the coordinator died` : `the scientist got ${answer.status}: ${answer.data.status ?? answer.data.detail}`);
     say(`3. ${victim} was killed (${signal}) at "${point}" — no cleanup, as in a power cut`);
@@ -74,7 +75,8 @@ function simultaneousObservation() {
 async function describeSurvivors(federation: LocalFederation, items: ReturnType<typeof simultaneousObservation>): Promise<void> {
   for (const node of federation.nodes.values()) {
     if (node.id === victim) continue;
-    const txs = await axios.get(`${node.url}/admin/transactions`, { timeout: 5_000 }).then((r) => r.data.transactions as Array<Record<string, unknown>>);
+    const asOperator = { Authorization: `Bearer ${federation.tokens.operators[node.id]}` };
+    const txs = await axios.get(`${node.url}/admin/transactions`, { headers: asOperator, timeout: 5_000 }).then((r) => r.data.transactions as Array<Record<string, unknown>>);
     show(`${node.id} sees ${txs.length} unfinished transaction(s):`);
     for (const t of txs) show(`  ${t.txId}: ${t.role} ${t.phase}${t.phase === 'prepared' ? ' — IN DOUBT: voted yes, waiting to hear the outcome' : ''}`);
     await showSlot(node.url, node.id, items);
@@ -97,7 +99,7 @@ function recoveryLines(federation: LocalFederation, id: string): string[] {
 }
 
 async function describeFinalState(federation: LocalFederation, items: ReturnType<typeof simultaneousObservation>): Promise<void> {
-  const bookings = await axios.get(`${federation.url(COORDINATOR)}/bookings`, { params: { scientist: 'vera-rubin' }, timeout: 5_000 });
+  const bookings = await axios.get(`${federation.url(COORDINATOR)}/bookings`, { params: { scientist: 'vera-rubin' }, headers: { Authorization: `Bearer ${federation.tokens.scientists['vera-rubin']}` }, timeout: 5_000 });
   for (const b of bookings.data.bookings as Array<{ id: string; status: string; observatories: Array<{ observatoryId: string; state: string }> }>) {
     show(`booking ${b.id}: ${b.status} (${b.observatories.map((o) => `${o.observatoryId} ${o.state}`).join(', ')})`);
   }

@@ -2,10 +2,12 @@
 // with its own port and data directory, all logging to this terminal. Ctrl-C stops them.
 //   LOCAL_BASE_PORT (default 7101)   first port; the others follow
 //   LOCAL_DATA_DIR  (default ./data)  one folder per observatory below it
+//   LOCAL_KEYS_DIR  (default ./keys)  secrets and API tokens, made on the first start (npm run keys)
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCatalog } from '../../../seeds/catalog.js';
+import { readCatalog, readScientists } from '../../../seeds/catalog.js';
+import { ensureLocalKeys } from '../security/local-keys.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../main.js');
 
@@ -16,12 +18,23 @@ function main(): void {
   const host = process.env.HOST ?? '127.0.0.1';
   const members = catalog.observatories.map((o, i) => ({ id: o.id, name: o.name, port: basePort + i }));
   const peers = members.map((m) => `${m.id}=http://${host}:${m.port}`).join(',');
+  const { files, created } = ensureLocalKeys(path.resolve(process.env.LOCAL_KEYS_DIR ?? 'keys'), catalog.observatories.map((o) => o.id), readScientists().map((s) => s.id));
+  process.stdout.write(`>>> ${created ? 'made new' : 'using the'} keys in ${path.dirname(files.tokensFile)}: the API tokens of every scientist and operator are in ${files.tokensFile}\n`);
   const children = new Map<string, ChildProcess>();
   let stopping = false;
 
   for (const member of members) {
     const child = fork(MAIN, [], {
-      env: { ...process.env, NODE_ID: member.id, PORT: String(member.port), HOST: host, FEDERATION_PEERS: peers, DATA_DIR: path.join(dataRoot, member.id) },
+      env: {
+        FEDERATION_SECRETS_FILE: files.secretsFile,
+        TOKEN_HASHES_FILE: files.tokenHashesFile,
+        ...process.env,
+        NODE_ID: member.id,
+        PORT: String(member.port),
+        HOST: host,
+        FEDERATION_PEERS: peers,
+        DATA_DIR: path.join(dataRoot, member.id),
+      },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.set(member.id, child);

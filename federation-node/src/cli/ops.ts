@@ -2,16 +2,29 @@
 //   npm run ops -- transactions [--node URL]                       unfinished and in-doubt transactions
 //   npm run ops -- inspect TXID [--node URL]                       what every observatory knows of one
 //   npm run ops -- resolve TXID committed|aborted --reason TEXT [--node URL]
+// The operator's API token: --token, else OFED_OPERATOR_TOKEN, else the local federation's
+// keys/local-tokens.json (npm run keys) for the observatory at --node.
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import axios from 'axios';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { node: { type: 'string', default: 'http://127.0.0.1:7101' }, reason: { type: 'string' } },
+  options: { node: { type: 'string', default: 'http://127.0.0.1:7101' }, reason: { type: 'string' }, token: { type: 'string' } },
 });
 const api = axios.create({ baseURL: values.node, validateStatus: () => true, timeout: 10_000 });
 
+async function operatorToken(): Promise<string | undefined> {
+  if (values.token) return values.token;
+  if (process.env.OFED_OPERATOR_TOKEN) return process.env.OFED_OPERATOR_TOKEN;
+  if (!existsSync('keys/local-tokens.json')) return undefined;
+  const observatory = (await api.get('/')).data?.observatory?.id as string | undefined;
+  return observatory ? (JSON.parse(readFileSync('keys/local-tokens.json', 'utf8')).operators?.[observatory] as string | undefined) : undefined;
+}
+
 async function main(): Promise<number> {
+  const token = await operatorToken();
+  if (token) api.defaults.headers.common.Authorization = `Bearer ${token}`;
   const [command, ...rest] = positionals;
   if (command === 'transactions') return listTransactions();
   if (command === 'inspect' && rest[0]) return inspect(rest[0]);

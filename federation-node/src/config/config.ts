@@ -67,6 +67,14 @@ export const ConfigSchema = z.object({
   AVAILABILITY_RANGE_MAX_DAYS: count(31, 366),
   WRITE_BATCH_MAX: count(512, 10_000),
   FAULT_POINTS: z.string().default(''),
+  FEDERATION_SECRETS_FILE: z.string().min(1),
+  TOKEN_HASHES_FILE: z.string().min(1),
+  SIGNATURE_MAX_SKEW_S: count(30, 3_600),
+  NONCE_CACHE_MAX: count(200_000, 10_000_000),
+  RATE_LIMIT_PER_TOKEN_PER_MINUTE: count(600, 10_000_000),
+  RATE_LIMIT_PER_ADDRESS_PER_MINUTE: count(1_200, 10_000_000),
+  HTTP_HEADERS_TIMEOUT_MS: ms(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: ms(30_000),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;

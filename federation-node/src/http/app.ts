@@ -4,13 +4,13 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import Koa from 'koa';
 import Router from '@koa/router';
-import type { AppLogger } from '../logging/logger.js';
+import type { AppLogger, AuditLogger } from '../logging/logger.js';
 import { withLogContext } from '../logging/logger.js';
 import { HttpProblem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
-export function createApp(routers: Router[], log: AppLogger): Koa {
+export function createApp(routers: Router[], log: AppLogger, audit: AuditLogger): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errors are answered and logged below, never printed as stack traces
@@ -18,7 +18,7 @@ export function createApp(routers: Router[], log: AppLogger): Koa {
   for (const router of routers) root.use(router.routes(), router.allowedMethods({ throw: true }));
   app.use(requestId);
   app.use(accessLog(log));
-  app.use(problems(log));
+  app.use(problems(log, audit));
   app.use(wellFormedPath);
   app.use(root.routes());
   app.use(root.allowedMethods({ throw: true }));
@@ -54,12 +54,15 @@ function accessLog(log: AppLogger) {
   };
 }
 
-function problems(log: AppLogger) {
+function problems(log: AppLogger, audit: AuditLogger) {
   return async (ctx: Koa.Context, next: Koa.Next): Promise<void> => {
     try {
       await next();
     } catch (error) {
       const problem = toProblem(error, ctx);
+      if (problem.status === 401 || problem.status === 403) {
+        audit.event('ACCESS_REFUSED', { status: problem.status, method: ctx.method, path: ctx.path, address: ctx.ip, detail: problem.detail });
+      }
       if (problem.status >= 500) log.error(`${ctx.method} ${ctx.path} failed: ${describe(error)}`);
       else log.debug(`${ctx.method} ${ctx.path} refused with ${problem.status}: ${problem.detail}`);
       ctx.status = problem.status;

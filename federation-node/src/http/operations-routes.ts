@@ -2,7 +2,9 @@
 import Router from '@koa/router';
 import { TxId } from '../../../coordinator-2pc/src/index.js';
 import type { NodeParts } from '../node-parts.js';
+import type { Context, Next } from 'koa';
 import { ResolveRequest } from './api-schemas.js';
+import { authenticate, requireOperatorOf } from './auth.js';
 import { readJson, validate } from './body.js';
 import { HttpProblem } from './problem.js';
 
@@ -29,6 +31,12 @@ export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => 
     if (!ready) ctx.type = 'application/json';
     ctx.body = { status: ready ? (degraded ? 'degraded' : 'ready') : 'not-ready', observatory: parts.directory.selfId, checks: { database, recovery, peers, clock } };
   });
+
+  const operatorOnly = async (ctx: Context, next: Next) => {
+    requireOperatorOf(ctx, parts.directory.selfId);
+    await next();
+  };
+  router.use('/admin', authenticate(parts.security.tokens), operatorOnly);
 
   router.get('/admin/transactions', (ctx) => {
     const nowMs = parts.clock.nowMs();

@@ -6,7 +6,9 @@ import { z } from 'zod';
 import { CreateBookingRequest, IDEMPOTENCY_KEY_PATTERN, ListBookingsQuery } from '../bookings/booking-schemas.js';
 import { DAY_MS, MINUTE_MS, canonicalInstant, isBookableHour } from '../domain/slots.js';
 import type { NodeParts } from '../node-parts.js';
+import type { Principal } from '../security/principals.js';
 import type { BookingRecord } from '../storage/booking-repository.js';
+import { authenticate, rateLimit, requireBookingReader, requireScientist } from './auth.js';
 import { readJson, validate } from './body.js';
 import { HttpProblem } from './problem.js';
 import { bookingView, telescopeView } from './views.js';
@@ -19,6 +21,8 @@ const AvailabilityQuery = z.strictObject({
 export function publicRoutes(parts: NodeParts): Router {
   const router = new Router();
   const { directory, clock } = parts;
+  router.use(authenticate(parts.security.tokens));
+  router.use(rateLimit({ perTokenPerMinute: parts.config.RATE_LIMIT_PER_TOKEN_PER_MINUTE, perAddressPerMinute: parts.config.RATE_LIMIT_PER_ADDRESS_PER_MINUTE }));
 
   router.get('/', (ctx) => {
     const base = directory.self.url;
@@ -65,8 +69,10 @@ export function publicRoutes(parts: NodeParts): Router {
   router.get('/telescopes/:id/availability', (ctx) => availability(ctx, parts));
 
   router.post('/bookings', async (ctx) => {
+    const scientistId = requireScientist(ctx);
     const key = idempotencyKeyOf(ctx);
     const { value } = await readJson(ctx, CreateBookingRequest, { bytesMax: parts.config.BODY_BYTES_MAX });
+    if (value.scientistId !== scientistId) throw new HttpProblem('forbidden', `this API token is ${scientistId}'s: a scientist books only as themselves, not as ${value.scientistId}`);
     const { booking, replayed } = await parts.bookingService.create(value, key);
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.status = 201;
@@ -76,7 +82,8 @@ export function publicRoutes(parts: NodeParts): Router {
 
   router.get('/bookings', async (ctx) => {
     const query = validate(ListBookingsQuery, ctx.query, 'the query string');
-    const bookings = await parts.bookings.list({ scientistId: query.scientist, status: query.status, limit: query.limit, offset: query.offset });
+    const scientistId = listableScientist(ctx, query.scientist, parts);
+    const bookings = await parts.bookings.list({ scientistId, status: query.status, limit: query.limit, offset: query.offset });
     ctx.body = {
       coordinator: directory.selfId,
       bookings: bookings.map((b) => viewOf(b, parts)),
@@ -88,16 +95,30 @@ export function publicRoutes(parts: NodeParts): Router {
     if (await forwardedToCoordinator(ctx, parts)) return;
     const booking = await parts.bookings.find(ctx.params.id!);
     if (!booking) throw new HttpProblem('not-found', `no booking ${ctx.params.id}`);
+    requireBookingReader(ctx, booking, directory.selfId);
     ctx.body = viewOf(booking, parts);
   });
 
   router.delete('/bookings/:id', async (ctx) => {
+    const scientistId = requireScientist(ctx);
     if (await forwardedToCoordinator(ctx, parts)) return;
-    const booking = await parts.bookingService.cancel(ctx.params.id!);
+    const found = await parts.bookings.find(ctx.params.id!);
+    if (!found) throw new HttpProblem('not-found', `no booking ${ctx.params.id}`);
+    if (found.scientistId !== scientistId) throw new HttpProblem('forbidden', `booking ${found.id} belongs to another scientist`);
+    const booking = await parts.bookingService.cancel(found.id);
     ctx.body = viewOf(booking, parts);
   });
 
   return router;
+}
+
+/** A scientist lists their own bookings; this observatory's operator lists anyone's. */
+function listableScientist(ctx: Context, asked: string | undefined, parts: NodeParts): string | undefined {
+  const principal = ctx.state.principal as Principal | undefined;
+  if (principal?.kind === 'operator' && principal.observatoryId === parts.directory.selfId) return asked;
+  const own = requireScientist(ctx);
+  if (asked && asked !== own) throw new HttpProblem('forbidden', `a scientist lists only their own bookings (${own}), not ${asked}'s`);
+  return own;
 }
 
 function observatoryView(id: string, parts: NodeParts) {

@@ -88,7 +88,10 @@ export function violations(snap: Snapshot, expect: Expectations = {}): string[] 
  */
 export async function settled(federation: LocalFederation, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  const clients = [...federation.nodes.values()].map((n) => ({ id: n.id, api: axios.create({ baseURL: n.url, validateStatus: () => true, timeout: 5_000 }) }));
+  const clients = [...federation.nodes.values()].map((n) => ({
+    id: n.id,
+    api: axios.create({ baseURL: n.url, validateStatus: () => true, timeout: 5_000, headers: { Authorization: `Bearer ${federation.tokens.operators[n.id]}` } }),
+  }));
   let pending: string[] = [];
   while (Date.now() < deadline) {
     pending = [];

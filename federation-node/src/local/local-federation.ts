@@ -7,7 +7,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCatalog } from '../../../seeds/catalog.js';
+import { readCatalog, readScientists } from '../../../seeds/catalog.js';
+import { ensureLocalKeys, readLocalTokens, type LocalKeyFiles, type LocalTokens } from '../security/local-keys.js';
 
 /** The documented command that runs one node: `node dist/federation-node/src/main.js`. */
 export const NODE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../main.js');
@@ -35,12 +36,24 @@ export interface FederationOptions {
   showOutput?: boolean;
 }
 
+/**
+ * Every simulated scientist of a local federation shares one address (loopback), so the
+ * per-address limit would throttle the load itself; tests of the limits set their own.
+ */
+const LOCAL_RATE_LIMITS = { RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '10000000', RATE_LIMIT_PER_TOKEN_PER_MINUTE: '10000000' };
+
 export class LocalFederation {
   readonly nodes = new Map<string, NodeHandle>();
   private readonly root: string;
+  readonly keys: LocalKeyFiles;
+  /** The API tokens of every seeded scientist and of each observatory's operator. */
+  readonly tokens: LocalTokens;
 
   private constructor(private readonly options: FederationOptions) {
     this.root = mkdtempSync(path.join(os.tmpdir(), 'observatory-federation-test-'));
+    const observatories = readCatalog().observatories.map((o) => o.id);
+    this.keys = ensureLocalKeys(path.join(this.root, 'keys'), observatories, readScientists().map((s) => s.id)).files;
+    this.tokens = readLocalTokens(this.keys);
   }
 
   static async start(options: FederationOptions = {}): Promise<LocalFederation> {
@@ -86,6 +99,9 @@ export class LocalFederation {
       DEPLOYMENT: 'test',
       LOG_TO_STDOUT: 'false',
       CLOCK_SYNC_INTERVAL_MS: '2000',
+      FEDERATION_SECRETS_FILE: this.keys.secretsFile,
+      TOKEN_HASHES_FILE: this.keys.tokenHashesFile,
+      ...LOCAL_RATE_LIMITS,
       ...this.options.env,
       ...this.options.nodeEnv?.[id],
       ...extraEnv,
