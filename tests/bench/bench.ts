@@ -49,13 +49,14 @@ async function main(): Promise<void> {
     console.log(`floor: loopback HTTP round trip p50 ${floor.httpRoundTripMs.toFixed(3)} ms + durable SQLite commit p50 ${floor.sqliteCommitMs.toFixed(3)} ms = ${floor.floorMs.toFixed(3)} ms`);
     const catalog = readCatalog(catalogFile);
     const urls = [...federation.nodes.values()].map((n) => n.url);
+    const token = federation.tokens.scientists['vera-rubin'];
     let dayOffset = 1;
-    const warmup = await driveLoad({ urls, catalog, concurrency, seconds: 1, firstDay: dayOffset });
+    const warmup = await driveLoad({ urls, catalog, concurrency, seconds: 1, firstDay: dayOffset, token });
     dayOffset += warmup.daysUsed;
-    const single = await driveLoad({ urls, catalog, concurrency: 1, seconds: singleSeconds, firstDay: dayOffset });
+    const single = await driveLoad({ urls, catalog, concurrency: 1, seconds: singleSeconds, firstDay: dayOffset, token });
     dayOffset += single.daysUsed;
     report('one client', single);
-    const loaded = await driveLoad({ urls, catalog, concurrency, seconds, firstDay: dayOffset });
+    const loaded = await driveLoad({ urls, catalog, concurrency, seconds, firstDay: dayOffset, token });
     report(`${concurrency} clients`, loaded);
     const summary = {
       concurrency,

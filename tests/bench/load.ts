@@ -14,6 +14,8 @@ export interface LoadOptions {
   concurrency: number;
   seconds: number;
   firstDay: number;
+  /** The scientist's API token, sent as `Authorization: Bearer <token>`. */
+  token?: string;
 }
 
 export interface LoadResult {
@@ -41,7 +43,7 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
   const startedAt = performance.now();
   const endAt = startedAt + options.seconds * 1000;
   const client = async () => {
-    const connections = options.urls.map((url) => new HttpConnection(url));
+    const connections = options.urls.map((url) => new HttpConnection(url, options.token));
     while (performance.now() < endAt) {
       const connection = connections[sent++ % connections.length]!;
       const body = JSON.stringify({ scientistId: 'vera-rubin', items: slots.next() });
@@ -109,15 +111,17 @@ class HttpConnection {
   private waiting: { resolve: (status: number) => void; reject: (error: Error) => void } | undefined;
   private readonly host: string;
   private readonly port: number;
+  private readonly authorization: string;
 
-  constructor(url: string) {
+  constructor(url: string, token?: string) {
     const parsed = new URL(url);
     this.host = parsed.hostname;
     this.port = Number(parsed.port);
+    this.authorization = token ? `Authorization: Bearer ${token}\r\n` : '';
   }
 
   post(path: string, body: string): Promise<number> {
-    const head = `POST ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    const head = `POST ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n${this.authorization}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
       this.connected().write(head + body);

@@ -59,8 +59,11 @@ interface Lane {
   flushScheduled: boolean;
 }
 
+/** An answer as received: the raw body and headers too, for whoever checks its signature. */
 interface HttpAnswer {
   status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
   data: unknown;
 }
 
@@ -75,10 +78,7 @@ export class PeerClient {
   private readonly lanes = new Map<string, Lane>();
   /** Peers that answered the batch endpoint with 404/405/501. */
   private readonly withoutBatching = new Set<NodeId>();
-  private readonly batchMessagesMax: number;
-  private readonly batchesInFlightMax: number;
-  private readonly batchStallMs: number;
-  private readonly batchBytesMax: number;
+  private readonly limits: Required<Pick<PeerClientOptions, 'batchMessagesMax' | 'batchesInFlightMax' | 'batchStallMs' | 'batchBytesMax'>>;
 
   constructor(private readonly options: PeerClientOptions) {
     this.http = axios.create({
@@ -89,10 +89,8 @@ export class PeerClient {
       transitional: { clarifyTimeoutError: true },
       maxRedirects: 0,
     });
-    this.batchMessagesMax = options.batchMessagesMax ?? 64;
-    this.batchesInFlightMax = options.batchesInFlightMax ?? 1;
-    this.batchStallMs = options.batchStallMs ?? 25;
-    this.batchBytesMax = options.batchBytesMax ?? 65_536;
+    const { batchMessagesMax = 64, batchesInFlightMax = 1, batchStallMs = 25, batchBytesMax = 65_536 } = options;
+    this.limits = { batchMessagesMax, batchesInFlightMax, batchStallMs, batchBytesMax };
   }
 
   urlOf(node: NodeId): string {
@@ -158,13 +156,13 @@ export class PeerClient {
     let lane = this.lanes.get(key);
     if (!lane) this.lanes.set(key, (lane = { to, queue: [], inFlight: 0, flushScheduled: false }));
     lane.queue.push(pending);
-    if (lane.queue.length >= this.batchMessagesMax) this.flush(lane);
+    if (lane.queue.length >= this.limits.batchMessagesMax) this.flush(lane);
     else this.scheduleFlush(lane);
   }
 
   /** Send at the end of this event-loop turn, so that every message issued in it goes together. */
   private scheduleFlush(lane: Lane): void {
-    if (lane.flushScheduled || lane.inFlight >= this.batchesInFlightMax) return;
+    if (lane.flushScheduled || lane.inFlight >= this.limits.batchesInFlightMax) return;
     lane.flushScheduled = true;
     setImmediate(() => {
       lane.flushScheduled = false;
@@ -174,7 +172,7 @@ export class PeerClient {
 
   /** A full batch leaves at once; a partial one only while fewer than the limit are in flight. */
   private flush(lane: Lane): void {
-    while (lane.queue.length > 0 && (lane.inFlight < this.batchesInFlightMax || lane.queue.length >= this.batchMessagesMax)) {
+    while (lane.queue.length > 0 && (lane.inFlight < this.limits.batchesInFlightMax || lane.queue.length >= this.limits.batchMessagesMax)) {
       const batch = this.takeBatch(lane);
       if (batch.length > 0) this.sendBatch(lane, batch);
     }
@@ -183,9 +181,9 @@ export class PeerClient {
   private takeBatch(lane: Lane): Pending[] {
     const batch: Pending[] = [];
     let bytes = BATCH_ENVELOPE_BYTES;
-    while (lane.queue.length > 0 && batch.length < this.batchMessagesMax) {
+    while (lane.queue.length > 0 && batch.length < this.limits.batchMessagesMax) {
       const next = lane.queue[0]!;
-      if (batch.length > 0 && bytes + next.bytes + 1 > this.batchBytesMax) break;
+      if (batch.length > 0 && bytes + next.bytes + 1 > this.limits.batchBytesMax) break;
       lane.queue.shift();
       if (next.done) continue; // timed out while it waited
       batch.push(next);
@@ -217,7 +215,7 @@ export class PeerClient {
       lane.inFlight -= 1;
       if (lane.queue.length > 0) this.scheduleFlush(lane);
     };
-    const stallTimer = setTimeout(release, this.batchStallMs);
+    const stallTimer = setTimeout(release, this.limits.batchStallMs);
     return release;
   }
 
@@ -266,7 +264,8 @@ export class PeerClient {
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => {
           clearTimeout(timer);
-          resolve({ status: response.statusCode ?? 0, data: parseBody(Buffer.concat(chunks)) });
+          const raw = Buffer.concat(chunks);
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: raw, data: parseBody(raw) });
         });
         response.on('error', () => undefined); // the request's error handler reports it
       });
