@@ -2,12 +2,18 @@
 // endpoint POST /federation/v1/messages on a real node, and the PeerClient that coalesces
 // messages into it, against a stand-in peer that counts what it receives.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import type { AxiosInstance } from 'axios';
 import type { PrepareMessage, RequestMessage } from '../../coordinator-2pc/src/index.js';
 import { PeerClient } from '../../federation-node/src/federation/peer-client.js';
+import type { BookingRecord } from '../../federation-node/src/storage/booking-repository.js';
+import { openDatabase, type Database } from '../../federation-node/src/storage/database.js';
+import { GroupCommitWriter } from '../../federation-node/src/storage/group-commit-writer.js';
 import { LocalFederation } from '../support/federation-harness.js';
 import { httpClient } from '../support/http-client.js';
 import { item } from '../support/slots.js';
@@ -230,5 +236,47 @@ describe('PeerClient: coalescing protocol messages into batches', function () {
     expect((await peers.request('la-palma', decision('commit', id) as RequestMessage)).txId).to.equal(id);
     await peers.request('la-palma', decision('abort', txId()) as RequestMessage);
     expect(seen.map((s) => s.path.replace(/transactions\/[^/]+/, 'transactions/{txId}'))).to.deep.equal([BATCH, '/federation/v1/transactions/{txId}/commit', '/federation/v1/transactions/{txId}/release']);
+  });
+});
+
+describe('group commit as one SQL script: values written as literals come back exactly', function () {
+  let dir: string;
+  let database: Database;
+  let writer: GroupCommitWriter;
+
+  before(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'group-commit-script-'));
+    database = await openDatabase(dir);
+    writer = new GroupCommitWriter(database.writer, 512);
+  });
+  after(async () => {
+    await database?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const tricky = "O'Brien; -- ? 'quoted' \u0000 nul – ünïcødé 🔭 \\ end";
+  const booking = (id: string, scientistId: string): BookingRecord => ({
+    id, scientistId, status: 'PENDING', createdAt: '2026-12-01T05:00:00.000Z', updatedAt: '2026-12-01T05:00:00.000Z',
+    timestampMs: 1_795_400_000_123, items: [], reason: { detail: tricky }, idempotencyKey: `${tricky} ${id}`, requestHash: null, cancelTxId: null,
+  });
+
+  it('keeps quotes, question marks, NUL, non-Latin text, large integers and NULL as bound parameters would', async () => {
+    const id = txId();
+    await writer.write((batch) => batch.insertBooking(booking(id, tricky)));
+    const [row] = await database.reader.query('SELECT scientist_id, idempotency_key, reason_json, timestamp_ms, typeof(timestamp_ms) AS t, request_hash FROM bookings WHERE id = ?', [id]);
+    expect(row).to.deep.equal({ scientist_id: tricky, idempotency_key: `${tricky} ${id}`, reason_json: JSON.stringify({ detail: tricky }), timestamp_ms: 1_795_400_000_123, t: 'integer', request_hash: null });
+  });
+
+  it('rolls a whole batch back when one of its statements fails, and the next batch still commits', async () => {
+    const [kept, failing, later] = [txId(), txId(), txId()];
+    await writer.write((batch) => batch.insertBooking(booking(kept, 'vera-rubin')));
+    const refused = writer.write((batch) => {
+      batch.insertBooking(booking(failing, 'vera-rubin'));
+      batch.insertBooking(booking(kept, 'vera-rubin')); // a second row with a taken primary key
+    });
+    await refused.then(() => expect.fail('the batch should fail'), (error: Error) => expect(error.message).to.match(/UNIQUE constraint failed/));
+    await writer.write((batch) => batch.insertBooking(booking(later, 'vera-rubin')));
+    const ids = (await database.reader.query('SELECT id FROM bookings WHERE id IN (?, ?, ?) ORDER BY id', [kept, failing, later])).map((r: { id: string }) => r.id);
+    expect(ids).to.have.members([kept, later]);
   });
 });

@@ -8,7 +8,7 @@ import type { Claim, ClaimChange } from '../domain/slot-table.js';
 import { canonicalInstant } from '../domain/slots.js';
 import type { BookingRecord } from './booking-repository.js';
 
-/** Rows per statement: well under SQLite's bound-parameter limit. */
+/** Rows per statement: keeps each statement of a script short. */
 const ROWS_PER_STATEMENT = 400;
 
 type BookingUpdate = { id: string; sql: string; params: unknown[]; patch: (b: BookingRecord) => BookingRecord | undefined };
@@ -96,7 +96,7 @@ export class WriteBatch {
 
   private bookingStatements(out: Statement[]): void {
     multiRow(out, `INSERT INTO bookings (id, scientist_id, status, created_at, updated_at, timestamp_ms, items_json, reason_json,
-      idempotency_key, request_hash, cancel_tx_id) VALUES`, 11, [...this.bookingInserts.values()].map((b) => [
+      idempotency_key, request_hash, cancel_tx_id) VALUES`, [...this.bookingInserts.values()].map((b) => [
       b.id, b.scientistId, b.status, b.createdAt, b.updatedAt, b.timestampMs, JSON.stringify(b.items),
       b.reason === null ? null : JSON.stringify(b.reason), b.idempotencyKey, b.requestHash, b.cancelTxId]), '');
     for (const update of this.bookingUpdates) out.push([update.sql, update.params]);
@@ -111,7 +111,7 @@ export class WriteBatch {
   private participantStatements(out: Statement[]): void {
     // Only a prepared record may still change: a decided outcome is final on disk too.
     multiRow(out, `INSERT INTO participant_transactions (tx_id, kind, coordinator_id, participants_json, timestamp_ms,
-      deadline_ms, payload_json, state, reason_json, heuristic, created_at_ms, updated_at_ms) VALUES`, 12,
+      deadline_ms, payload_json, state, reason_json, heuristic, created_at_ms, updated_at_ms) VALUES`,
     [...this.participantTxs.values()].map((r) => [r.txId, r.kind, r.coordinatorId, JSON.stringify(r.participants), r.timestampMs,
       r.deadlineMs, JSON.stringify(r.payload ?? null), r.state, r.reason ? JSON.stringify(r.reason) : null, r.heuristic ? 1 : 0,
       r.createdAtMs, r.updatedAtMs]),
@@ -121,7 +121,7 @@ export class WriteBatch {
 
   private coordinatorStatements(out: Statement[]): void {
     multiRow(out, `INSERT INTO coordinator_transactions (tx_id, kind, participants_json, timestamp_ms, decision, acked_json,
-      state, created_at_ms, updated_at_ms) VALUES`, 9,
+      state, created_at_ms, updated_at_ms) VALUES`,
     [...this.coordinatorTxs.values()].map((r) => [r.txId, r.kind, JSON.stringify(r.participants), r.timestampMs, r.decision,
       JSON.stringify(r.acked), r.state, r.createdAtMs, r.updatedAtMs]),
     `ON CONFLICT (tx_id) DO UPDATE SET acked_json = excluded.acked_json, state = excluded.state, updated_at_ms = excluded.updated_at_ms`);
@@ -135,11 +135,11 @@ export class WriteBatch {
     const deleted = [...this.claims.entries()].filter(([, c]) => c.existedBefore).map(([key]) => key.split('|'));
     for (let i = 0; i < deleted.length; i += ROWS_PER_STATEMENT) {
       const chunk = deleted.slice(i, i + ROWS_PER_STATEMENT);
-      out.push([`DELETE FROM slot_claims WHERE (telescope_id, slot_start) IN (VALUES ${chunk.map(() => '(?, ?)').join(', ')})`,
-        chunk.flatMap(([telescopeId, startMs]) => [telescopeId, canonicalInstant(Number(startMs))])]);
+      const keys = chunk.map(([telescopeId, startMs]) => `(${sqlLiteral(telescopeId)}, ${sqlLiteral(canonicalInstant(Number(startMs)))})`);
+      out.push([`DELETE FROM slot_claims WHERE (telescope_id, slot_start) IN (VALUES ${keys.join(', ')})`, []]);
     }
     const finals = [...this.claims.values()].map((c) => c.final).filter((c): c is Claim => c !== null);
-    multiRow(out, 'INSERT INTO slot_claims (telescope_id, slot_start, slot_end, booking_id, tx_id, state) VALUES', 6,
+    multiRow(out, 'INSERT INTO slot_claims (telescope_id, slot_start, slot_end, booking_id, tx_id, state) VALUES',
       finals.map((c) => [c.telescopeId, canonicalInstant(c.startMs), canonicalInstant(c.endMs), c.bookingId, c.txId, c.state]), '');
   }
 }
@@ -157,6 +157,7 @@ export function scriptOf(statements: Statement[]): string {
 }
 
 function withLiterals(sql: string, params: unknown[]): string {
+  if (params.length === 0) return sql;
   const pieces = sql.split('?');
   if (pieces.length - 1 !== params.length) throw new Error(`a statement has ${pieces.length - 1} placeholders for ${params.length} values: ${sql.slice(0, 80)}`);
   let out = pieces[0]!;
@@ -182,10 +183,10 @@ export function sqlLiteral(value: unknown): string {
   throw new Error(`no SQL literal for a value of type ${typeof value}`);
 }
 
-function multiRow(out: Statement[], head: string, columns: number, rows: unknown[][], tail: string): void {
-  const placeholder = `(${Array(columns).fill('?').join(', ')})`;
+/** Rows written straight in as literals (no placeholders to substitute later). */
+function multiRow(out: Statement[], head: string, rows: unknown[][], tail: string): void {
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-    out.push([`${head} ${chunk.map(() => placeholder).join(', ')} ${tail}`, chunk.flat()]);
+    const values = rows.slice(i, i + ROWS_PER_STATEMENT).map((row) => `(${row.map(sqlLiteral).join(', ')})`);
+    out.push([`${head} ${values.join(', ')} ${tail}`, []]);
   }
 }
