@@ -10,6 +10,7 @@ import type { PeerClient } from './federation/peer-client.js';
 import type { Loggers } from './logging/logger.js';
 import type { BookingRepository } from './storage/booking-repository.js';
 import type { NodeSecurity } from './security/node-security.js';
+import type { PeerAuthenticator } from './security/peer-authenticator.js';
 import type { Database } from './storage/database.js';
 import type { TransactionLog } from './storage/transaction-log.js';
 
@@ -31,5 +32,6 @@ export interface NodeParts {
   loggers: Loggers;
   readiness: Readiness;
   security: NodeSecurity;
+  peerAuth: PeerAuthenticator;
   startedAtMs: number;
 }

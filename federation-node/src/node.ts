@@ -21,6 +21,8 @@ import { publicRoutes } from './http/public-routes.js';
 import type { QueryRunner } from 'typeorm';
 import { FaultInjector } from './faults.js';
 import { loadSecurity, type NodeSecurity } from './security/node-security.js';
+import { PeerAuthenticator } from './security/peer-authenticator.js';
+import { signPeerAnswers } from './http/peer-signatures.js';
 import { createLoggers, type Loggers } from './logging/logger.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
@@ -67,8 +69,10 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   const timeReference = config.TIME_REFERENCE ?? directory.firstMember();
   let clock: FederationClock | undefined;
   const nowMs = () => clock!.nowMs();
+  const peerAuth = new PeerAuthenticator(config.NODE_ID, security, nowMs);
   const peers = new PeerClient({
     selfId: config.NODE_ID,
+    auth: peerAuth,
     peers: config.FEDERATION_PEERS,
     requestTimeoutMs: config.PEER_REQUEST_TIMEOUT_MS,
     attemptsMax: config.PEER_REQUEST_ATTEMPTS_MAX,
@@ -117,11 +121,11 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     audit: loggers.audit,
   });
   const readiness = { recoveryFinished: false };
-  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, startedAtMs };
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, startedAtMs };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);
-  const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit);
+  const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [signPeerAnswers(peerAuth)]);
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS; // a slow client cannot hold a connection forever

@@ -15,7 +15,8 @@ import type { BookingRecord } from '../../federation-node/src/storage/booking-re
 import { openDatabase, type Database } from '../../federation-node/src/storage/database.js';
 import { GroupCommitWriter } from '../../federation-node/src/storage/group-commit-writer.js';
 import { LocalFederation } from '../support/federation-harness.js';
-import { httpClient } from '../support/http-client.js';
+import { peerAuthFrom, signedClient } from '../support/signing.js';
+import { ensureLocalKeys } from '../../federation-node/src/security/local-keys.js';
 import { item } from '../support/slots.js';
 import { queryFile } from '../support/sqlite.js';
 
@@ -44,7 +45,7 @@ describe('batched protocol messages: POST /federation/v1/messages on a real node
 
   before(async () => {
     federation = await LocalFederation.start();
-    laPalma = httpClient(federation.url('la-palma'));
+    laPalma = signedClient(federation.url('la-palma'), peerAuthFrom(federation.keys.secretsFile, 'atacama'), 'la-palma');
   });
   after(async () => federation?.stop());
 
@@ -88,7 +89,7 @@ describe('batched protocol messages: POST /federation/v1/messages on a real node
     expect(malformed.detail).to.contain('messages.1');
     expect(ack).to.deep.include({ type: 'ack', txId: neverSeen, outcome: 'aborted' });
     expect(foreignSender).to.include({ status: 403 });
-    expect(foreignSender.detail).to.contain('the batch is from atacama');
+    expect(foreignSender.detail).to.contain('signed by atacama');
     expect(unknownType).to.include({ status: 400 });
     expect(foreignTelescope).to.include({ status: 403 });
     expect(foreignTelescope.detail).to.contain('does not own atacama-ut1');
@@ -120,9 +121,12 @@ describe('batched protocol messages: POST /federation/v1/messages on a real node
     expect(await participantState(second)).to.equal('aborted');
   });
 
-  it('refuses a whole batch from a node outside the federation, or with no messages, like a single message', async () => {
+  it('refuses a whole batch claiming to come from another node than its signer, or with no messages, like a single message', async () => {
     const stranger = await laPalma.post(BATCH, { from: 'andromeda', messages: [prepareAtLaPalma(txId(), 230)] });
     expect(stranger.status).to.equal(403);
+    const impostor = await laPalma.post(BATCH, { from: 'mauna-kea', messages: [{ ...decision('abort', txId('mauna-kea')), from: 'mauna-kea' }] });
+    expect(impostor.status).to.equal(403);
+    expect(impostor.data.detail).to.contain('signed by atacama');
     const empty = await laPalma.post(BATCH, { from: 'atacama', messages: [] });
     expect(empty.status).to.equal(400);
   });
@@ -142,6 +146,12 @@ describe('PeerClient: coalescing protocol messages into batches', function () {
   const seen: Array<{ path: string; body: { messages?: RequestMessage[] } }> = [];
   let answer: (path: string, body: { messages?: RequestMessage[] }) => { status: number; body: unknown } | 'hang' | 'hang up';
 
+  // The stand-in peer signs its answers as la-palma, with a pair secret made for this test.
+  const keysDir = mkdtempSync(path.join(os.tmpdir(), 'batching-keys-'));
+  const { secretsFile } = ensureLocalKeys(keysDir, ['atacama', 'la-palma'], []).files;
+  const asAtacama = peerAuthFrom(secretsFile, 'atacama', ['atacama', 'la-palma']);
+  const asLaPalma = peerAuthFrom(secretsFile, 'la-palma', ['atacama', 'la-palma']);
+
   before(async () => {
     server = http.createServer((req, res) => {
       let text = '';
@@ -152,7 +162,9 @@ describe('PeerClient: coalescing protocol messages into batches', function () {
         const reply = answer(req.url!, body);
         if (reply === 'hang') return;
         if (reply === 'hang up') return void req.socket.destroy();
-        res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
+        const out = JSON.stringify(reply.body);
+        const signature = asLaPalma.signAnswer('atacama', { method: req.method!, target: req.url!, body: text, headers: req.headers }, reply.status, out);
+        res.writeHead(reply.status, { 'content-type': 'application/json', ...signature }).end(out);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -160,6 +172,7 @@ describe('PeerClient: coalescing protocol messages into batches', function () {
   after(() => {
     server.closeAllConnections();
     server.close();
+    rmSync(keysDir, { recursive: true, force: true });
   });
   beforeEach(() => (seen.length = 0));
 
@@ -170,6 +183,7 @@ describe('PeerClient: coalescing protocol messages into batches', function () {
       requestTimeoutMs: 1_000,
       attemptsMax: 1,
       nowMs: Date.now,
+      auth: asAtacama,
       ...overrides,
     });
   const ackAll = (body: { messages?: RequestMessage[] }) => ({ status: 200, body: { replies: body.messages!.map((m) => ({ type: 'ack', txId: m.txId, from: 'la-palma', outcome: 'committed' })) } });

@@ -7,6 +7,7 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import { openApiDocument } from '../../federation-node/src/http/openapi.js';
 import { LocalFederation } from '../support/federation-harness.js';
 import { federationClient } from '../support/http-client.js';
+import { peerAuthFrom, signedClient } from '../support/signing.js';
 import { item } from '../support/slots.js';
 
 // ajv and ajv-formats are CommonJS with default exports in their typings.
@@ -78,11 +79,13 @@ describe('OpenAPI document', function () {
     const txId = 'mauna-kea.openapiCheck01';
     const now = Date.now();
     const prepare = { type: 'prepare', txId, kind: 'book', coordinatorId: 'mauna-kea', participants: ['atacama', 'mauna-kea'], timestampMs: now, deadlineMs: now + 5_000, payload: { bookingId: txId, scientistId: 'vera-rubin', items: [item('atacama-ut2', 31, 2)] } };
-    const vote = await api.post(`/federation/v1/transactions/${txId}/prepare`, prepare);
+    const fromMaunaKea = signedClient(federation.url('atacama'), peerAuthFrom(federation.keys.secretsFile, 'mauna-kea'), 'atacama');
+    const vote = await fromMaunaKea.post(`/federation/v1/transactions/${txId}/prepare`, prepare);
     check(vote, 'VoteMessage');
     expect(vote.data.vote).to.equal('yes');
-    check(await api.get(`/federation/v1/transactions/${txId}`), 'TransactionView');
-    check(await api.post(`/federation/v1/transactions/${txId}/release`, { type: 'abort', txId, from: 'mauna-kea' }), 'AckMessage');
-    check(await federationClient(federation, 'mauna-kea').get(`/federation/v1/transactions/${txId}/outcome`, { params: { from: 'atacama' } }), 'StatusReplyMessage');
+    check(await fromMaunaKea.get(`/federation/v1/transactions/${txId}`), 'TransactionView');
+    check(await fromMaunaKea.post(`/federation/v1/transactions/${txId}/release`, { type: 'abort', txId, from: 'mauna-kea' }), 'AckMessage');
+    const fromAtacama = signedClient(federation.url('mauna-kea'), peerAuthFrom(federation.keys.secretsFile, 'atacama'), 'mauna-kea');
+    check(await fromAtacama.get(`/federation/v1/transactions/${txId}/outcome?from=atacama`), 'StatusReplyMessage');
   });
 });

@@ -47,12 +47,11 @@ async function listTransactions(): Promise<number> {
 }
 
 async function inspect(txId: string): Promise<number> {
-  const members = await api.get('/observatories');
-  if (members.status !== 200) return fail(members);
-  for (const o of members.data.observatories as Array<{ id: string; url: string }>) {
-    const res = await axios.get(`${o.url}/federation/v1/transactions/${encodeURIComponent(txId)}`, { validateStatus: () => true, timeout: 5_000 }).catch((e: Error) => ({ status: 0, data: { detail: e.message } }));
-    const what = res.status === 200 ? JSON.stringify({ coordinatorOutcome: res.data.coordinatorOutcome, participant: res.data.participant?.phase ?? null }) : `${res.status || 'unreachable'}: ${res.data?.detail ?? ''}`;
-    console.log(`  ${o.id}: ${what}`);
+  const res = await api.get(`/admin/transactions/${encodeURIComponent(txId)}`);
+  if (res.status !== 200) return fail(res);
+  for (const [id, view] of Object.entries(res.data.observatories as Record<string, Record<string, unknown>>)) {
+    const what = 'participant' in view ? JSON.stringify({ coordinatorOutcome: view.coordinatorOutcome, participant: (view.participant as { phase?: string } | null)?.phase ?? null }) : `${view.unavailable ? 'unreachable' : view.status}: ${view.detail ?? ''}`;
+    console.log(`  ${id}: ${what}`);
   }
   return 0;
 }

@@ -16,6 +16,7 @@ import axios, { type AxiosInstance, isAxiosError } from 'axios';
 import pRetry, { AbortError } from 'p-retry';
 import { AckMessage, StatusReplyMessage, VoteMessage, type NodeId } from '../../../coordinator-2pc/src/index.js';
 import type { ReplyMessage, RequestMessage } from '../../../coordinator-2pc/src/index.js';
+import type { PeerAuthenticator } from '../security/peer-authenticator.js';
 
 export const FEDERATION_PREFIX = '/federation/v1';
 export const BATCH_PATH = '/messages';
@@ -26,8 +27,8 @@ export interface PeerClientOptions {
   requestTimeoutMs: number;
   attemptsMax: number;
   nowMs: () => number;
-  /** Adds authentication headers to an outgoing protocol request (see docs/SECURITY.md). */
-  sign?: (request: { method: string; url: string; body: string }) => Record<string, string>;
+  /** Signs every protocol request and checks every answer (docs/SECURITY.md). */
+  auth: PeerAuthenticator;
   /** Coalesce protocol messages into batches (PEER_BATCHING); off: one HTTP request per message. */
   batching?: boolean;
   /** The most messages in one batch (PEER_BATCH_MESSAGES_MAX). */
@@ -130,6 +131,12 @@ export class PeerClient {
     } catch (error) {
       throw new Error(describeTransportError(error));
     }
+  }
+
+  /** What another observatory knows of a transaction (its signed GET /federation/v1/transactions/{txId}). */
+  async transactionView(to: NodeId, txId: string): Promise<{ status: number; data: unknown }> {
+    const answer = await this.exchange(to, 'GET', `${FEDERATION_PREFIX}/transactions/${encodeURIComponent(txId)}`, '', this.options.requestTimeoutMs);
+    return { status: answer.status, data: answer.data };
   }
 
   /** The reference's synchronised time (for Cristian's algorithm). */
@@ -249,12 +256,26 @@ export class PeerClient {
     return parseReply(message, answer.data);
   }
 
-  /** One HTTP exchange on a kept-alive connection (node:http directly: a third of axios's CPU per call). */
-  private exchange(to: NodeId, method: 'GET' | 'POST', path: string, body: string, timeoutMs: number): Promise<HttpAnswer> {
+  /**
+   * One signed HTTP exchange on a kept-alive connection (node:http directly: a third of
+   * axios's CPU per call). An answer whose signature does not check counts as no answer.
+   */
+  private async exchange(to: NodeId, method: 'GET' | 'POST', path: string, body: string, timeoutMs: number): Promise<HttpAnswer> {
+    const target = this.targetOf(to);
+    const fullPath = `${target.pathname.replace(/\/$/, '')}${path}`;
+    const signature = this.options.auth.signRequest(to, method, fullPath, body);
+    const answer = await this.send(target, method, fullPath, body, signature, timeoutMs);
+    try {
+      this.options.auth.verifyAnswer(to, { method, target: fullPath, body, headers: signature }, answer);
+    } catch (error) {
+      throw new Error(`answered ${answer.status} without a valid signature of ${to}: ${(error as Error).message}`);
+    }
+    return answer;
+  }
+
+  private send(target: URL, method: 'GET' | 'POST', fullPath: string, body: string, signature: Record<string, string>, timeoutMs: number): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
-      const target = this.targetOf(to);
-      const fullPath = `${target.pathname.replace(/\/$/, '')}${path}`;
-      const headers: Record<string, string | number> = { accept: 'application/json', ...this.options.sign?.({ method, url: `${target.origin}${fullPath}`, body }) };
+      const headers: Record<string, string | number> = { accept: 'application/json', ...signature };
       if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       const transport = target.protocol === 'https:' ? https : http;
       const request = transport.request({ method, host: target.hostname, port: target.port, path: fullPath, headers, agent: this.agents[target.protocol as 'http:'] });

@@ -10,7 +10,8 @@ import { HttpProblem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
-export function createApp(routers: Router[], log: AppLogger, audit: AuditLogger): Koa {
+/** `outermost` run before the error handler, so that they see the final answer (e.g. to sign it). */
+export function createApp(routers: Router[], log: AppLogger, audit: AuditLogger, outermost: Koa.Middleware[] = []): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errors are answered and logged below, never printed as stack traces
@@ -18,6 +19,7 @@ export function createApp(routers: Router[], log: AppLogger, audit: AuditLogger)
   for (const router of routers) root.use(router.routes(), router.allowedMethods({ throw: true }));
   app.use(requestId);
   app.use(accessLog(log));
+  for (const middleware of outermost) app.use(middleware);
   app.use(problems(log, audit));
   app.use(wellFormedPath);
   app.use(root.routes());

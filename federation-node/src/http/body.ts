@@ -51,6 +51,7 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, what: s
 }
 
 export async function readJson<S extends z.ZodType>(ctx: Context, schema: S, options: BodyOptions, what = 'the body'): Promise<{ value: z.infer<S>; raw: Buffer }> {
-  const raw = await readRawBody(ctx, options);
+  // A signed request's body was read already, to check its digest.
+  const raw = (ctx.state.rawBody as Buffer | undefined) ?? (await readRawBody(ctx, options));
   return { value: validate(schema, parseJson(raw), what), raw };
 }

@@ -11,17 +11,19 @@ import { PartPayload } from '../domain/slot-table.js';
 import { BATCH_PATH, FEDERATION_PREFIX } from '../federation/peer-client.js';
 import type { NodeParts } from '../node-parts.js';
 import { readJson, validate } from './body.js';
+import { signingPeer, verifyPeerRequests } from './peer-signatures.js';
 import { HttpProblem, type ProblemBody } from './problem.js';
 
 export function federationRoutes(parts: NodeParts): Router {
   const router = new Router({ prefix: FEDERATION_PREFIX });
   const bodyLimit = { bytesMax: parts.config.BODY_BYTES_MAX };
+  router.use(verifyPeerRequests(parts.peerAuth, parts.config.BODY_BYTES_MAX));
   const envelope = batchEnvelope(parts.config.PEER_BATCH_MESSAGES_MAX);
 
   router.post('/transactions/:txId/prepare', async (ctx) => {
     const { value: prepare } = await readJson(ctx, PrepareMessage, bodyLimit, 'the prepare message');
     checkTxPath(ctx, prepare.txId);
-    checkPrepare(parts, prepare);
+    checkPrepare(parts, prepare, signingPeer(ctx));
     await answer(ctx, parts, prepare);
   });
 
@@ -30,7 +32,7 @@ export function federationRoutes(parts: NodeParts): Router {
       const { value: decision } = await readJson(ctx, DecisionMessage, bodyLimit, `the ${path} message`);
       if (decision.type !== type) throw new HttpProblem('invalid-request', `the ${path} endpoint takes a message of type "${type}"`);
       checkTxPath(ctx, decision.txId);
-      checkDecision(parts, decision);
+      checkDecision(parts, decision, signingPeer(ctx));
       await answer(ctx, parts, decision);
     });
   }
@@ -39,13 +41,13 @@ export function federationRoutes(parts: NodeParts): Router {
     const txId = validate(TxId, ctx.params.txId, 'the transaction id');
     const from = validate(NodeId, ctx.query.from, 'the `from` query parameter');
     const query: StatusQueryMessage = { type: 'status-query', txId, from };
-    checkStatusQuery(parts, query);
+    checkStatusQuery(parts, query, signingPeer(ctx));
     await answer(ctx, parts, query);
   });
 
   router.post(BATCH_PATH, async (ctx) => {
     const { value: batch } = await readJson(ctx, envelope, bodyLimit, 'the message batch');
-    checkMember(parts, batch.from);
+    checkSender(parts, batch.from, signingPeer(ctx));
     // Every message enters the engine in this one turn, so that their records share one group commit.
     const replies = batch.messages.map((raw, index) => replyToOne(parts, batch.from, raw, index));
     ctx.body = { replies: await Promise.all(replies) };
@@ -72,9 +74,7 @@ function batchEnvelope(messagesMax: number) {
  */
 async function replyToOne(parts: NodeParts, from: string, raw: unknown, index: number): Promise<ReplyMessage | ProblemBody> {
   try {
-    const message = checkedBatchMessage(parts, raw, `messages.${index}`);
-    const sender = message.type === 'prepare' ? message.coordinatorId : message.from;
-    if (sender !== from) throw new HttpProblem('forbidden', `messages.${index} is from ${sender} but the batch is from ${from}`);
+    const message = checkedBatchMessage(parts, raw, `messages.${index}`, from);
     return await engineReply(parts, message);
   } catch (error) {
     if (error instanceof HttpProblem) return error.body();
@@ -83,23 +83,23 @@ async function replyToOne(parts: NodeParts, from: string, raw: unknown, index: n
   }
 }
 
-function checkedBatchMessage(parts: NodeParts, raw: unknown, what: string): RequestMessage {
+function checkedBatchMessage(parts: NodeParts, raw: unknown, what: string, peer: string): RequestMessage {
   const type = (raw as { type?: unknown } | null)?.type;
   switch (type) {
     case 'prepare':
-      return checkPrepare(parts, validate(PrepareMessage, raw, what));
+      return checkPrepare(parts, validate(PrepareMessage, raw, what), peer);
     case 'commit':
     case 'abort':
-      return checkDecision(parts, validate(DecisionMessage, raw, what));
+      return checkDecision(parts, validate(DecisionMessage, raw, what), peer);
     case 'status-query':
-      return checkStatusQuery(parts, validate(StatusQueryMessage, raw, what));
+      return checkStatusQuery(parts, validate(StatusQueryMessage, raw, what), peer);
     default:
       throw new HttpProblem('invalid-request', `${what} is not a protocol request (type prepare, commit, abort or status-query)`);
   }
 }
 
-function checkPrepare(parts: NodeParts, prepare: PrepareMessage): PrepareMessage {
-  checkMember(parts, prepare.coordinatorId);
+function checkPrepare(parts: NodeParts, prepare: PrepareMessage, peer: string): PrepareMessage {
+  checkSender(parts, prepare.coordinatorId, peer);
   if (prepare.txId.split('.')[0] !== prepare.coordinatorId) throw new HttpProblem('invalid-request', 'a transaction id starts with its coordinator\'s id');
   if (!prepare.participants.includes(parts.directory.selfId)) throw new HttpProblem('invalid-request', `the participants do not include ${parts.directory.selfId}`);
   const part = validate(PartPayload, prepare.payload, 'the prepare payload');
@@ -110,14 +110,14 @@ function checkPrepare(parts: NodeParts, prepare: PrepareMessage): PrepareMessage
   return prepare;
 }
 
-function checkDecision(parts: NodeParts, decision: DecisionMessage): DecisionMessage {
-  checkMember(parts, decision.from);
+function checkDecision(parts: NodeParts, decision: DecisionMessage, peer: string): DecisionMessage {
+  checkSender(parts, decision.from, peer);
   if (decision.txId.split('.')[0] !== decision.from) throw new HttpProblem('forbidden', `only the coordinator ${decision.txId.split('.')[0]} may decide ${decision.txId}`);
   return decision;
 }
 
-function checkStatusQuery(parts: NodeParts, query: StatusQueryMessage): StatusQueryMessage {
-  checkMember(parts, query.from);
+function checkStatusQuery(parts: NodeParts, query: StatusQueryMessage, peer: string): StatusQueryMessage {
+  checkSender(parts, query.from, peer);
   if (query.txId.split('.')[0] !== parts.directory.selfId) throw new HttpProblem('not-found', `${query.txId} is not coordinated by ${parts.directory.selfId}`);
   return query;
 }
@@ -136,6 +136,8 @@ function checkTxPath(ctx: Context, bodyTxId: string): void {
   if (ctx.params.txId !== bodyTxId) throw new HttpProblem('invalid-request', `the path names ${ctx.params.txId} but the message is about ${bodyTxId}`);
 }
 
-function checkMember(parts: NodeParts, node: string): void {
-  if (!parts.directory.members.has(node)) throw new HttpProblem('forbidden', `${node} is not a member of this federation`);
+/** The message says who sent it; the signature says who did. They must agree. */
+function checkSender(parts: NodeParts, claimed: string, peer: string): void {
+  if (!parts.directory.members.has(claimed)) throw new HttpProblem('forbidden', `${claimed} is not a member of this federation`);
+  if (claimed !== peer) throw new HttpProblem('forbidden', `the message claims to come from ${claimed} but is signed by ${peer}`);
 }

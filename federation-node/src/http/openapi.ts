@@ -31,6 +31,7 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> 
   AckMessage: { schema: AckMessage, io: 'output' },
   StatusReplyMessage: { schema: StatusReplyMessage, io: 'output' },
   TransactionView: { schema: api.TransactionView, io: 'output' },
+  FederationTransactionView: { schema: z.object({ txId: z.string(), observatories: z.record(z.string(), z.union([api.TransactionView, z.object({ unavailable: z.boolean(), status: z.number(), detail: z.string().nullable() })])) }), io: 'output' },
 };
 
 type ComponentName = keyof typeof COMPONENTS;
@@ -56,19 +57,20 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/telescopes', tag: 'public', summary: 'This observatory\'s telescopes (scope=federation: every member\'s)', parameters: [query('scope', 'local (default) or federation', { type: 'string', enum: ['local', 'federation'] })], ok: [200, 'Telescopes', 'TelescopeList'], errors: [] },
   { method: 'get', path: '/telescopes/{id}', tag: 'public', summary: 'One telescope', parameters: [id('id', 'Telescope id')], ok: [200, 'The telescope', 'Telescope'], errors: [404] },
   { method: 'get', path: '/telescopes/{id}/availability', tag: 'public', summary: 'A telescope\'s slots in its bookable hours (307 to the owner for another observatory\'s telescope)', parameters: [id('id', 'Telescope id'), query('from', 'ISO-8601 start (default: now)'), query('to', 'ISO-8601 end (default: from + 1 day; at most AVAILABILITY_RANGE_MAX_DAYS)')], ok: [200, 'The slots', 'Availability'], errors: [400, 404] },
-  { method: 'post', path: '/bookings', tag: 'public', summary: 'Book slots at one or several observatories, all or nothing', parameters: [{ name: 'Idempotency-Key', in: 'header', description: 'Makes a retry return the original result (1-128 of A-Z a-z 0-9 . _ : -)', schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } }], body: 'CreateBookingRequest', ok: [201, 'Confirmed at every observatory', 'Booking'], errors: [400, 409, 413, 415, 422, 503] },
-  { method: 'get', path: '/bookings', tag: 'public', summary: 'Bookings this node coordinates, newest first', parameters: [query('scientist', 'Only this scientist\'s'), query('status', 'Only this status', { type: 'string', enum: ['PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED'] }), query('limit', '1-500, default 50', { type: 'integer' }), query('offset', 'default 0', { type: 'integer' })], ok: [200, 'Bookings', 'BookingList'], errors: [400] },
-  { method: 'get', path: '/bookings/{id}', tag: 'public', summary: 'A booking, from any node (answered by its coordinator)', parameters: [id('id', 'Booking id')], ok: [200, 'The booking', 'Booking'], errors: [404, 503] },
-  { method: 'delete', path: '/bookings/{id}', tag: 'public', summary: 'Cancel: release every slot atomically; the booking stays as CANCELLED', parameters: [id('id', 'Booking id')], ok: [200, 'Cancelled everywhere', 'Booking'], errors: [404, 409, 503] },
+  { method: 'post', path: '/bookings', tag: 'public', summary: 'Book slots at one or several observatories, all or nothing', parameters: [{ name: 'Idempotency-Key', in: 'header', description: 'Makes a retry return the original result (1-128 of A-Z a-z 0-9 . _ : -)', schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } }], body: 'CreateBookingRequest', ok: [201, 'Confirmed at every observatory', 'Booking'], errors: [400, 401, 403, 409, 413, 415, 422, 429, 503] },
+  { method: 'get', path: '/bookings', tag: 'public', summary: 'Bookings this node coordinates, newest first', parameters: [query('scientist', 'Only this scientist\'s'), query('status', 'Only this status', { type: 'string', enum: ['PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED'] }), query('limit', '1-500, default 50', { type: 'integer' }), query('offset', 'default 0', { type: 'integer' })], ok: [200, 'Bookings', 'BookingList'], errors: [400, 401, 403, 429] },
+  { method: 'get', path: '/bookings/{id}', tag: 'public', summary: 'A booking, from any node (answered by its coordinator)', parameters: [id('id', 'Booking id')], ok: [200, 'The booking', 'Booking'], errors: [401, 403, 404, 429, 503] },
+  { method: 'delete', path: '/bookings/{id}', tag: 'public', summary: 'Cancel: release every slot atomically; the booking stays as CANCELLED', parameters: [id('id', 'Booking id')], ok: [200, 'Cancelled everywhere', 'Booking'], errors: [401, 403, 404, 409, 429, 503] },
   { method: 'get', path: '/health', tag: 'operations', summary: 'Liveness', ok: [200, 'The process runs', 'Health'], errors: [] },
   { method: 'get', path: '/ready', tag: 'operations', summary: 'Readiness: database, recovery, peers, clock', ok: [200, 'Ready (or degraded: a peer is unreachable)', 'Ready'], errors: [503] },
-  { method: 'get', path: '/admin/transactions', tag: 'operations', summary: 'Unfinished and in-doubt transactions at this node', ok: [200, 'Transactions', 'UnfinishedTransactions'], errors: [] },
-  { method: 'post', path: '/admin/transactions/{txId}/resolve', tag: 'operations', summary: 'Force the outcome of an in-doubt transaction whose coordinator is gone for good (docs/OPERATIONS.md)', parameters: [id('txId', 'Transaction id')], body: 'ResolveRequest', ok: [200, 'Resolved (heuristic)', 'Resolved'], errors: [400, 409] },
-  { method: 'post', path: '/federation/v1/transactions/{txId}/prepare', tag: 'protocol', summary: 'Hold this participant\'s part and vote', parameters: [id('txId', 'Transaction id')], body: 'PrepareMessage', ok: [200, 'The vote (a no is not an error)', 'VoteMessage'], errors: [400, 403, 413, 415] },
-  { method: 'post', path: '/federation/v1/transactions/{txId}/commit', tag: 'protocol', summary: 'The coordinator\'s commit decision', parameters: [id('txId', 'Transaction id')], body: 'CommitMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 403, 409] },
-  { method: 'post', path: '/federation/v1/transactions/{txId}/release', tag: 'protocol', summary: 'The coordinator\'s abort decision: release the hold', parameters: [id('txId', 'Transaction id')], body: 'ReleaseMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 403, 409] },
-  { method: 'get', path: '/federation/v1/transactions/{txId}/outcome', tag: 'protocol', summary: 'Ask the coordinator for the outcome (presumed abort: unknown means aborted)', parameters: [id('txId', 'Transaction id'), { ...query('from', 'The asking observatory'), required: true }], ok: [200, 'The outcome', 'StatusReplyMessage'], errors: [400, 403, 404] },
-  { method: 'get', path: '/federation/v1/transactions/{txId}', tag: 'protocol', summary: 'What this node knows of a transaction', parameters: [id('txId', 'Transaction id')], ok: [200, 'Its view', 'TransactionView'], errors: [404] },
+  { method: 'get', path: '/admin/transactions', tag: 'operations', summary: 'Unfinished and in-doubt transactions at this node (its operator\'s token)', ok: [200, 'Transactions', 'UnfinishedTransactions'], errors: [401, 403] },
+  { method: 'get', path: '/admin/transactions/{txId}', tag: 'operations', summary: 'What every observatory knows of one transaction (asked over the signed protocol)', parameters: [id('txId', 'Transaction id')], ok: [200, 'Each observatory\'s view, or why it could not be asked', 'FederationTransactionView'], errors: [400, 401, 403] },
+  { method: 'post', path: '/admin/transactions/{txId}/resolve', tag: 'operations', summary: 'Force the outcome of an in-doubt transaction whose coordinator is gone for good (docs/OPERATIONS.md)', parameters: [id('txId', 'Transaction id')], body: 'ResolveRequest', ok: [200, 'Resolved (heuristic)', 'Resolved'], errors: [400, 401, 403, 409] },
+  { method: 'post', path: '/federation/v1/transactions/{txId}/prepare', tag: 'protocol', summary: 'Hold this participant\'s part and vote', parameters: [id('txId', 'Transaction id')], body: 'PrepareMessage', ok: [200, 'The vote (a no is not an error)', 'VoteMessage'], errors: [400, 401, 403, 413, 415] },
+  { method: 'post', path: '/federation/v1/transactions/{txId}/commit', tag: 'protocol', summary: 'The coordinator\'s commit decision', parameters: [id('txId', 'Transaction id')], body: 'CommitMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 401, 403, 409] },
+  { method: 'post', path: '/federation/v1/transactions/{txId}/release', tag: 'protocol', summary: 'The coordinator\'s abort decision: release the hold', parameters: [id('txId', 'Transaction id')], body: 'ReleaseMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 401, 403, 409] },
+  { method: 'get', path: '/federation/v1/transactions/{txId}/outcome', tag: 'protocol', summary: 'Ask the coordinator for the outcome (presumed abort: unknown means aborted)', parameters: [id('txId', 'Transaction id'), { ...query('from', 'The asking observatory'), required: true }], ok: [200, 'The outcome', 'StatusReplyMessage'], errors: [400, 401, 403, 404] },
+  { method: 'get', path: '/federation/v1/transactions/{txId}', tag: 'protocol', summary: 'What this node knows of a transaction', parameters: [id('txId', 'Transaction id')], ok: [200, 'Its view', 'TransactionView'], errors: [401, 404] },
 ];
 
 export function openApiDocument(serverUrl?: string): Record<string, unknown> {
@@ -77,7 +79,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
     info: {
       title: 'Observatory Federation',
       version: '1.0.0',
-      description: 'Atomic telescope bookings across observatories. Public API: docs/API.md; inter-node protocol: docs/PROTOCOL.md. Every error is RFC 9457 problem+json.',
+      description: 'Atomic telescope bookings across observatories. Public API: docs/API.md; inter-node protocol: docs/PROTOCOL.md; authentication: docs/SECURITY.md (bearer API tokens for people, RFC 9421 hmac-sha256 message signatures between observatories). Every error is RFC 9457 problem+json.',
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     tags: [
@@ -86,7 +88,14 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
       { name: 'operations', description: 'Health and the operator\'s transaction tools' },
     ],
     paths: paths(),
-    components: { schemas: Object.fromEntries(Object.entries(COMPONENTS).map(([name, c]) => [name, jsonSchema(c.schema, c.io)])) },
+    security: [],
+    components: {
+      securitySchemes: {
+        apiToken: { type: 'http', scheme: 'bearer', description: 'A scientist\'s or an operator\'s API token (docs/SECURITY.md)' },
+        peerSignature: { type: 'apiKey', in: 'header', name: 'Signature', description: 'RFC 9421 HTTP Message Signature, label "fed", alg hmac-sha256, with Signature-Input and Content-Digest (docs/SECURITY.md, docs/PROTOCOL.md §12)' },
+      },
+      schemas: Object.fromEntries(Object.entries(COMPONENTS).map(([name, c]) => [name, jsonSchema(c.schema, c.io)])),
+    },
   };
 }
 
@@ -101,11 +110,18 @@ function paths(): Record<string, Record<string, unknown>> {
       summary: op.summary,
       operationId: `${op.method}${op.path.replace(/[{}]/g, '').replace(/[/-](\w)/g, (_, c: string) => c.toUpperCase())}`,
       ...(op.parameters ? { parameters: op.parameters } : {}),
+      ...securityOf(op),
       ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
       responses,
     };
   }
   return out;
+}
+
+function securityOf(op: Operation): Record<string, unknown> {
+  if (op.tag === 'protocol') return { security: [{ peerSignature: [] }] };
+  if (op.path.startsWith('/admin') || op.path.startsWith('/bookings')) return { security: [{ apiToken: [] }] };
+  return {};
 }
 
 function response(description: string, schema: ComponentName | undefined, contentType: string): unknown {

@@ -9,6 +9,11 @@ import { readJson, validate } from './body.js';
 import { HttpProblem } from './problem.js';
 
 
+function localView(parts: NodeParts, txId: string) {
+  const coordinatorOutcome = txId.split('.')[0] === parts.directory.selfId ? parts.engine.coordinator.outcomeOf(txId) : null;
+  return { txId, observatory: parts.directory.selfId, coordinatorOutcome, participant: parts.engine.participant.view(txId) ?? null };
+}
+
 export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => Promise<string | null>): Router {
   const router = new Router();
 
@@ -43,6 +48,17 @@ export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => 
     const participant = parts.engine.participant.unfinished().map((t) => ({ ...t, role: 'participant', ageMs: nowMs - t.createdAtMs }));
     const coordinator = parts.engine.coordinator.unfinished().map((t) => ({ ...t, role: 'coordinator', ageMs: nowMs - t.createdAtMs }));
     ctx.body = { observatory: parts.directory.selfId, transactions: [...coordinator, ...participant] };
+  });
+
+  /** What every observatory knows of one transaction: the first step with one whose coordinator is gone. */
+  router.get('/admin/transactions/:txId', async (ctx) => {
+    const txId = validate(TxId, ctx.params.txId, 'the transaction id');
+    const views = await Promise.all([...parts.directory.members.keys()].map(async (id) => {
+      if (id === parts.directory.selfId) return [id, localView(parts, txId)] as const;
+      const answer = await parts.peers.transactionView(id, txId).catch((error: Error) => ({ status: 0, data: { detail: error.message } }));
+      return [id, answer.status === 200 ? answer.data : { unavailable: answer.status === 0, status: answer.status, detail: (answer.data as { detail?: string })?.detail ?? null }] as const;
+    }));
+    ctx.body = { txId, observatories: Object.fromEntries(views) };
   });
 
   router.post('/admin/transactions/:txId/resolve', async (ctx) => {
