@@ -34,6 +34,8 @@ export interface FederationOptions {
   basePort?: number;
   /** Keep node output on this process's stdout/stderr instead of collecting it. */
   showOutput?: boolean;
+  /** Node → peer → URL: how that node reaches that peer instead (e.g. through a test proxy). */
+  routeVia?: Record<string, Record<string, string>>;
 }
 
 /**
@@ -84,7 +86,12 @@ export class LocalFederation {
   }
 
   get peers(): string {
-    return [...this.nodes.values()].map((n) => `${n.id}=${n.url}`).join(',');
+    return this.peersSeenBy(undefined);
+  }
+
+  private peersSeenBy(nodeId: string | undefined): string {
+    const routes = (nodeId && this.options.routeVia?.[nodeId]) || {};
+    return [...this.nodes.values()].map((n) => `${n.id}=${routes[n.id] ?? n.url}`).join(',');
   }
 
   /** Start (or restart) one node and wait until it listens. */
@@ -94,7 +101,7 @@ export class LocalFederation {
       ...process.env,
       NODE_ID: id,
       PORT: String(handle.port),
-      FEDERATION_PEERS: this.peers,
+      FEDERATION_PEERS: this.peersSeenBy(id),
       DATA_DIR: handle.dataDir,
       DEPLOYMENT: 'test',
       LOG_TO_STDOUT: 'false',
