@@ -1,0 +1,32 @@
+// `npm run postman:env`: a Postman/Insomnia environment for the local federation (npm start),
+// with its URLs, two scientists' API tokens and the pair secrets that sign protocol messages,
+// written to keys/postman.postman_environment.json (next to the keys, out of git).
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { localKeyFiles, readLocalTokens } from '../security/local-keys.js';
+
+export function postmanEnvironment(keysDir: string, urls: Record<'atacama' | 'mauna-kea' | 'la-palma', string>): Record<string, unknown> {
+  const files = localKeyFiles(keysDir);
+  const tokens = readLocalTokens(files);
+  const pairs = (JSON.parse(readFileSync(files.secretsFile, 'utf8')) as { pairs: Record<string, string | string[]> }).pairs;
+  const secret = (pair: string) => [pair.split(':').sort().join(':'), pairs[pair] ?? pairs[pair.split(':').reverse().join(':')]] as const;
+  const entries: Array<[string, unknown]> = [
+    ['atacamaUrl', urls.atacama], ['maunaKeaUrl', urls['mauna-kea']], ['laPalmaUrl', urls['la-palma']],
+    ['veraToken', tokens.scientists['vera-rubin']], ['edwinToken', tokens.scientists['edwin-hubble']],
+    ...['atacama:la-palma', 'atacama:mauna-kea', 'la-palma:mauna-kea'].map((p) => {
+      const [key, value] = secret(p);
+      return [`secret:${key}`, Array.isArray(value) ? value[0] : value] as [string, unknown];
+    }),
+  ];
+  return { name: 'Observatory Federation — local (with keys)', values: entries.map(([key, value]) => ({ key, value, type: key.startsWith('secret') || key.endsWith('Token') ? 'secret' : 'default', enabled: true })) };
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]).endsWith(path.join('cli', 'postman-env.js'))) {
+  const { values } = parseArgs({ options: { keys: { type: 'string', default: 'keys' }, 'base-port': { type: 'string', default: '7101' } } });
+  const base = Number(values['base-port']);
+  const out = path.join(values.keys, 'postman.postman_environment.json');
+  const environment = postmanEnvironment(values.keys, { atacama: `http://127.0.0.1:${base}`, 'mauna-kea': `http://127.0.0.1:${base + 1}`, 'la-palma': `http://127.0.0.1:${base + 2}` });
+  writeFileSync(out, `${JSON.stringify(environment, null, 2)}\n`, { mode: 0o600 });
+  console.log(`wrote ${out}: import it into Postman or Insomnia with postman/observatory-federation.postman_collection.json`);
+}
