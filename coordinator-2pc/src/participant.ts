@@ -12,6 +12,9 @@ import type {
 } from './messages.js';
 import type { Effect, ParticipantRecord, ResourceManager } from './ports.js';
 import { invariant, isOlder } from './invariants.js';
+import { abortedReason, audit, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
+
+export type { ParticipantTxView } from './participant-entries.js';
 
 export interface ParticipantConfig {
   selfId: NodeId;
@@ -25,26 +28,11 @@ export interface ParticipantConfig {
   finishedRetentionMs: number;
 }
 
-type Waiting = { phase: 'waiting'; prepare: PrepareMessage; sinceMs: number; waitUntilMs: number; blockers: TxId[] };
-type Prepared = { phase: 'prepared'; record: ParticipantRecord; nextQueryAtMs: number; queryIntervalMs: number; queried?: boolean };
-type Finished = { phase: 'committed' | 'aborted'; record: ParticipantRecord };
-type Entry = Waiting | Prepared | Finished;
-
 export type ParticipantEvent =
   | { type: 'receive'; message: ProtocolMessage; nowMs: number }
   | { type: 'tick'; nowMs: number }
   /** An operator forces the outcome of an in-doubt transaction whose coordinator is gone. */
   | { type: 'resolve'; txId: TxId; outcome: 'committed' | 'aborted'; nowMs: number };
-
-export interface ParticipantTxView {
-  txId: TxId;
-  phase: Entry['phase'];
-  coordinatorId: NodeId;
-  participants: NodeId[];
-  kind: string;
-  timestampMs: number;
-  createdAtMs: number;
-}
 
 export class ParticipantCore {
   private readonly entries = new Map<TxId, Entry>();
@@ -349,41 +337,4 @@ export class ParticipantCore {
   private ack(to: NodeId, txId: TxId, outcome: 'committed' | 'aborted'): Effect {
     return { type: 'send', to, message: { type: 'ack', txId, from: this.config.selfId, outcome } };
   }
-}
-
-function recordOf(prepare: PrepareMessage, state: ParticipantRecord['state'], nowMs: number): ParticipantRecord {
-  invariant(prepare.participants.length > 0, 'a prepare names its participants');
-  return {
-    txId: prepare.txId,
-    kind: prepare.kind,
-    coordinatorId: prepare.coordinatorId,
-    participants: prepare.participants,
-    timestampMs: prepare.timestampMs,
-    deadlineMs: prepare.deadlineMs,
-    payload: prepare.payload,
-    state,
-    createdAtMs: nowMs,
-    updatedAtMs: nowMs,
-  };
-}
-
-function abortedReason(): AbortReason {
-  return { code: 'aborted', detail: 'the coordinator aborted the transaction' };
-}
-
-function audit(event: Extract<Effect, { type: 'audit' }>['event'], txId: TxId, details: Record<string, unknown>): Effect {
-  return { type: 'audit', event, txId, details };
-}
-
-function toView(txId: TxId, entry: Entry): ParticipantTxView {
-  const source = entry.phase === 'waiting' ? entry.prepare : entry.record;
-  return {
-    txId,
-    phase: entry.phase,
-    coordinatorId: source.coordinatorId,
-    participants: source.participants,
-    kind: source.kind,
-    timestampMs: source.timestampMs,
-    createdAtMs: entry.phase === 'waiting' ? entry.sinceMs : entry.record.createdAtMs,
-  };
 }

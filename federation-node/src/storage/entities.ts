@@ -1,6 +1,7 @@
 // The node's tables, as TypeORM entity schemas (no decorators: every column has an explicit
 // type, so any TypeScript runner works). docs/MODELS.md describes each one.
 import { EntitySchema } from 'typeorm';
+import type { Telescope } from '../domain/slots.js';
 
 export interface ObservatoryRow {
   id: string;
@@ -11,16 +12,8 @@ export interface ObservatoryRow {
   longitude: number;
 }
 
-export interface TelescopeRow {
-  id: string;
-  observatoryId: string;
-  name: string;
-  apertureM: number;
-  instrument: string;
-  slotMinutes: number;
-  bookableFromHourUtc: number;
-  bookableToHourUtc: number;
-}
+/** A telescope row has exactly the domain's shape. */
+export type TelescopeRow = Telescope;
 
 export interface ScientistRow {
   id: string;

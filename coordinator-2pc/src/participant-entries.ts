@@ -1,0 +1,57 @@
+// The participant's in-memory entries and the records and views made from them: the data
+// side of the participant core (participant.ts holds the transitions).
+import type { AbortReason, NodeId, PrepareMessage, TxId } from './messages.js';
+import type { Effect, ParticipantRecord } from './ports.js';
+import { invariant } from './invariants.js';
+
+export type Waiting = { phase: 'waiting'; prepare: PrepareMessage; sinceMs: number; waitUntilMs: number; blockers: TxId[] };
+export type Prepared = { phase: 'prepared'; record: ParticipantRecord; nextQueryAtMs: number; queryIntervalMs: number; queried?: boolean };
+export type Finished = { phase: 'committed' | 'aborted'; record: ParticipantRecord };
+export type Entry = Waiting | Prepared | Finished;
+
+export interface ParticipantTxView {
+  txId: TxId;
+  phase: Entry['phase'];
+  coordinatorId: NodeId;
+  participants: NodeId[];
+  kind: string;
+  timestampMs: number;
+  createdAtMs: number;
+}
+
+export function recordOf(prepare: PrepareMessage, state: ParticipantRecord['state'], nowMs: number): ParticipantRecord {
+  invariant(prepare.participants.length > 0, 'a prepare names its participants');
+  return {
+    txId: prepare.txId,
+    kind: prepare.kind,
+    coordinatorId: prepare.coordinatorId,
+    participants: prepare.participants,
+    timestampMs: prepare.timestampMs,
+    deadlineMs: prepare.deadlineMs,
+    payload: prepare.payload,
+    state,
+    createdAtMs: nowMs,
+    updatedAtMs: nowMs,
+  };
+}
+
+export function abortedReason(): AbortReason {
+  return { code: 'aborted', detail: 'the coordinator aborted the transaction' };
+}
+
+export function audit(event: Extract<Effect, { type: 'audit' }>['event'], txId: TxId, details: Record<string, unknown>): Effect {
+  return { type: 'audit', event, txId, details };
+}
+
+export function toView(txId: TxId, entry: Entry): ParticipantTxView {
+  const source = entry.phase === 'waiting' ? entry.prepare : entry.record;
+  return {
+    txId,
+    phase: entry.phase,
+    coordinatorId: source.coordinatorId,
+    participants: source.participants,
+    kind: source.kind,
+    timestampMs: source.timestampMs,
+    createdAtMs: entry.phase === 'waiting' ? entry.sinceMs : entry.record.createdAtMs,
+  };
+}
