@@ -254,8 +254,10 @@ export class ParticipantCore {
 
   /** A holder finished: waiters blocked by it try again, oldest first. */
   private retryWaitersOf(finishedTxId: TxId, nowMs: number): Effect[] {
-    const waiters = [...this.entries.values()]
-      .filter((e): e is Waiting => e.phase === 'waiting' && e.blockers.includes(finishedTxId))
+    // Only active entries can wait: scanning every remembered transaction would cost more with uptime.
+    const waiters = [...this.active]
+      .map((txId) => this.entries.get(txId))
+      .filter((e): e is Waiting => e?.phase === 'waiting' && e.blockers.includes(finishedTxId))
       .sort((a, b) => (isOlder(a.prepare, b.prepare) ? -1 : 1));
     return waiters.flatMap((waiter) => this.attemptHold(waiter.prepare, nowMs, waiter.sinceMs, waiter.waitUntilMs));
   }

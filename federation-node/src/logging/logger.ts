@@ -70,10 +70,11 @@ export function createLoggers(options: LoggingOptions): Loggers {
   });
   return {
     app: {
+      // winston formats a line before its level drops it: ask first.
       error: (m) => app.error(m),
-      warn: (m) => app.warn(m),
-      info: (m) => app.info(m),
-      debug: (m) => app.debug(m),
+      warn: (m) => app.isLevelEnabled('warn') && app.warn(m),
+      info: (m) => app.isLevelEnabled('info') && app.info(m),
+      debug: (m) => app.isLevelEnabled('debug') && app.debug(m),
     },
     audit: {
       event(eventType, details, ids) {
