@@ -12,11 +12,12 @@
 // separate lanes so that a prepare kept waiting by wait-die never holds up a commit.
 import http from 'node:http';
 import https from 'node:https';
-import axios, { type AxiosInstance, isAxiosError } from 'axios';
+import axios, { type AxiosInstance } from 'axios';
 import pRetry, { AbortError } from 'p-retry';
-import { AckMessage, StatusReplyMessage, VoteMessage, type NodeId } from '../../../coordinator-2pc/src/index.js';
+import type { NodeId } from '../../../coordinator-2pc/src/index.js';
 import type { ReplyMessage, RequestMessage } from '../../../coordinator-2pc/src/index.js';
 import type { PeerAuthenticator } from '../security/peer-authenticator.js';
+import { TimedOut, describeTransportError, fail, parseBody, parseReply, problemDetail, routeOf, settleFromEntry, succeed, type Pending } from './peer-messages.js';
 
 export const FEDERATION_PREFIX = '/federation/v1';
 export const BATCH_PATH = '/messages';
@@ -39,17 +40,6 @@ export interface PeerClientOptions {
   batchStallMs?: number;
   /** The largest batch body, in bytes (the peers' BODY_BYTES_MAX). */
   batchBytesMax?: number;
-}
-
-/** One message on its way: settled exactly once, by its reply, its batch's failure or its own timeout. */
-interface Pending {
-  message: RequestMessage;
-  json: string;
-  bytes: number;
-  timer: NodeJS.Timeout;
-  done: boolean;
-  resolve(reply: ReplyMessage): void;
-  reject(error: Error): void;
 }
 
 /** The messages of one kind for one peer that wait for a batch. */
@@ -303,80 +293,4 @@ export class PeerClient {
     if (!target) this.targets.set(to, (target = new URL(this.urlOf(to))));
     return target;
   }
-}
-
-class TimedOut extends Error {}
-
-function succeed(pending: Pending, reply: ReplyMessage): void {
-  if (pending.done) return;
-  pending.done = true;
-  clearTimeout(pending.timer);
-  pending.resolve(reply);
-}
-
-function fail(pending: Pending, error: Error): void {
-  if (pending.done) return;
-  pending.done = true;
-  clearTimeout(pending.timer);
-  pending.reject(error);
-}
-
-/** One entry of a batch answer: the reply to its message, or a problem as its single endpoint would have answered. */
-function settleFromEntry(pending: Pending, entry: unknown): void {
-  const type = (entry as { type?: unknown } | null)?.type;
-  if (type === 'vote' || type === 'ack' || type === 'status-reply') {
-    try {
-      succeed(pending, parseReply(pending.message, entry));
-    } catch (error) {
-      fail(pending, error as Error);
-    }
-    return;
-  }
-  const status = (entry as { status?: unknown } | null)?.status;
-  if (typeof status === 'number' && status >= 500) fail(pending, new Error(`answered ${status}: ${problemDetail(entry)}`));
-  else fail(pending, new AbortError(`refused with ${typeof status === 'number' ? status : 'a malformed entry'}: ${problemDetail(entry)}`));
-}
-
-function routeOf(message: RequestMessage): { method: 'GET' | 'POST'; path: string } {
-  const tx = `/transactions/${encodeURIComponent(message.txId)}`;
-  switch (message.type) {
-    case 'prepare':
-      return { method: 'POST', path: `${tx}/prepare` };
-    case 'commit':
-      return { method: 'POST', path: `${tx}/commit` };
-    case 'abort':
-      return { method: 'POST', path: `${tx}/release` };
-    case 'status-query':
-      return { method: 'GET', path: `${tx}/outcome?from=${encodeURIComponent(message.from)}` };
-  }
-}
-
-function parseReply(request: RequestMessage, data: unknown): ReplyMessage {
-  const schema = request.type === 'prepare' ? VoteMessage : request.type === 'status-query' ? StatusReplyMessage : AckMessage;
-  const parsed = schema.safeParse(data);
-  if (!parsed.success || parsed.data.txId !== request.txId) throw new AbortError(`answered with a malformed ${request.type} reply`);
-  return parsed.data;
-}
-
-function parseBody(raw: Buffer): unknown {
-  if (raw.length === 0) return undefined;
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-function describeTransportError(error: unknown): string {
-  if (isAxiosError(error)) {
-    if (error.code === 'ECONNREFUSED') return 'connection refused';
-    if (error.code === 'ETIMEDOUT' || error.code === 'ECONNABORTED') return 'timed out';
-    return error.code ? `${error.code}: ${error.message}` : error.message;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-function problemDetail(data: unknown): string {
-  const detail = (data as { detail?: unknown })?.detail;
-  return typeof detail === 'string' ? detail : 'no detail';
 }
