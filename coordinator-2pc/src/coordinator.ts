@@ -109,7 +109,14 @@ export class CoordinatorCore {
   }
 
   unfinished(): CoordinatorTxView[] {
-    return [...this.entries].map(([txId, entry]) => ({
+    return [...this.entries.keys()].map((txId) => this.view(txId)!);
+  }
+
+  /** One unfinished transaction, or undefined once it has ended (or was never begun here). */
+  view(txId: TxId): CoordinatorTxView | undefined {
+    const entry = this.entries.get(txId);
+    if (!entry) return undefined;
+    return {
       txId,
       phase: entry.phase,
       kind: entry.begin.kind,
@@ -117,7 +124,7 @@ export class CoordinatorCore {
       timestampMs: entry.begin.timestampMs,
       createdAtMs: entry.createdAtMs,
       waitingFor: this.unacked(txId),
-    }));
+    };
   }
 
   private begin(transaction: BeginTransaction, nowMs: number): Effect[] {

@@ -226,7 +226,7 @@ export class ProtocolEngine {
 
   private fault(point: FaultPoint, txId: TxId): void {
     if (!this.ports.faultPoint) return;
-    const kind = this.participant.view(txId)?.kind ?? this.coordinator.unfinished().find((t) => t.txId === txId)?.kind;
+    const kind = this.participant.view(txId)?.kind ?? this.coordinator.view(txId)?.kind;
     this.ports.faultPoint(point, txId, kind);
   }
 

@@ -205,6 +205,6 @@ async function forwardedToCoordinator(ctx: Context, parts: NodeParts): Promise<b
 
 function viewOf(booking: BookingRecord, parts: NodeParts) {
   const txId = booking.status === 'CANCELLED' ? booking.cancelTxId : booking.id;
-  const tx = txId ? parts.engine.coordinator.unfinished().find((t) => t.txId === txId) : undefined;
+  const tx = txId ? parts.engine.coordinator.view(txId) : undefined;
   return bookingView(booking, parts.directory, tx);
 }

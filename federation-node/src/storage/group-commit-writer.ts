@@ -18,11 +18,6 @@ interface OpenBatch {
   waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
 }
 
-export interface WriterStats {
-  transactions: number;
-  writes: number;
-}
-
 /** How long SQLite itself retries a locked database (another process reading the file, a checkpoint). */
 const BUSY_TIMEOUT_MS = 5_000;
 
@@ -32,7 +27,6 @@ export class GroupCommitWriter {
   private connection: sqlite3.Database | undefined;
   private committing = false;
   private commitScheduled = false;
-  readonly stats: WriterStats = { transactions: 0, writes: 0 };
 
   constructor(
     private readonly dataSource: DataSource,
@@ -83,8 +77,6 @@ export class GroupCommitWriter {
         const open = this.queue[0]!;
         try {
           await this.inTransaction(open.batch);
-          this.stats.transactions += 1;
-          this.stats.writes += open.batch.size;
           open.waiters.forEach((w) => w.resolve());
         } catch (error) {
           open.waiters.forEach((w) => w.reject(error));

@@ -44,16 +44,6 @@ export class TransactionLog {
     return rows.map(coordinatorRecordOf);
   }
 
-  async coordinatorRecord(txId: string): Promise<CoordinatorRecord | undefined> {
-    const rows: CoordinatorTxRow[] = await this.reader.query(
-      `SELECT tx_id AS txId, kind, participants_json AS participantsJson, timestamp_ms AS timestampMs, decision,
-        acked_json AS ackedJson, state, created_at_ms AS createdAtMs, updated_at_ms AS updatedAtMs
-       FROM coordinator_transactions WHERE tx_id = ?`,
-      [txId],
-    );
-    return rows[0] && coordinatorRecordOf(rows[0]);
-  }
-
   async claims(): Promise<Claim[]> {
     const rows: SlotClaimRow[] = await this.reader.query(
       `SELECT telescope_id AS telescopeId, slot_start AS slotStart, slot_end AS slotEnd, booking_id AS bookingId,
