@@ -58,6 +58,11 @@ export class SlotTable implements ResourceManager {
     return changes;
   }
 
+  /** Every claim, in no particular order (checks and the simulator's checker). */
+  allClaims(): Claim[] {
+    return [...this.claims.values()];
+  }
+
   claimAt(telescopeId: string, startMs: number): Claim | undefined {
     return this.claims.get(keyOf(telescopeId, startMs));
   }

@@ -27,6 +27,8 @@ export class GroupCommitWriter {
   private connection: sqlite3.Database | undefined;
   private committing = false;
   private commitScheduled = false;
+  /** Set by the first failed commit: the store is now behind memory, so nothing more may be committed. */
+  private failure: unknown;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -76,9 +78,14 @@ export class GroupCommitWriter {
       while (this.queue.length > 0) {
         const open = this.queue[0]!;
         try {
+          // After a failed commit, a later batch must not reach the disk: it may hold a record
+          // that relies on one the failed batch held (a participant's commit without its
+          // coordinator's decision). The node stops on the failure; these writes fail with it.
+          if (this.failure !== undefined) throw this.failure;
           await this.inTransaction(open.batch);
           open.waiters.forEach((w) => w.resolve());
         } catch (error) {
+          this.failure ??= error;
           open.waiters.forEach((w) => w.reject(error));
         }
         this.queue.shift();

@@ -23,14 +23,14 @@ export class TransactionLog {
     });
   }
 
-  /** In-doubt records, and those finished recently enough to answer duplicates. */
-  async participantRecordsForRecovery(finishedSinceMs: number): Promise<ParticipantRecord[]> {
+  /** In-doubt records, and those finished recently enough (or whose prepare deadline is still ahead) to answer duplicates. */
+  async participantRecordsForRecovery(finishedSinceMs: number, nowMs: number): Promise<ParticipantRecord[]> {
     const rows: ParticipantTxRow[] = await this.reader.query(
       `SELECT tx_id AS txId, kind, coordinator_id AS coordinatorId, participants_json AS participantsJson,
         timestamp_ms AS timestampMs, deadline_ms AS deadlineMs, payload_json AS payloadJson, state,
         reason_json AS reasonJson, heuristic, created_at_ms AS createdAtMs, updated_at_ms AS updatedAtMs
-       FROM participant_transactions WHERE state = 'prepared' OR updated_at_ms >= ? ORDER BY updated_at_ms`,
-      [finishedSinceMs],
+       FROM participant_transactions WHERE state = 'prepared' OR updated_at_ms >= ? OR deadline_ms >= ? ORDER BY updated_at_ms`,
+      [finishedSinceMs, nowMs],
     );
     return rows.map(participantRecordOf);
   }
