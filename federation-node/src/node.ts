@@ -106,7 +106,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }),
+    enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }),
   );
 
   const bookingService = new BookingService({
@@ -157,7 +157,6 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
 
 interface PortDeps {
   transactionLog: TransactionLog;
-  slots: SlotTable;
   peers: PeerClient;
   nowMs: () => number;
   loggers: Loggers;
@@ -171,7 +170,7 @@ interface PortDeps {
 function enginePorts(deps: PortDeps): EnginePorts {
   let wakeTimer: NodeJS.Timeout | undefined;
   return {
-    writeLog: (entry) => deps.transactionLog.write(entry, deps.slots.takeChanges()),
+    writeLog: (entry) => deps.transactionLog.write(entry),
     request: (to, message) => deps.peers.request(to, message),
     nowMs: deps.nowMs,
     scheduleWake(atMs) {

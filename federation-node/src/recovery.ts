@@ -5,6 +5,7 @@
 // reads the store before and writes what presumed abort settles after.
 import type { CoordinatorRecord, ParticipantRecord, ProtocolEngine } from '../../coordinator-2pc/src/index.js';
 import type { Claim, SlotTable } from './domain/slot-table.js';
+import { checkLoadedStore } from './storage/store-invariants.js';
 
 /** A transaction this node began as coordinator and never decided (its booking row is still open). */
 export interface UndecidedTransaction {
@@ -35,7 +36,8 @@ export interface RecoverySummary {
 /**
  * Restore `slots` and `engine` from the store. A finished participant record is kept for as
  * long as the participant core itself would keep it (its retention, and never before its
- * prepare deadline has passed), so that a late duplicate prepare still meets it.
+ * prepare deadline has passed), so that a late duplicate prepare still meets it. Throws a
+ * StoreInvariantError, before restoring anything, when claims and records disagree.
  */
 export function recoverFromStore(
   stored: StoredState,
@@ -47,6 +49,7 @@ export function recoverFromStore(
   const remembered = (r: ParticipantRecord): boolean => r.state === 'prepared' || nowMs <= Math.max(r.updatedAtMs + finishedRetentionMs, r.deadlineMs);
   const participantRecords = stored.participantRecords.filter(remembered);
   const presumedAborted = stored.undecided.map((u) => abortedRecord(u, nowMs));
+  checkLoadedStore(stored.participantRecords, stored.claims, slots);
   slots.load(stored.claims);
   engine.restore(participantRecords, [...stored.decidedRecords, ...presumedAborted]);
   return {

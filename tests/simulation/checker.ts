@@ -10,9 +10,10 @@
 import type { NodeId, Outcome, ProtocolMessage, TxId } from '../../coordinator-2pc/src/messages.js';
 import type { CoordinatorRecord, ParticipantRecord } from '../../coordinator-2pc/src/ports.js';
 import type { TransactionInfo } from './clients.js';
-import type { Claim } from '../../federation-node/src/domain/slot-table.js';
+import type { Claim, SlotTable } from '../../federation-node/src/domain/slot-table.js';
 import type { DiskWrite } from './sim-disk.js';
-import { slotCountOf, slotKeyOf } from './sim-domain.js';
+import { checkLoadedStore } from '../../federation-node/src/storage/store-invariants.js';
+import { slotCountOf, slotKeyOf, slotTableOf } from './sim-domain.js';
 import type { SimNode } from './sim-node.js';
 
 interface DurableOutcome {
@@ -25,6 +26,8 @@ export class Checker {
   private readonly durableOutcomes = new Map<TxId, DurableOutcome>();
   /** Transactions whose commit decision is durable at their coordinator. */
   private readonly durablyCommitted = new Set<TxId>();
+  /** Per node, an empty slot table: only resolves payloads to slots for the store check. */
+  private readonly resolvers = new Map<NodeId, SlotTable>();
   /** Every participant state ever made durable, as `node/txId/state`. */
   private readonly durableParticipantStates = new Set<string>();
 
@@ -39,12 +42,38 @@ export class Checker {
     if (write.type !== 'log') return;
     const { entry } = write;
     if (entry.role === 'participant') {
+      const decidedElsewhere = entry.record.coordinatorId !== node.id || this.durablyCommitted.has(entry.record.txId);
+      if (entry.record.state === 'committed' && !entry.record.heuristic && !decidedElsewhere) {
+        this.report(`${node.id}: the participant's commit of ${entry.record.txId} is durable before its own coordinator's decision`);
+      }
       this.durableParticipantStates.add(`${node.id}/${entry.record.txId}/${entry.record.state}`);
       if (entry.record.state !== 'prepared') this.noteOutcome(entry.record.txId, entry.record.state, `participant ${node.id}`);
     } else {
       this.noteOutcome(entry.record.txId, entry.record.decision, `coordinator ${node.id}`);
       if (entry.record.decision === 'committed') this.durablyCommitted.add(entry.record.txId);
     }
+  }
+
+  /**
+   * A group commit just became durable at `node`: the store must be one a restart accepts (a
+   * crash may come at any commit boundary), with claims and records in pairs.
+   */
+  onCommit(node: SimNode): void {
+    const { participants, claims } = node.disk.tables;
+    const prepared = [...participants.values()].filter((r) => r.state === 'prepared');
+    const pending = [...claims.values()].filter((c) => c.state !== 'BOOKED');
+    if (prepared.length === 0 && pending.length === 0) return;
+    try {
+      checkLoadedStore(prepared, pending, this.payloadResolver(node.id));
+    } catch (error) {
+      this.report(`${node.id}: after a group commit, a restart would find: ${(error as Error).message}`);
+    }
+  }
+
+  private payloadResolver(nodeId: NodeId): SlotTable {
+    let table = this.resolvers.get(nodeId);
+    if (!table) this.resolvers.set(nodeId, (table = slotTableOf(nodeId)));
+    return table;
   }
 
   /** A message is leaving `nodeId`: what it promises must already be durable there (persist, then send). */

@@ -7,6 +7,8 @@ export interface RegressionSeed {
   seed: number;
   found: string;
   fix: string;
+  /** The bug hook that puts the bug back: with it, this seed must still fail. */
+  bug?: Exclude<BugHook, 'none'>;
 }
 
 export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
@@ -24,6 +26,18 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
   { seed: 369, found: 'the same stale-prepare tombstone over a committed record, caught by the durable slot ledger', fix: 'as seed 661' },
   { seed: 5053, found: 'the same stale-prepare tombstone over a committed record', fix: 'as seed 661' },
   { seed: 5853, found: 'the same stale-prepare tombstone over a committed record', fix: 'as seed 661' },
+  {
+    seed: 2840,
+    found: 'the hold-orphan bug (issue 10): a HELD claim of obs-d.tx000015 was written with the abort record of obs-a.tx000014 (the node swept the slot journal into whichever write came next), its PREPARED record went into the next group commit (WRITE_BATCH_MAX 3), which failed; after the restart the transaction was presumed aborted and its claim stayed HELD for good',
+    fix: 'slot changes travel in the persist effect of their own transaction (ports.ts ResourceChanges, participant.ts); TransactionLog asserts before writing and recovery after loading (store-invariants.ts). Replays with --bug swept-changes',
+    bug: 'swept-changes',
+  },
+  {
+    seed: 83,
+    found: 'after a failed group commit the writer went on with the next batch: a local participant\'s commit became durable without its coordinator\'s decision (heuristic outcome after the restart)',
+    fix: 'group-commit-writer.ts fails every write after its first failure. Replays with --bug writer-continues-after-failure',
+    bug: 'writer-continues-after-failure',
+  },
 ];
 
 /** The deliberately broken nodes the checker must catch, and how many seeds it may take. */
@@ -31,4 +45,6 @@ export const BLINDNESS_CHECKS: ReadonlyArray<{ bug: Exclude<BugHook, 'none'>; wh
   { bug: 'forgetful-participant', what: 'a participant that forgets its records and holds when it restarts', seedsMax: 50 },
   { bug: 'forgetful-coordinator', what: 'a coordinator that forgets its durable commit decisions when it restarts', seedsMax: 50 },
   { bug: 'lying-disk', what: 'a disk that acknowledges writes before they are durable (a commit sent before its decision is)', seedsMax: 50 },
+  { bug: 'swept-changes', what: 'slot changes swept up by the next write instead of travelling with their own record (the hold-orphan bug)', seedsMax: 50 },
+  { bug: 'writer-continues-after-failure', what: 'a writer that goes on committing after a failed group commit', seedsMax: 100 },
 ];

@@ -41,7 +41,7 @@ export interface DiskBehaviour {
 }
 
 export type DiskWrite =
-  | { type: 'log'; entry: LogEntry; changes: ClaimChange[] }
+  | { type: 'log'; entry: LogEntry }
   /** The coordinator's booking row, written when a transaction begins (status PENDING). */
   | { type: 'booking-begun'; booking: UndecidedTransaction }
   /** The booking row no longer pending: the client was told it was aborted. */
@@ -80,8 +80,8 @@ export class SimDisk {
     private readonly prng: Prng,
     private readonly behaviour: DiskBehaviour,
     private readonly trace: Trace,
-    /** Told of every write the moment its batch becomes durable. */
-    private readonly onDurable: (write: DiskWrite) => void,
+    /** Told of every group commit the moment it becomes durable, with its writes in order. */
+    private readonly onDurable: (writes: DiskWrite[]) => void,
     /** A write that SQLite would refuse because of a broken invariant (a claim's primary key). */
     private readonly report: (problem: string) => void,
   ) {}
@@ -91,7 +91,7 @@ export class SimDisk {
     const copy = JSON.parse(JSON.stringify(write)) as DiskWrite;
     const batch = this.openBatch();
     batch.writes.push(copy);
-    batch.size += copy.type === 'log' ? 1 + copy.changes.length : 1;
+    batch.size += copy.type === 'log' ? 1 + changesOf(copy.entry).length : 1;
     const written = new Promise<void>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     this.trace.add(this.nodeId, () => `disk write ${describeWrite(copy)} (batch ${this.queue.length}, ${batch.size} rows)`);
     this.scheduleCommit();
@@ -157,7 +157,7 @@ export class SimDisk {
       if (this.full || this.prng.chance(this.behaviour.writeFailureProbability())) return this.fail(head);
       this.trace.add(this.nodeId, () => `disk commit durable: ${head.writes.map(describeWrite).join(', ')}`);
       for (const write of head.writes) this.apply(write);
-      for (const write of head.writes) this.onDurable(write);
+      this.onDurable(head.writes);
       head.waiters.forEach((w) => w.resolve());
       this.commitHead();
     }));
@@ -177,7 +177,7 @@ export class SimDisk {
       this.queue.shift();
       this.trace.add(this.nodeId, () => `disk commit of the next batch still durable: ${next.writes.map(describeWrite).join(', ')}`);
       for (const write of next.writes) this.apply(write);
-      for (const write of next.writes) this.onDurable(write);
+      this.onDurable(next.writes);
     }
     this.failure = new DiskWriteError(`a group commit of ${batch.writes.length} writes failed: ${why}`);
     const refused = [batch, ...this.queue.splice(0)];
@@ -195,7 +195,7 @@ export class SimDisk {
       const stored = tables.participants.get(write.entry.record.txId);
       if (!stored || stored.state === 'prepared') tables.participants.set(write.entry.record.txId, write.entry.record);
     }
-    if (write.type === 'log') this.applyClaimChanges(write.changes);
+    if (write.type === 'log') this.applyClaimChanges(changesOf(write.entry));
   }
 
   private applyClaimChanges(changes: ClaimChange[]): void {
@@ -217,12 +217,18 @@ function keyOf(telescopeId: string, startMs: number): string {
 export function describeWrite(write: DiskWrite): string {
   if (write.type === 'booking-begun') return `booking ${write.booking.txId} pending`;
   if (write.type === 'booking-settled') return `booking ${write.txId} settled`;
-  const { entry, changes } = write;
+  const { entry } = write;
+  const changes = changesOf(entry);
   const claims = changes.length > 0 ? ` +${changes.length} claim change(s) of ${[...new Set(changes.map(changeTxId))].join(',')}` : '';
   if (entry.role === 'participant') return `participant ${entry.record.txId} ${entry.record.state}${claims}`;
   return `coordinator ${entry.record.txId} ${entry.record.decision} ${entry.record.state}${claims}`;
 }
 
 function changeTxId(change: ClaimChange): string {
-  return change.op === 'delete' ? `delete` : change.claim.txId;
+  return change.txId;
+}
+
+/** A coordinator entry carries changes only with the 'swept-changes' bug (the journal of old went with any write). */
+function changesOf(entry: LogEntry): ClaimChange[] {
+  return ((entry as { changes?: ClaimChange[] }).changes ?? []) as ClaimChange[];
 }

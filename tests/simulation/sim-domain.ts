@@ -3,6 +3,7 @@
 // are slots 1, 2, … hours after the Unix epoch: always ahead of the simulated clock, which
 // starts 1,000 s after the epoch, so that every item is in the future.
 import type { NodeId, TxId, TxKind } from '../../coordinator-2pc/src/messages.js';
+import type { HoldAttempt, ResourceChanges, ResourceManager } from '../../coordinator-2pc/src/ports.js';
 import { PartPayload, SlotTable } from '../../federation-node/src/domain/slot-table.js';
 import { HOUR_MS, canonicalInstant, type BookingLimits, type Telescope } from '../../federation-node/src/domain/slots.js';
 
@@ -54,4 +55,36 @@ export function slotKeyOf(startMs: number): string {
   return `s${Math.round(startMs / HOUR_MS) - 1}`;
 }
 
-export type { TxKind };
+/**
+ * The hold-orphan bug put back on purpose (bug hook 'swept-changes'): the slot table's changes
+ * go to a journal, and the next write, whichever transaction's record it carries, sweeps the
+ * journal up — as node.ts did with `transactionLog.write(entry, slots.takeChanges())`.
+ */
+export class SweptChanges implements ResourceManager {
+  private journal: unknown[] = [];
+
+  constructor(private readonly slots: SlotTable) {}
+
+  take(): ResourceChanges {
+    const taken = this.journal;
+    this.journal = [];
+    return taken;
+  }
+
+  tryHold(txId: TxId, kind: TxKind, payload: unknown, nowMs: number): HoldAttempt {
+    const attempt = this.slots.tryHold(txId, kind, payload, nowMs);
+    if (!attempt.ok) return attempt;
+    this.journal.push(...attempt.changes);
+    return { ok: true, changes: [] };
+  }
+
+  confirm(txId: TxId, kind: TxKind): ResourceChanges {
+    this.journal.push(...this.slots.confirm(txId, kind));
+    return [];
+  }
+
+  release(txId: TxId, kind: TxKind): ResourceChanges {
+    this.journal.push(...this.slots.release(txId, kind));
+    return [];
+  }
+}

@@ -13,13 +13,14 @@ import { recoverFromStore, type StoredState, type UndecidedTransaction } from '.
 import type { SimulationProfile } from './profile.js';
 import type { Prng } from './prng.js';
 import { DiskWriteError, type Scheduler, type SimDisk } from './sim-disk.js';
-import { slotTableOf } from './sim-domain.js';
+import { SweptChanges, slotTableOf } from './sim-domain.js';
+import { claimChangesOf } from '../../federation-node/src/storage/store-invariants.js';
 import type { Endpoint, SimNetwork } from './sim-network.js';
 import type { Trace } from './trace.js';
 
 /** Test-only ways to break a node on purpose, to prove the checker is not blind. */
-export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure';
-export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure'];
+export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes';
+export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure', 'swept-changes'];
 
 export interface NodeHost {
   readonly scheduler: Scheduler;
@@ -46,6 +47,8 @@ export class SimNode implements Endpoint {
   private wakeToken = 0;
   private lastWakeUs = -1;
   private wakesAtLastInstant = 0;
+  /** Only with the 'swept-changes' bug: the journal of old that the next write swept up. */
+  private sweptJournal: SweptChanges | undefined;
   /** Until then the process is stopped (SIGSTOP): what it would do waits. */
   private pausedUntilUs = 0;
   private readonly onResume: Array<() => void> = [];
@@ -105,7 +108,8 @@ export class SimNode implements Endpoint {
     const stored = this.storedState();
     this.slots = slotTableOf(this.id);
     const selfId = this.id;
-    const participant = new ParticipantCore({ selfId, ...this.host.profile.participant }, this.slots);
+    this.sweptJournal = this.host.bug === 'swept-changes' ? new SweptChanges(this.slots) : undefined;
+    const participant = new ParticipantCore({ selfId, ...this.host.profile.participant }, this.sweptJournal ?? this.slots);
     const coordinator = new CoordinatorCore({ selfId, ...this.host.profile.coordinator });
     this.engine = new ProtocolEngine(selfId, participant, coordinator, this.portsOf(this.incarnation));
     this.host.trace.add(this.id, () => `start incarnation ${this.incarnation} (clock ${this.clockSkewMs} ms): ${stored.participantRecords.length} participant records, ${stored.decidedRecords.length} decided, ${stored.claims.length} claims, ${stored.undecided.length} undecided`);
@@ -184,7 +188,7 @@ export class SimNode implements Endpoint {
   private portsOf(incarnation: number): EnginePorts {
     const alive = (): boolean => this.isAlive(incarnation);
     return {
-      writeLog: (entry: LogEntry) => (alive() ? this.disk.write({ type: 'log', entry, changes: this.slots!.takeChanges() }) : new Promise<void>(() => undefined)),
+      writeLog: (entry: LogEntry) => (alive() ? this.writeLog(entry) : new Promise<void>(() => undefined)),
       request: (to, message) => (alive() ? this.host.network.request(this, to, message) : new Promise<ReplyMessage>(() => undefined)),
       nowMs: () => this.nowMs(),
       scheduleWake: (atMs) => {
@@ -202,6 +206,13 @@ export class SimNode implements Endpoint {
         else this.host.report(`${this.id} stopped on a fatal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
       },
     };
+  }
+
+  /** As TransactionLog.write: the pair assertion, then the write (the old code had neither the one nor the other's shape). */
+  private writeLog(entry: LogEntry): Promise<void> {
+    if (this.sweptJournal) return this.disk.write({ type: 'log', entry: { ...entry, changes: this.sweptJournal.take() } as LogEntry });
+    claimChangesOf(entry); // throws StoreInvariantError: the engine stops the node, the simulator reports it
+    return this.disk.write({ type: 'log', entry });
   }
 
   private scheduleWake(incarnation: number, atMs: number | undefined): void {

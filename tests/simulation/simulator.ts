@@ -34,6 +34,11 @@ export interface RunStats {
   aborted: number;
   cancelsCommitted: number;
   crashes: number;
+  pauses: number;
+  clockJumps: number;
+  diskFull: number;
+  /** Restarts that failed because the disk was still full (exit 70 again). */
+  refusedStarts: number;
   /** How many times each audit event happened: which protocol paths the run went through. */
   audits: Record<string, number>;
 }
@@ -87,7 +92,7 @@ class Simulation implements Scheduler {
     this.network = new SimNetwork(this.nodes, this.profile.network, this, root.fork(), this.trace, (p) => this.report(p), onLeave);
     this.clients = new Clients(this.nodes, this.profile, this, root.fork(), this.trace, (info) => this.checker.onTold(info));
     this.checker = new Checker(this.nodes, this.clients.transactions, (p) => this.report(p));
-    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, crashes: 0, audits: {} };
+    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, crashes: 0, pauses: 0, clockJumps: 0, diskFull: 0, refusedStarts: 0, audits: {} };
     this.createNodes(root.fork());
   }
 
@@ -143,7 +148,9 @@ class Simulation implements Scheduler {
   /** A supervisor restarts a stopped node; a start that fails (full disk) is tried again later. */
   private restartLater(node: SimNode): void {
     this.after(this.faultPrng.between(0, this.profile.downtimeMaxMs), () => {
-      if (!node.up && !node.start()) this.restartLater(node);
+      if (node.up || node.start()) return;
+      this.stats.refusedStarts++;
+      this.restartLater(node);
     });
   }
 
@@ -151,11 +158,14 @@ class Simulation implements Scheduler {
   private startNodeFaults(): void {
     const { pauseEveryMs, pauseMaxMs, clockJumpEveryMs, clockJumpMaxMs, clockResyncAfterMaxMs, diskFullEveryMs, diskFullLastsMaxMs } = this.profile;
     this.repeatFault(pauseEveryMs, (node) => {
-      if (node.up) node.pause(this.faultPrng.between(10, pauseMaxMs));
+      if (!node.up || node.paused) return;
+      node.pause(this.faultPrng.between(10, pauseMaxMs));
+      this.stats.pauses++;
     });
     this.repeatFault(clockJumpEveryMs, (node) => {
       if (!node.up) return;
       node.jumpClock(this.faultPrng.pick([-1, 1]) * this.faultPrng.int(1, clockJumpMaxMs));
+      this.stats.clockJumps++;
       const incarnation = node.incarnation;
       this.after(this.faultPrng.between(1, clockResyncAfterMaxMs), () => {
         if (node.isAlive(incarnation)) node.resynchroniseClock();
@@ -163,6 +173,7 @@ class Simulation implements Scheduler {
     });
     this.repeatFault(diskFullEveryMs, (node) => {
       node.disk.full = true;
+      this.stats.diskFull++;
       this.trace.add(node.id, () => 'DISK FULL');
       this.after(this.faultPrng.between(1, diskFullLastsMaxMs), () => this.freeDisk(node));
     });
@@ -195,7 +206,10 @@ class Simulation implements Scheduler {
     for (let i = 0; i < nodeCount; i++) {
       const id = `obs-${String.fromCharCode(97 + i)}`;
       const slotKeys = new Set(Array.from({ length: slotsPerNode }, (_, s) => `s${s}`));
-      const disk = new SimDisk(id, this, prng.fork(), behaviour, this.trace, (write) => this.checker.onDurable(node, write), (p) => this.report(p));
+      const disk = new SimDisk(id, this, prng.fork(), behaviour, this.trace, (writes) => {
+        for (const write of writes) this.checker.onDurable(node, write);
+        this.checker.onCommit(node);
+      }, (p) => this.report(p));
       const node: SimNode = new SimNode(id, slotKeys, prng.fork(), disk, this);
       disk.gate = (action) => node.whenAwake(action);
       this.nodes.set(id, node);
