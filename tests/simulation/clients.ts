@@ -82,14 +82,14 @@ export class Clients {
   }
 
   private told(info: TransactionInfo, coordinator: SimNode, incarnation: number, result: TransactionResult): void {
-      if (!coordinator.isAlive(incarnation)) return;
-      if (result.outcome === 'aborted') coordinator.recordBookingSettled(info.txId);
-      info.told = result.outcome;
-      this.onTold(info);
-      const reasons = result.reasons.map((r) => `${r.code}@${r.node ?? '?'}`).join(' ');
-      this.trace.add(coordinator.id, () => `client told ${info.txId} ${result.outcome}${reasons ? ` (${reasons})` : ''}`);
-      if (info.kind === 'book' && result.outcome === 'committed') this.cancellable.push(info.txId);
-      if (info.booking && result.outcome === 'aborted') this.cancellable.push(info.booking);
+    if (!coordinator.isAlive(incarnation)) return;
+    if (result.outcome === 'aborted') coordinator.recordBookingSettled(info.txId);
+    info.told = result.outcome;
+    this.onTold(info);
+    const reasons = result.reasons.map((r) => `${r.code}@${r.node ?? '?'}`).join(' ');
+    this.trace.add(coordinator.id, () => `client told ${info.txId} ${result.outcome}${reasons ? ` (${reasons})` : ''}`);
+    if (info.kind === 'book' && result.outcome === 'committed') this.cancellable.push(info.txId);
+    if (info.booking && result.outcome === 'aborted') this.cancellable.push(info.booking);
   }
 
   private bookingAt(coordinator: NodeId): TransactionInfo {
