@@ -20,6 +20,12 @@ export interface NetworkProfile {
   requestTimeoutMs: number;
   /** A message signed further than this from the receiver's clock is refused (SIGNATURE_MAX_SKEW_S). */
   signatureWindowMs: number;
+  /**
+   * A prepare whose deadline is further ahead of the receiver's clock is refused before the
+   * participant core sees it (the node's peer admission, PEER_DEADLINE_AHEAD_MAX_MS): it bounds
+   * how long a forgotten tombstone could still be needed.
+   */
+  deadlineAheadMaxMs: number;
 }
 
 export interface SimulationProfile {
@@ -73,7 +79,7 @@ export function drawProfile(prng: Prng): SimulationProfile {
     abortedRetentionMs: prng.int(100, 2000),
   };
   const prepareTimeoutMs = prng.int(20, 150);
-  return {
+  return withSafeRetention({
     nodeCount: prng.int(3, 5),
     slotsPerNode: prng.int(2, 8),
     clockSkewMaxMs: prng.pick([0, 1, 5, 50]),
@@ -91,7 +97,22 @@ export function drawProfile(prng: Prng): SimulationProfile {
     writeFailureProbability: prng.pick([0, 0, 0.002, 0.01]),
     quiescentMaxMs: 20_000,
     ...drawNodeFaults(prng),
-  };
+  });
+}
+
+/**
+ * The production condition for forgetting a finished transaction safely: a participant keeps
+ * it longer than any prepare for it can still be admitted — the admitted deadline span plus
+ * the clock error between the nodes (skew, and jumps until the clock is resynchronised).
+ * Without it a stale prepare whose coordinator's clock ran ahead meets no tombstone (found by
+ * seed 53624: a HELD claim stored against an aborted row).
+ */
+function withSafeRetention(profile: SimulationProfile): SimulationProfile {
+  const jumpMs = Number.isFinite(profile.clockJumpEveryMs) ? profile.clockJumpMaxMs : 0;
+  const clockErrorMs = 2 * (profile.clockSkewMaxMs + jumpMs);
+  const neededMs = profile.network.deadlineAheadMaxMs + clockErrorMs + 1;
+  profile.participant.finishedRetentionMs = Math.max(profile.participant.finishedRetentionMs, neededMs);
+  return profile;
 }
 
 /** Faults of one node's process, clock and disk. */
@@ -121,5 +142,6 @@ function drawNetwork(prng: Prng, prepareTimeoutMs: number): NetworkProfile {
     partitionLastsMaxMs: prng.int(10, 400),
     requestTimeoutMs: prepareTimeoutMs + prng.int(10, 300),
     signatureWindowMs: prng.pick([Infinity, Infinity, 500, 2000]),
+    deadlineAheadMaxMs: prepareTimeoutMs + prng.int(0, 100),
   };
 }

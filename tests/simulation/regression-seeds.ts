@@ -38,6 +38,11 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     fix: 'group-commit-writer.ts fails every write after its first failure. Replays with --bug writer-continues-after-failure',
     bug: 'writer-continues-after-failure',
   },
+  {
+    seed: 53624,
+    found: 'a stale prepare whose coordinator\'s clock had jumped ahead (deadline far in the future) reached a participant that had already forgotten the tombstone of that aborted transaction (a tombstone of an unknown transaction has no deadline to wait for): it held the slot, and the store kept the aborted row while taking the HELD claim',
+    fix: 'the simulated node admits a prepare only when its deadline is at most deadlineAheadMaxMs ahead (the node\'s peer admission, PEER_DEADLINE_AHEAD_MAX_MS), and keeps finished records longer than that plus the clock error (profile.ts withSafeRetention)',
+  },
 ];
 
 /** The deliberately broken nodes the checker must catch, and how many seeds it may take. */

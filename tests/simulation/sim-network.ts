@@ -138,8 +138,19 @@ export class SimNetwork {
         return;
       }
       this.trace.add(call.to, () => `recv ${label} from ${call.from.id}`);
+      const aheadMs = call.message.type === 'prepare' ? call.message.deadlineMs - target.nowMs() : 0;
+      if (aheadMs > this.profile.deadlineAheadMaxMs) return this.refuseAdmission(call, target, aheadMs);
       this.handle(call, target, incarnation, label);
     });
+  }
+
+  /** Peer admission: a vote no ('refused') before the core, without a record (as peer-admission.ts). */
+  private refuseAdmission(call: Call, target: Endpoint, aheadMs: number): void {
+    const detail = `deadlineMs is ${aheadMs} ms ahead of ${target.id}'s clock; at most ${this.profile.deadlineAheadMaxMs} ms is accepted`;
+    const reply: ReplyMessage = { type: 'vote', txId: call.message.txId, from: target.id, vote: 'no', reason: { code: 'refused', detail, node: target.id } };
+    this.trace.add(call.to, () => `refused ${describe(call.message)} from ${call.from.id}: ${detail}`);
+    const signedAtMs = target.nowMs();
+    this.transmit(call.to, call.from.id, () => `reply ${describe(reply)} -> ${call.from.id}`, () => call.from.whenAwake(() => this.answer(call, reply, signedAtMs)));
   }
 
   private handle(call: Call, target: Endpoint, incarnation: number, label: string): void {
