@@ -57,8 +57,8 @@ export class Clients {
     const coordinator = this.prng.pick([...this.nodes.values()]);
     const cancel = this.cancellable.length > 0 && this.prng.chance(this.profile.cancelProbability);
     const info = cancel ? this.cancelOf(coordinator.id) : this.bookingAt(coordinator.id);
-    if (!coordinator.up) {
-      this.trace.add(coordinator.id, () => `client: ${info.kind} refused, node is down`);
+    if (!coordinator.up || coordinator.refusal) {
+      this.trace.add(coordinator.id, () => `client: ${info.kind} refused, ${coordinator.refusal ? `503: ${coordinator.refusal}` : 'node is down'}`);
       if (info.booking) this.cancellable.push(info.booking);
       return;
     }

@@ -65,6 +65,11 @@ export class SimDisk {
   readonly tables: StoredTables = { participants: new Map(), coordinators: new Map(), claims: new Map(), pendingBookings: new Map() };
   /** Full disk: every commit fails until it is no longer full (set by the simulator). */
   full = false;
+  /**
+   * Nearly full: the node's free-space guard (storage/disk-guard.ts, DISK_FREE_MIN_MB) has
+   * tripped. Commits still succeed (the margin), but the node refuses new work with 503.
+   */
+  low = false;
   /** Runs a commit's completion; the node defers it while its process is stopped. */
   gate: (action: () => void) => void = (action) => action();
   private queue: Batch[] = [];

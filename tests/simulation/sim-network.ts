@@ -28,6 +28,8 @@ export interface Endpoint {
   readonly id: NodeId;
   readonly up: boolean;
   readonly incarnation: number;
+  /** Why it refuses every request that may write (503), or undefined. */
+  readonly refusal: string | undefined;
   nowMs(): number;
   /** Run the action now, or when the process resumes if it is stopped. */
   whenAwake(action: () => void): void;
@@ -131,6 +133,12 @@ export class SimNetwork {
     const incarnation = target.incarnation;
     target.whenAwake(() => {
       if (!target.up || target.incarnation !== incarnation) return;
+      const refusal = target.refusal;
+      if (refusal) {
+        this.trace.add(call.to, () => `refused ${label} from ${call.from.id}: 503, ${refusal}`);
+        this.transmit(call.to, call.from.id, () => `503 -> ${call.from.id}`, () => call.from.whenAwake(() => this.fail(call, `answered 503: ${refusal}`)));
+        return;
+      }
       const skewMs = Math.abs(target.nowMs() - call.signedAtMs);
       if (skewMs > this.profile.signatureWindowMs) {
         this.trace.add(call.to, () => `refused ${label} from ${call.from.id}: signed ${skewMs} ms away from this clock (401)`);

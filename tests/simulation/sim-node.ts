@@ -55,6 +55,8 @@ export class SimNode implements Endpoint {
 
   /** This incarnation's clock offset from true time: each boot synchronises anew. */
   clockSkewMs = 0;
+  /** The node saw its own clock jump and holds back writes until it resynchronises (node-resilience's clock guard). */
+  clockHeld = false;
 
   constructor(
     readonly id: NodeId,
@@ -88,6 +90,16 @@ export class SimNode implements Endpoint {
     scheduler.after(durationMs, () => this.resume(incarnation));
   }
 
+  /**
+   * Why the node refuses every request that may write (503), or undefined: its disk is nearly
+   * full, or it saw its own clock jump (http/admission.ts). Reads would still be served.
+   */
+  get refusal(): string | undefined {
+    if (this.disk.low) return `${this.id}'s disk is nearly full`;
+    if (this.clockHeld) return `${this.id}'s own clock jumped`;
+    return undefined;
+  }
+
   handleRequest(message: RequestMessage): Promise<ReplyMessage | undefined> {
     return this.engine!.handleRequest(message);
   }
@@ -97,9 +109,10 @@ export class SimNode implements Endpoint {
     this.incarnation++;
     this.pausedUntilUs = 0;
     this.onResume.length = 0;
-    if (this.disk.full) {
-      // The real node writes at start (seeds, token hashes): on a full disk it stops again (exit 70).
-      this.host.trace.add(this.id, () => `start incarnation ${this.incarnation} FAILED: disk full (exit 70)`);
+    this.clockHeld = false;
+    if (this.disk.full || this.disk.low) {
+      // The real node waits at start for free space (or, full, fails its first write: exit 70).
+      this.host.trace.add(this.id, () => `start incarnation ${this.incarnation} held back: disk ${this.disk.full ? 'full' : 'nearly full'}`);
       return false;
     }
     this.up = true;
@@ -149,15 +162,17 @@ export class SimNode implements Endpoint {
   }
 
   /** A clock jump of this node alone (an NTP step, a VM restored): its clock is off until it resynchronises. */
-  jumpClock(byMs: number): void {
+  jumpClock(byMs: number, detected: boolean): void {
     this.clockSkewMs += byMs;
-    this.host.trace.add(this.id, () => `CLOCK JUMP ${byMs > 0 ? '+' : ''}${byMs} ms (clock now ${this.clockSkewMs} ms off)`);
+    this.clockHeld ||= detected;
+    this.host.trace.add(this.id, () => `CLOCK JUMP ${byMs > 0 ? '+' : ''}${byMs} ms (clock now ${this.clockSkewMs} ms off${detected ? ', detected: writes refused until resynchronised' : ', unnoticed'})`);
   }
 
   /** The periodic clock synchronisation brings this node's clock back near true time. */
   resynchroniseClock(): void {
     const skewMaxMs = this.host.profile.clockSkewMaxMs;
     this.clockSkewMs = this.prng.int(-skewMaxMs, skewMaxMs);
+    this.clockHeld = false;
     this.host.trace.add(this.id, () => `clock resynchronised (${this.clockSkewMs} ms off)`);
   }
 

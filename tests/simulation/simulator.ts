@@ -164,7 +164,7 @@ class Simulation implements Scheduler {
     });
     this.repeatFault(clockJumpEveryMs, (node) => {
       if (!node.up) return;
-      node.jumpClock(this.faultPrng.pick([-1, 1]) * this.faultPrng.int(1, clockJumpMaxMs));
+      node.jumpClock(this.faultPrng.pick([-1, 1]) * this.faultPrng.int(1, clockJumpMaxMs), this.faultPrng.chance(0.5));
       this.stats.clockJumps++;
       const incarnation = node.incarnation;
       this.after(this.faultPrng.between(1, clockResyncAfterMaxMs), () => {
@@ -172,9 +172,13 @@ class Simulation implements Scheduler {
       });
     });
     this.repeatFault(diskFullEveryMs, (node) => {
-      node.disk.full = true;
+      // Mostly the free-space guard trips first (503, commits still fit); sometimes the disk
+      // fills faster than the guard looks, and then, or after the guard, commits fail.
+      const guarded = this.faultPrng.chance(0.7);
+      node.disk.low = guarded;
+      node.disk.full = !guarded || this.faultPrng.chance(0.2);
       this.stats.diskFull++;
-      this.trace.add(node.id, () => 'DISK FULL');
+      this.trace.add(node.id, () => (node.disk.full ? 'DISK FULL' : 'DISK NEARLY FULL (guard: 503)'));
       this.after(this.faultPrng.between(1, diskFullLastsMaxMs), () => this.freeDisk(node));
     });
   }
@@ -189,8 +193,9 @@ class Simulation implements Scheduler {
   }
 
   private freeDisk(node: SimNode): void {
-    if (!node.disk.full) return;
+    if (!node.disk.full && !node.disk.low) return;
     node.disk.full = false;
+    node.disk.low = false;
     this.trace.add(node.id, () => 'disk has room again');
   }
 
