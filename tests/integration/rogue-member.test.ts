@@ -152,7 +152,7 @@ describe('a rogue member holding a valid key: every abuse is refused or bounded,
     await votedNoAudited('la-palma', flood[59]!.txId, 'PEER_PREPARES_PER_SECOND_MAX');
 
     const inDoubt = votes.filter((v) => v.vote === 'yes').map((v) => v.txId);
-    let ready: { status: number; data: { status: string; checks: { inDoubt: { ok: boolean; overBound: number; byCoordinator: Record<string, number> } } } } | undefined;
+    let ready: { status: number; data: { status: string; checks: { peers: Record<string, { ok: boolean }>; inDoubt: { ok: boolean; overBound: number; byCoordinator: Record<string, number> } } } } | undefined;
     for (let attempt = 0; attempt < 100 && ready?.data.checks.inDoubt.overBound !== inDoubt.length; attempt += 1) {
       await new Promise((resolve) => setTimeout(resolve, 200));
       ready = await federationClient(federation, 'la-palma').get('/ready');
@@ -160,6 +160,7 @@ describe('a rogue member holding a valid key: every abuse is refused or bounded,
     expect(ready!.status, 'an overdue decision degrades, never un-readies').to.equal(200);
     expect(ready!.data.status).to.equal('degraded');
     expect(ready!.data.checks.inDoubt).to.deep.include({ ok: false, overBound: 4, byCoordinator: { [ROGUE]: 4 } });
+    expect(ready!.data.checks.peers[ROGUE], 'a peer serving GET /health is reachable (docs/PROTOCOL.md §14)').to.deep.include({ ok: true });
     for (const txId of inDoubt) expect(rogue.statusQueries.get(txId), `la-palma asked about ${txId} and heard "pending"`).to.be.at.least(1);
     const admin = await federationClient(federation, 'la-palma').get('/admin/transactions');
     expect(admin.data.peers[ROGUE]).to.deep.equal({ openTransactions: 4, heldSlots: 8, inDoubtOverBound: 4 });

@@ -6,6 +6,7 @@ import type { PartPayload } from '../../federation-node/src/domain/slot-table.js
 import type { Telescope } from '../../federation-node/src/domain/slots.js';
 import { PeerAdmission, type AdmissionLimits } from '../../federation-node/src/federation/peer-admission.js';
 import { HttpProblem } from '../../federation-node/src/http/problem.js';
+import { problemForAbort } from '../../federation-node/src/bookings/booking-service.js';
 
 const NOW = 1_800_000_000_000;
 const LIMITS: AdmissionLimits = {
@@ -118,5 +119,15 @@ describe('peer admission: what a participant accepts from another member', () =>
   it('reports prepared transactions in doubt longer than the bound, by coordinator', () => {
     const { admission } = setup([view('rogue.old00001', 'prepared', NOW - 60_001), view('rogue.new00001', 'prepared', NOW - 10), view('rogue.wait0001', 'waiting', NOW - 90_000)]);
     expect(admission.inDoubtReport()).to.deep.equal({ overBound: 1, oldestAgeMs: 60_001, byCoordinator: { rogue: 1 } });
+  });
+});
+
+describe('a participant\'s "refused" vote at the honest coordinator', () => {
+  it('becomes 503 with Retry-After naming the observatory (a bound that may free up), not a 422 about the booking', () => {
+    const problem = problemForAbort([{ code: 'refused', detail: 'mauna-kea already has 256 unfinished transactions at la-palma; the limit is 256 (PEER_OPEN_TRANSACTIONS_MAX)', node: 'la-palma' }], 'booking', 'mauna-kea.abcdefgh12');
+    expect(problem.status).to.equal(503);
+    expect(problem.headers).to.have.property('Retry-After');
+    expect(problem.extensions).to.deep.include({ unavailableObservatories: ['la-palma'] });
+    expect(problem.detail).to.contain('PEER_OPEN_TRANSACTIONS_MAX');
   });
 });
