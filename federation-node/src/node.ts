@@ -131,7 +131,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     audit: loggers.audit,
   });
   const readiness = { recoveryFinished: false };
-  const admission = createAdmission(config, directory, engine, slots, nowMs, loggers);
+  const admission = createAdmission(config, directory, engine, slots, nowMs, loggers, metrics);
   const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, startedAtMs, admission };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);

@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import type { AxiosInstance } from 'axios';
 import { holdsByCoordinator, snapshot, violations } from '../support/consistency.js';
 import { LocalFederation } from '../support/federation-harness.js';
-import { federationClient } from '../support/http-client.js';
+import { federationClient, httpClient } from '../support/http-client.js';
 import { startRoguePeer, type RoguePeer } from '../support/rogue-peer.js';
 import { peerAuthFrom, signedClient } from '../support/signing.js';
 import { item } from '../support/slots.js';
@@ -164,6 +164,9 @@ describe('a rogue member holding a valid key: every abuse is refused or bounded,
     for (const txId of inDoubt) expect(rogue.statusQueries.get(txId), `la-palma asked about ${txId} and heard "pending"`).to.be.at.least(1);
     const admin = await federationClient(federation, 'la-palma').get('/admin/transactions');
     expect(admin.data.peers[ROGUE]).to.deep.equal({ openTransactions: 4, heldSlots: 8, inDoubtOverBound: 4 });
+    const metrics = String((await httpClient(federation.url('la-palma'), federation.tokens.operators['la-palma']).get('/metrics')).data);
+    const refusedByRate = metrics.split('\n').find((l) => l.startsWith('ofed_peer_prepares_refused_total{') && l.includes(`peer="${ROGUE}"`) && l.includes('rule="PEER_PREPARES_PER_SECOND_MAX"'));
+    expect(Number(refusedByRate?.split(' ').at(-1)), 'the refusals are counted for the operator').to.be.at.least(60 - LIMITS.PEER_PREPARE_BURST_MAX);
 
     const honest = await federationClient(federation, 'atacama').post('/bookings', { scientistId: 'carl-sagan', items: [item('atacama-ut2', 50, 5), item('la-palma-gtc', 50, 5)] });
     expect(honest.status, JSON.stringify(honest.data)).to.equal(201);

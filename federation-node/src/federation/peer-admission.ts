@@ -8,6 +8,7 @@ import type { AbortReason, ParticipantTxView, PrepareMessage, ProtocolEngine, Tx
 import type { Config } from '../config/config.js';
 import type { PartPayload, SlotTable } from '../domain/slot-table.js';
 import type { Loggers } from '../logging/logger.js';
+import type { NodeMetrics } from '../metrics/metrics.js';
 import type { Directory } from './directory.js';
 import { MINUTE_MS, type Telescope } from '../domain/slots.js';
 import { HttpProblem } from '../http/problem.js';
@@ -44,6 +45,8 @@ export interface AdmissionDeps {
   /** A monotonic clock for rates (the federation clock may be corrected backwards). */
   monotonicMs(): number;
   audit(event: string, details: Record<string, unknown>, txId: TxId): void;
+  /** Counts a refusal (metrics), after it is audited. */
+  counted?(peer: string, rule: string): void;
 }
 
 export interface PeerUsage {
@@ -92,6 +95,7 @@ export class PeerAdmission {
     if (!refusal) return undefined;
     const reason: AbortReason = { code: 'refused', detail: refusal.detail, node: this.deps.selfId };
     this.deps.audit('TX_VOTED_NO', { coordinator: prepare.coordinatorId, reason: 'refused', rule: refusal.rule, detail: refusal.detail }, prepare.txId);
+    this.deps.counted?.(prepare.coordinatorId, refusal.rule);
     return { type: 'vote', txId: prepare.txId, from: this.deps.selfId, vote: 'no', reason };
   }
 
@@ -194,7 +198,7 @@ export function coordinatorOf(id: string): string {
 }
 
 /** The node's admission, from its configuration and parts. */
-export function createAdmission(config: Config, directory: Directory, engine: ProtocolEngine, slots: SlotTable, nowMs: () => number, loggers: Loggers): PeerAdmission {
+export function createAdmission(config: Config, directory: Directory, engine: ProtocolEngine, slots: SlotTable, nowMs: () => number, loggers: Loggers, metrics: NodeMetrics): PeerAdmission {
   const limits: AdmissionLimits = {
     clockSkewMaxMs: config.PEER_CLOCK_SKEW_MAX_MS,
     timestampAgeMaxMs: config.PEER_TIMESTAMP_AGE_MAX_MS,
@@ -214,5 +218,6 @@ export function createAdmission(config: Config, directory: Directory, engine: Pr
     nowMs,
     monotonicMs: () => performance.now(),
     audit: (event, details, txId) => loggers.audit.event(event, details, { txId }),
+    counted: (peer, rule) => metrics.peerRefusal(peer, rule),
   });
 }
