@@ -175,6 +175,20 @@ describe('a rogue member holding a valid key: every abuse is refused or bounded,
     expect(held.inDoubt).to.be.at.most(LIMITS.PEER_OPEN_TRANSACTIONS_MAX);
   });
 
+  it('floods aborts of transactions nobody prepared: the tombstones they leave stop at its rate, the rest get 429, audited', async () => {
+    const ids = Array.from({ length: 60 }, () => rogueTxId());
+    const batch = await rogueAt('la-palma').post(`${FEDERATION_PATH}/messages`, { from: ROGUE, messages: ids.map((txId) => ({ type: 'abort', txId, from: ROGUE })) });
+    const replies = batch.data.replies as Array<{ type?: string; status?: number; detail?: string }>;
+    const limited = replies.filter((r) => r.status === 429);
+    expect(limited.length, 'past the bucket').to.be.at.least(60 - LIMITS.PEER_PREPARE_BURST_MAX);
+    expect(limited[0]!.detail).to.contain('PEER_PREPARES_PER_SECOND_MAX');
+    expect(replies.every((r) => r.status === 429 || r.type === 'ack')).to.equal(true);
+    await audited('la-palma', (e) => e.event_type === 'PEER_RATE_LIMITED' && e.details.peer === ROGUE && e.details.message === 'abort', 'PEER_RATE_LIMITED for an abort');
+    const placeholders = ids.map(() => '?').join(',');
+    const tombstones = await queryFile(federation.node('la-palma').dbFile, `SELECT tx_id FROM participant_transactions WHERE tx_id IN (${placeholders})`, ids);
+    expect(tombstones.length).to.equal(60 - limited.length);
+  });
+
   it('cannot decide, or speak for, a transaction it does not coordinate: 403 alone or in a batch, audited, the booking unchanged', async () => {
     for (const action of ['commit', 'release'] as const) {
       const type = action === 'commit' ? 'commit' : 'abort';

@@ -116,6 +116,14 @@ describe('peer admission: what a participant accepts from another member', () =>
     expect(admission.admit(p, part)).to.equal(undefined);
   });
 
+  it('charges an abort of an unknown transaction to the sender\'s prepare rate (429 past it), and a known one nothing', () => {
+    const { admission, audits } = setup([view('rogue.known0001', 'prepared')]);
+    for (let i = 0; i < LIMITS.prepareBurstMax; i += 1) admission.admitAbort({ type: 'abort', txId: `rogue.unknown${String(i).padStart(4, '0')}`, from: 'rogue' });
+    expect(() => admission.admitAbort({ type: 'abort', txId: 'rogue.unknown9999', from: 'rogue' })).to.throw(HttpProblem, 'PEER_PREPARES_PER_SECOND_MAX');
+    expect(audits.at(-1)).to.deep.include({ event: 'PEER_RATE_LIMITED' });
+    expect(() => admission.admitAbort({ type: 'abort', txId: 'rogue.known0001', from: 'rogue' })).not.to.throw();
+  });
+
   it('reports prepared transactions in doubt longer than the bound, by coordinator', () => {
     const { admission } = setup([view('rogue.old00001', 'prepared', NOW - 60_001), view('rogue.new00001', 'prepared', NOW - 10), view('rogue.wait0001', 'waiting', NOW - 90_000)]);
     expect(admission.inDoubtReport()).to.deep.equal({ overBound: 1, oldestAgeMs: 60_001, byCoordinator: { rogue: 1 } });

@@ -4,7 +4,7 @@
 // plausible, and no more open transactions, held slots or prepares per second than the named
 // limits. A refused prepare gets a vote no with code `refused`; every refusal is audited.
 import { performance } from 'node:perf_hooks';
-import type { AbortReason, ParticipantTxView, PrepareMessage, ProtocolEngine, TxId, VoteMessage } from '../../../coordinator-2pc/src/index.js';
+import type { AbortReason, DecisionMessage, ParticipantTxView, PrepareMessage, ProtocolEngine, TxId, VoteMessage } from '../../../coordinator-2pc/src/index.js';
 import type { Config } from '../config/config.js';
 import type { PartPayload, SlotTable } from '../domain/slot-table.js';
 import type { Loggers } from '../logging/logger.js';
@@ -97,6 +97,20 @@ export class PeerAdmission {
     this.deps.audit('TX_VOTED_NO', { coordinator: prepare.coordinatorId, reason: 'refused', rule: refusal.rule, detail: refusal.detail }, prepare.txId);
     this.deps.counted?.(prepare.coordinatorId, refusal.rule);
     return { type: 'vote', txId: prepare.txId, from: this.deps.selfId, vote: 'no', reason };
+  }
+
+  /**
+   * An abort of a transaction this participant does not know leaves a durable tombstone, so it
+   * costs a token of the sender's prepare rate: past it, 429 (the coordinator re-sends later;
+   * nothing is held for an unknown transaction, so waiting is safe).
+   */
+  admitAbort(abort: DecisionMessage): void {
+    if (this.deps.knows(abort.txId)) return;
+    const refusal = this.rateRefusal(abort.from);
+    if (!refusal) return;
+    this.deps.audit('PEER_RATE_LIMITED', { peer: abort.from, message: 'abort', rule: refusal.rule, detail: refusal.detail }, abort.txId);
+    this.deps.counted?.(abort.from, refusal.rule);
+    throw new HttpProblem('too-many-requests', `${refusal.detail}; an abort of a transaction unknown here counts as a prepare`, {}, { 'Retry-After': '1' });
   }
 
   /** What each coordinator has open here now (for the operator). */

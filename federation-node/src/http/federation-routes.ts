@@ -127,6 +127,7 @@ function checkPrepare(parts: NodeParts, prepare: PrepareMessage, peer: string): 
 function checkDecision(parts: NodeParts, decision: DecisionMessage, peer: string): DecisionMessage {
   checkSender(parts, decision.from, peer);
   if (decision.txId.split('.')[0] !== decision.from) throw new HttpProblem('forbidden', `only the coordinator ${decision.txId.split('.')[0]} may decide ${decision.txId}`);
+  if (decision.type === 'abort') parts.admission.admitAbort(decision);
   return decision;
 }
 
