@@ -7,9 +7,12 @@ import type {
   NodeId,
   PrepareMessage,
   ProtocolMessage,
+  StatusQueryMessage,
   StatusReplyMessage,
   TxId,
 } from './messages.js';
+import type { DurableKnowledge, StatusAnswer } from './durable-knowledge.js';
+import { peerQueryAction, settledBy, terminationPeers } from './participant-termination.js';
 import type { Effect, ParticipantRecord, ResourceManager } from './ports.js';
 import { invariant, isOlder } from './invariants.js';
 import { abortedReason, audit, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
@@ -29,8 +32,11 @@ export interface ParticipantConfig {
 }
 
 export type ParticipantEvent =
-  | { type: 'receive'; message: ProtocolMessage; nowMs: number }
+  /** `knowledge`: what the node's records say of a status query's transaction (looked up by the driver). */
+  | { type: 'receive'; message: ProtocolMessage; nowMs: number; knowledge?: DurableKnowledge }
   | { type: 'tick'; nowMs: number }
+  /** Reconciliation: a peer's records say how a transaction this node's store has lost ended here. */
+  | { type: 'reapply'; record: ParticipantRecord; nowMs: number }
   /** An operator forces the outcome of an in-doubt transaction whose coordinator is gone. */
   | { type: 'resolve'; txId: TxId; outcome: 'committed' | 'aborted'; nowMs: number };
 
@@ -68,7 +74,9 @@ export class ParticipantCore {
   step(event: ParticipantEvent): Effect[] {
     switch (event.type) {
       case 'receive':
-        return this.receive(event.message, event.nowMs);
+        return this.receive(event.message, event.nowMs, event.knowledge);
+      case 'reapply':
+        return this.reapply(event.record, event.nowMs);
       case 'tick':
         return this.tick(event.nowMs);
       case 'resolve':
@@ -97,7 +105,7 @@ export class ParticipantCore {
     return [...this.active].map((txId) => toView(txId, this.entries.get(txId)!));
   }
 
-  private receive(message: ProtocolMessage, nowMs: number): Effect[] {
+  private receive(message: ProtocolMessage, nowMs: number, knowledge?: DurableKnowledge): Effect[] {
     switch (message.type) {
       case 'prepare':
         return this.onPrepare(message, nowMs);
@@ -106,8 +114,10 @@ export class ParticipantCore {
         return this.onDecision(message, nowMs);
       case 'status-reply':
         return this.onStatusReply(message, nowMs);
+      case 'status-query':
+        return this.onPeerQuery(message, nowMs, knowledge);
       default:
-        return []; // votes, acks and status queries are for the coordinator role
+        return []; // votes and acks are for the coordinator role
     }
   }
 
@@ -211,10 +221,15 @@ export class ParticipantCore {
    */
   private decisionForUnknown(message: DecisionMessage, nowMs: number): Effect[] {
     if (message.type === 'commit') return [this.ack(message.from, message.txId, 'committed')];
+    return [...this.tombstone(message.txId, message.from, nowMs, abortedReason()), this.ack(message.from, message.txId, 'aborted')];
+  }
+
+  /** Remember a transaction never prepared here as aborted, so that a late prepare is refused. */
+  private tombstone(txId: TxId, coordinatorId: NodeId, nowMs: number, reason: AbortReason, askedBy?: NodeId): Effect[] {
     const record: ParticipantRecord = {
-      txId: message.txId,
+      txId,
       kind: 'book',
-      coordinatorId: message.from,
+      coordinatorId,
       participants: [],
       timestampMs: 0,
       deadlineMs: 0,
@@ -222,14 +237,10 @@ export class ParticipantCore {
       state: 'aborted',
       createdAtMs: nowMs,
       updatedAtMs: nowMs,
-      reason: abortedReason(),
+      reason,
     };
     this.setFinished(record);
-    return [
-      { type: 'persist-participant', record },
-      audit('TX_ABORTED', message.txId, { role: 'participant', tombstone: true }),
-      this.ack(message.from, message.txId, 'aborted'),
-    ];
+    return [{ type: 'persist-participant', record }, audit('TX_ABORTED', txId, { role: 'participant', tombstone: true, ...(askedBy ? { askedBy } : {}) })];
   }
 
   private finish(txId: TxId, entry: Prepared, outcome: 'committed' | 'aborted', nowMs: number, heuristic: boolean): Effect[] {
@@ -264,9 +275,57 @@ export class ParticipantCore {
 
   private onStatusReply(reply: StatusReplyMessage, nowMs: number): Effect[] {
     const entry = this.entries.get(reply.txId);
-    if (!entry || entry.phase !== 'prepared' || reply.from !== entry.record.coordinatorId) return [];
-    if (reply.outcome === 'pending') return [];
-    return this.finish(reply.txId, entry, reply.outcome, nowMs, false);
+    if (!entry || entry.phase !== 'prepared') return [];
+    const fromCoordinator = reply.from === entry.record.coordinatorId;
+    if (!fromCoordinator && !terminationPeers(entry.record, this.config.selfId).includes(reply.from)) return [];
+    entry.answers = { ...entry.answers, [reply.from]: reply.outcome };
+    const settled = settledBy(reply, entry, this.config.selfId);
+    if (!settled) return fromCoordinator && reply.outcome === 'unknown' ? this.askPeers(reply.txId, entry, nowMs) : [];
+    const finished = this.finish(reply.txId, entry, settled.outcome, nowMs, false);
+    if (!settled.byPeer) return finished;
+    const details = { peer: reply.from, outcome: settled.outcome, coordinator: entry.record.coordinatorId, answers: entry.answers };
+    return [audit('TX_TERMINATED_BY_PEER', reply.txId, details), ...finished];
+  }
+
+  /** Cooperative termination: ask every other participant what it knows (participant-termination.ts). */
+  private askPeers(txId: TxId, entry: Prepared, nowMs: number): Effect[] {
+    const peers = terminationPeers(entry.record, this.config.selfId);
+    if (peers.length === 0) return [];
+    const queries: Effect[] = peers.map((to) => ({ type: 'send', to, message: { type: 'status-query', txId, from: this.config.selfId } }));
+    if (entry.askedPeers) return queries;
+    entry.askedPeers = true;
+    const details = { coordinator: entry.record.coordinatorId, peers, coordinatorAnswer: entry.answers?.[entry.record.coordinatorId] ?? 'none', preparedForMs: nowMs - entry.record.updatedAtMs };
+    return [audit('TX_TERMINATION_ASKED', txId, details), ...queries];
+  }
+
+  /** Another participant in doubt asks what this node knows of the transaction. */
+  private onPeerQuery(query: StatusQueryMessage, nowMs: number, knowledge: DurableKnowledge | undefined): Effect[] {
+    const entry = this.entries.get(query.txId);
+    const reply = (outcome: StatusAnswer): Effect => ({ type: 'send', to: query.from, message: { type: 'status-reply', txId: query.txId, from: this.config.selfId, outcome } });
+    const action = peerQueryAction(entry, knowledge, query.from);
+    if (action.kind === 'answer') return [reply(action.outcome)];
+    const reason: AbortReason = { code: 'aborted', detail: `refused for good when ${query.from}, in doubt, asked for the outcome`, node: this.config.selfId };
+    const refusal = entry?.phase === 'waiting' ? this.refuse(entry.prepare, nowMs, reason) : this.tombstone(query.txId, query.txId.split('.')[0]!, nowMs, reason, query.from);
+    return [...refusal, reply('aborted')];
+  }
+
+  /**
+   * Reconciliation after a restore or a new disk: apply again the outcome a peer recorded of
+   * a transaction this node took part in but whose record its store has lost.
+   */
+  private reapply(record: ParticipantRecord, nowMs: number): Effect[] {
+    invariant(record.state !== 'prepared', 'only an outcome is applied again');
+    const entry = this.entries.get(record.txId);
+    if (entry?.phase === 'prepared') return this.finish(record.txId, entry, record.state, nowMs, false);
+    if (entry?.phase === 'waiting') return record.state === 'aborted' ? this.abandonWait(record.txId, entry, nowMs, abortedReason()) : [];
+    if (entry) return []; // finished here already
+    if (record.state === 'aborted') return this.tombstone(record.txId, record.coordinatorId, nowMs, abortedReason());
+    const attempt = this.resources.tryHold(record.txId, record.kind, record.payload, nowMs);
+    if (!attempt.ok) return [audit('TX_REAPPLIED', record.txId, { applied: false, outcome: record.state, detail: attempt.detail })];
+    this.resources.confirm(record.txId, record.kind, record.payload);
+    const applied: ParticipantRecord = { ...record, createdAtMs: nowMs, updatedAtMs: nowMs };
+    this.setFinished(applied);
+    return [{ type: 'persist-participant', record: applied }, audit('TX_REAPPLIED', record.txId, { applied: true, outcome: record.state, kind: record.kind, coordinator: record.coordinatorId })];
   }
 
   private resolve(txId: TxId, outcome: 'committed' | 'aborted', nowMs: number): Effect[] {
@@ -322,7 +381,7 @@ export class ParticipantCore {
     entry.nextQueryAtMs = nowMs + entry.queryIntervalMs;
     entry.queryIntervalMs = Math.min(entry.queryIntervalMs * 2, this.config.queryBackoffMaxMs);
     const query: Effect = { type: 'send', to: entry.record.coordinatorId, message: { type: 'status-query', txId, from: this.config.selfId } };
-    if (!firstQuery) return [query];
+    if (!firstQuery) return [query, ...this.askPeers(txId, entry, nowMs)];
     return [audit('TX_IN_DOUBT', txId, { coordinator: entry.record.coordinatorId, preparedForMs: nowMs - entry.record.updatedAtMs }), query];
   }
 

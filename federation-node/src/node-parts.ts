@@ -13,6 +13,8 @@ import type { NodeSecurity } from './security/node-security.js';
 import type { PeerAuthenticator } from './security/peer-authenticator.js';
 import type { Database } from './storage/database.js';
 import type { TransactionLog } from './storage/transaction-log.js';
+import type { Reconciler } from './durability/reconciler.js';
+import type { StoreIdentity } from './durability/store-identity.js';
 
 export interface Readiness {
   recoveryFinished: boolean;
@@ -34,4 +36,6 @@ export interface NodeParts {
   security: NodeSecurity;
   peerAuth: PeerAuthenticator;
   startedAtMs: number;
+  identity: StoreIdentity;
+  reconciler: Reconciler;
 }

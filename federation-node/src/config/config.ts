@@ -75,6 +75,10 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: count(1_200, 10_000_000),
   HTTP_HEADERS_TIMEOUT_MS: ms(10_000),
   HTTP_REQUEST_TIMEOUT_MS: ms(30_000),
+  RECONCILIATION_RETRY_MS: ms(2_000),
+  RECONCILIATION_MARGIN_MS: ms(120_000),
+  RECONCILIATION_PAGE_TRANSACTIONS_MAX: count(200, 1_000),
+  STORE_CLOCK_MARGIN_MS: ms(60_000),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;
