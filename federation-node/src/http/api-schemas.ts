@@ -84,7 +84,7 @@ const Check = z.object({ ok: z.boolean(), detail: z.string() });
 export const Ready = z.object({
   status: z.enum(['ready', 'degraded', 'not-ready']),
   observatory: z.string(),
-  checks: z.object({ database: Check, recovery: Check, peers: z.record(z.string(), Check), clock: ClockStatus }),
+  checks: z.object({ database: Check, recovery: Check, reconciliation: Check, peers: z.record(z.string(), Check), clock: ClockStatus }),
 });
 
 export const UnfinishedTransactions = z.object({
@@ -113,6 +113,34 @@ export const Resolved = z.object({ txId: z.string(), outcome: z.enum(['committed
 export const TransactionView = z.object({
   txId: z.string(),
   observatory: z.string(),
-  coordinatorOutcome: z.enum(['committed', 'aborted', 'pending']).nullable(),
-  participant: z.object({ txId: z.string(), phase: z.string(), coordinatorId: z.string(), participants: z.array(z.string()), kind: z.string(), timestampMs: z.number(), createdAtMs: z.number() }).nullable(),
+  /** `unknown`: the coordinator's store may have lost the record (restored, new disk, pruned). */
+  coordinatorOutcome: z.enum(['committed', 'aborted', 'pending', 'unknown']).nullable(),
+  participant: z.union([
+    z.object({
+      txId: z.string(), phase: z.string(), coordinatorId: z.string(), participants: z.array(z.string()), kind: z.string(), timestampMs: z.number(), createdAtMs: z.number(),
+      answers: z.record(z.string(), z.string()).optional().describe('In doubt: what the coordinator and the other participants last answered (cooperative termination)'),
+    }),
+    z.object({ phase: z.enum(['prepared', 'committed', 'aborted']), fromRecord: z.literal(true) }).describe('No longer in memory: the state of the durable record'),
+  ]).nullable(),
+  recordsComplete: z.boolean().describe('False when this store may have lost records of the transaction'),
+});
+
+const ReconciliationPeer = z.object({
+  state: z.enum(['pending', 'done', 'unreachable', 'conflict']),
+  detail: z.string(),
+  applied: z.number().int(),
+  checked: z.number().int(),
+  conflicts: z.array(z.object({ txId: z.string(), detail: z.string() })),
+});
+
+export const ReconciliationStatus = z.object({
+  observatory: z.string(),
+  storeId: z.string(),
+  incarnation: z.number().int(),
+  completeSince: z.string(),
+  required: z.object({ reason: z.string(), sinceMs: z.number() }).nullable(),
+  sinceMs: z.number(),
+  servingBookings: z.boolean(),
+  overridden: z.object({ reason: z.string(), atMs: z.number(), pending: z.array(z.string()) }).nullable(),
+  peers: z.record(z.string(), ReconciliationPeer),
 });
