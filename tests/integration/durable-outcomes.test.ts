@@ -12,6 +12,7 @@ import { federationClient } from '../support/http-client.js';
 import { item } from '../support/slots.js';
 import { snapshot, violations } from '../support/consistency.js';
 import { queryFile } from '../support/sqlite.js';
+import { peerAuthFrom, signedClient } from '../support/signing.js';
 
 const STORE_CLI = path.join(path.dirname(NODE_MAIN), 'cli', 'store.js');
 const FAST = {
@@ -56,6 +57,13 @@ describe('durable outcomes (real processes)', function () {
       await federation.restart('atacama'); // memory gone, the END record stays
       const after = await federationClient(federation, 'atacama').get(`/admin/transactions/${txId}`);
       expect(after.data.observatories.atacama.coordinatorOutcome).to.equal('committed');
+      // The status query a participant restored to doubt would send, signed as mauna-kea.
+      const asMaunaKea = signedClient(federation.url('atacama'), peerAuthFrom(federation.keys.secretsFile, 'mauna-kea'), 'atacama');
+      const outcome = await asMaunaKea.get(`/federation/v1/transactions/${txId}/outcome?from=mauna-kea`);
+      expect(outcome.status, JSON.stringify(outcome.data)).to.equal(200);
+      expect(outcome.data).to.include({ type: 'status-reply', outcome: 'committed', from: 'atacama' });
+      const never = await asMaunaKea.get(`/federation/v1/transactions/${txId.slice(0, -4)}zzzz/outcome?from=mauna-kea`);
+      expect(never.data.outcome).to.equal('aborted', 'presumed abort still holds for an id it never decided');
     } finally {
       await federation.stop();
     }
