@@ -7,12 +7,11 @@ import type {
   NodeId,
   PrepareMessage,
   ProtocolMessage,
-  StatusQueryMessage,
   StatusReplyMessage,
   TxId,
 } from './messages.js';
-import type { DurableKnowledge, StatusAnswer } from './durable-knowledge.js';
-import { peerQueryAction, settledBy, terminationPeers } from './participant-termination.js';
+import type { DurableKnowledge } from './durable-knowledge.js';
+import { askPeers, onPeerQuery, onStatusReply, reapply, type TerminationHost } from './participant-termination.js';
 import type { Effect, ParticipantRecord, ResourceManager } from './ports.js';
 import { invariant, isOlder } from './invariants.js';
 import { abortedReason, audit, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
@@ -47,6 +46,18 @@ export class ParticipantCore {
   /** Transactions waiting for a hold or prepared: the only ones a tick looks at. */
   private readonly active = new Set<TxId>();
 
+  /** What cooperative termination and reconciliation (participant-termination.ts) may do here. */
+  private readonly host: TerminationHost = {
+    selfId: () => this.config.selfId,
+    entry: (txId) => this.entries.get(txId),
+    resources: () => this.resources,
+    finish: (txId, entry, outcome, nowMs) => this.finish(txId, entry, outcome, nowMs, false),
+    refuse: (prepare, nowMs, reason) => this.refuse(prepare, nowMs, reason),
+    abandonWait: (txId, entry, nowMs, reason) => this.abandonWait(txId, entry, nowMs, reason),
+    tombstone: (txId, coordinatorId, nowMs, reason, askedBy) => this.tombstone(txId, coordinatorId, nowMs, reason, askedBy),
+    setFinished: (record) => this.setFinished(record),
+  };
+
   constructor(
     private readonly config: ParticipantConfig,
     private readonly resources: ResourceManager,
@@ -76,7 +87,7 @@ export class ParticipantCore {
       case 'receive':
         return this.receive(event.message, event.nowMs, event.knowledge);
       case 'reapply':
-        return this.reapply(event.record, event.nowMs);
+        return reapply(this.host, event.record, event.nowMs);
       case 'tick':
         return this.tick(event.nowMs);
       case 'resolve':
@@ -115,7 +126,7 @@ export class ParticipantCore {
       case 'status-reply':
         return this.onStatusReply(message, nowMs);
       case 'status-query':
-        return this.onPeerQuery(message, nowMs, knowledge);
+        return onPeerQuery(this.host, message, nowMs, knowledge);
       default:
         return []; // votes and acks are for the coordinator role
     }
@@ -274,58 +285,7 @@ export class ParticipantCore {
   }
 
   private onStatusReply(reply: StatusReplyMessage, nowMs: number): Effect[] {
-    const entry = this.entries.get(reply.txId);
-    if (!entry || entry.phase !== 'prepared') return [];
-    const fromCoordinator = reply.from === entry.record.coordinatorId;
-    if (!fromCoordinator && !terminationPeers(entry.record, this.config.selfId).includes(reply.from)) return [];
-    entry.answers = { ...entry.answers, [reply.from]: reply.outcome };
-    const settled = settledBy(reply, entry, this.config.selfId);
-    if (!settled) return fromCoordinator && reply.outcome === 'unknown' ? this.askPeers(reply.txId, entry, nowMs) : [];
-    const finished = this.finish(reply.txId, entry, settled.outcome, nowMs, false);
-    if (!settled.byPeer) return finished;
-    const details = { peer: reply.from, outcome: settled.outcome, coordinator: entry.record.coordinatorId, answers: entry.answers };
-    return [audit('TX_TERMINATED_BY_PEER', reply.txId, details), ...finished];
-  }
-
-  /** Cooperative termination: ask every other participant what it knows (participant-termination.ts). */
-  private askPeers(txId: TxId, entry: Prepared, nowMs: number): Effect[] {
-    const peers = terminationPeers(entry.record, this.config.selfId);
-    if (peers.length === 0) return [];
-    const queries: Effect[] = peers.map((to) => ({ type: 'send', to, message: { type: 'status-query', txId, from: this.config.selfId } }));
-    if (entry.askedPeers) return queries;
-    entry.askedPeers = true;
-    const details = { coordinator: entry.record.coordinatorId, peers, coordinatorAnswer: entry.answers?.[entry.record.coordinatorId] ?? 'none', preparedForMs: nowMs - entry.record.updatedAtMs };
-    return [audit('TX_TERMINATION_ASKED', txId, details), ...queries];
-  }
-
-  /** Another participant in doubt asks what this node knows of the transaction. */
-  private onPeerQuery(query: StatusQueryMessage, nowMs: number, knowledge: DurableKnowledge | undefined): Effect[] {
-    const entry = this.entries.get(query.txId);
-    const reply = (outcome: StatusAnswer): Effect => ({ type: 'send', to: query.from, message: { type: 'status-reply', txId: query.txId, from: this.config.selfId, outcome } });
-    const action = peerQueryAction(entry, knowledge, query.from);
-    if (action.kind === 'answer') return [reply(action.outcome)];
-    const reason: AbortReason = { code: 'aborted', detail: `refused for good when ${query.from}, in doubt, asked for the outcome`, node: this.config.selfId };
-    const refusal = entry?.phase === 'waiting' ? this.refuse(entry.prepare, nowMs, reason) : this.tombstone(query.txId, query.txId.split('.')[0]!, nowMs, reason, query.from);
-    return [...refusal, reply('aborted')];
-  }
-
-  /**
-   * Reconciliation after a restore or a new disk: apply again the outcome a peer recorded of
-   * a transaction this node took part in but whose record its store has lost.
-   */
-  private reapply(record: ParticipantRecord, nowMs: number): Effect[] {
-    invariant(record.state !== 'prepared', 'only an outcome is applied again');
-    const entry = this.entries.get(record.txId);
-    if (entry?.phase === 'prepared') return this.finish(record.txId, entry, record.state, nowMs, false);
-    if (entry?.phase === 'waiting') return record.state === 'aborted' ? this.abandonWait(record.txId, entry, nowMs, abortedReason()) : [];
-    if (entry) return []; // finished here already
-    if (record.state === 'aborted') return this.tombstone(record.txId, record.coordinatorId, nowMs, abortedReason());
-    const attempt = this.resources.tryHold(record.txId, record.kind, record.payload, nowMs);
-    if (!attempt.ok) return [audit('TX_REAPPLIED', record.txId, { applied: false, outcome: record.state, detail: attempt.detail })];
-    this.resources.confirm(record.txId, record.kind, record.payload);
-    const applied: ParticipantRecord = { ...record, createdAtMs: nowMs, updatedAtMs: nowMs };
-    this.setFinished(applied);
-    return [{ type: 'persist-participant', record: applied }, audit('TX_REAPPLIED', record.txId, { applied: true, outcome: record.state, kind: record.kind, coordinator: record.coordinatorId })];
+    return onStatusReply(this.host, reply, nowMs);
   }
 
   private resolve(txId: TxId, outcome: 'committed' | 'aborted', nowMs: number): Effect[] {
@@ -381,7 +341,7 @@ export class ParticipantCore {
     entry.nextQueryAtMs = nowMs + entry.queryIntervalMs;
     entry.queryIntervalMs = Math.min(entry.queryIntervalMs * 2, this.config.queryBackoffMaxMs);
     const query: Effect = { type: 'send', to: entry.record.coordinatorId, message: { type: 'status-query', txId, from: this.config.selfId } };
-    if (!firstQuery) return [query, ...this.askPeers(txId, entry, nowMs)];
+    if (!firstQuery) return [query, ...askPeers(this.host, txId, entry, nowMs)];
     return [audit('TX_IN_DOUBT', txId, { coordinator: entry.record.coordinatorId, preparedForMs: nowMs - entry.record.updatedAtMs }), query];
   }
 
