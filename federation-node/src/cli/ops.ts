@@ -71,7 +71,8 @@ async function listTransactions(): Promise<number> {
   console.log(`${res.data.observatory}: ${rows.length} unfinished transaction(s)`);
   for (const t of rows) {
     const age = `${Math.round(Number(t.ageMs) / 1000)} s`;
-    const extra = t.role === 'coordinator' ? `waiting for ${(t.waitingFor as string[]).join(', ') || 'nobody'}` : `coordinator ${t.coordinatorId}`;
+    const answers = t.answers ? `  answers ${Object.entries(t.answers as Record<string, string>).map(([node, answer]) => `${node}=${answer}`).join(' ')}` : '';
+    const extra = t.role === 'coordinator' ? `waiting for ${(t.waitingFor as string[]).join(', ') || 'nobody'}` : `coordinator ${t.coordinatorId}${answers}`;
     console.log(`  ${t.txId}  ${t.role}  ${t.phase}  ${t.kind}  age ${age}  participants ${(t.participants as string[]).join(', ')}  ${extra}`);
   }
   return 0;

@@ -100,6 +100,7 @@ export const UnfinishedTransactions = z.object({
     ageMs: z.number(),
     coordinatorId: z.string().optional(),
     waitingFor: z.array(z.string()).optional(),
+    answers: z.record(z.string(), z.string()).optional().describe('In doubt: what the coordinator and the other participants last answered (cooperative termination)'),
   })),
 });
 
