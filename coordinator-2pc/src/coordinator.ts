@@ -5,6 +5,7 @@
 import type { AbortReason, NodeId, ProtocolMessage, TxId, TxKind, VoteMessage } from './messages.js';
 import type { CoordinatorRecord, Effect } from './ports.js';
 import { invariant } from './invariants.js';
+import { coordinatorAnswer, type DurableKnowledge, type StatusAnswer } from './durable-knowledge.js';
 
 export interface CoordinatorConfig {
   selfId: NodeId;
@@ -31,7 +32,8 @@ type Entry = { begin: BeginTransaction; createdAtMs: number } & (Collecting | De
 
 export type CoordinatorEvent =
   | { type: 'begin'; transaction: BeginTransaction; nowMs: number }
-  | { type: 'receive'; message: ProtocolMessage; nowMs: number }
+  /** `knowledge`: what the node's records say of a status query's transaction (looked up by the driver). */
+  | { type: 'receive'; message: ProtocolMessage; nowMs: number; knowledge?: DurableKnowledge }
   /** The transport could not deliver to `node` (refused, timed out, answered an error). */
   | { type: 'unreachable'; txId: TxId; node: NodeId; detail: string; nowMs: number }
   | { type: 'tick'; nowMs: number };
@@ -82,7 +84,7 @@ export class CoordinatorCore {
       case 'begin':
         return this.begin(event.transaction, event.nowMs);
       case 'receive':
-        return this.receive(event.message, event.nowMs);
+        return this.receive(event.message, event.nowMs, event.knowledge);
       case 'unreachable':
         return this.onUnreachable(event.txId, event.node, event.detail, event.nowMs);
       case 'tick':
@@ -100,10 +102,13 @@ export class CoordinatorCore {
     return earliest;
   }
 
-  /** The answer to a participant's status query, as presumed abort defines it. */
-  outcomeOf(txId: TxId): 'committed' | 'aborted' | 'pending' {
+  /**
+   * The answer to a status query: from memory while the transaction is unfinished, else from
+   * the records (`knowledge`); presumed abort only when no knowledge was looked up.
+   */
+  outcomeOf(txId: TxId, knowledge?: DurableKnowledge): StatusAnswer {
     const entry = this.entries.get(txId);
-    if (!entry) return 'aborted';
+    if (!entry) return knowledge ? coordinatorAnswer(knowledge) : 'aborted';
     if (entry.phase === 'collecting') return 'pending';
     return entry.phase === 'committing' ? 'committed' : 'aborted';
   }
@@ -149,14 +154,14 @@ export class CoordinatorCore {
     }));
   }
 
-  private receive(message: ProtocolMessage, nowMs: number): Effect[] {
+  private receive(message: ProtocolMessage, nowMs: number, knowledge?: DurableKnowledge): Effect[] {
     switch (message.type) {
       case 'vote':
         return this.onVote(message, nowMs);
       case 'ack':
         return this.onAck(message.txId, message.from, message.outcome, nowMs);
       case 'status-query':
-        return [{ type: 'send', to: message.from, message: { type: 'status-reply', txId: message.txId, from: this.config.selfId, outcome: this.outcomeOf(message.txId) } }];
+        return [{ type: 'send', to: message.from, message: { type: 'status-reply', txId: message.txId, from: this.config.selfId, outcome: this.outcomeOf(message.txId, knowledge) } }];
       default:
         return []; // prepare, decisions and status replies are for the participant role
     }

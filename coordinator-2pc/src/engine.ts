@@ -10,6 +10,7 @@ import type { AbortReason, Outcome } from './messages.js';
 import type { CoordinatorRecord, Effect, ParticipantRecord, ResourceChanges } from './ports.js';
 import { ParticipantCore } from './participant.js';
 import { CoordinatorCore, type BeginTransaction } from './coordinator.js';
+import type { DurableKnowledge } from './durable-knowledge.js';
 
 export type RequestMessage = Extract<ProtocolMessage, { type: 'prepare' | 'commit' | 'abort' | 'status-query' }>;
 export type ReplyMessage = Extract<ProtocolMessage, { type: 'vote' | 'ack' | 'status-reply' }>;
@@ -31,6 +32,12 @@ export interface EnginePorts {
   audit(effect: Extract<Effect, { type: 'audit' }>): void;
   /** A write failed or a core broke an invariant: the process must stop at once. */
   fatal(error: unknown): void;
+  /**
+   * What the node's records say of a transaction (durable-knowledge.ts): looked up before a
+   * status query about a transaction no longer in memory is answered. Without it, the
+   * coordinator presumes abort and a participant answers other participants `unknown`.
+   */
+  knowledgeOf?(txId: TxId): Promise<DurableKnowledge>;
   /** Test-only fault injection: the named moment of a transaction has come (may kill the process). */
   faultPoint?(point: FaultPoint, txId: TxId, kind: string | undefined): void;
 }
@@ -54,7 +61,7 @@ export interface TransactionResult {
   reasons: AbortReason[];
 }
 
-type Delivery = { message: ProtocolMessage };
+type Delivery = { message: ProtocolMessage; knowledge?: DurableKnowledge };
 
 export class ProtocolEngine {
   private lastWrite: Promise<void> = Promise.resolve();
@@ -90,13 +97,21 @@ export class ProtocolEngine {
    * request needs none (for example a commit for a transaction still waiting to prepare).
    */
   handleRequest(message: RequestMessage): Promise<ReplyMessage | undefined> {
+    if (message.type === 'status-query' && this.ports.knowledgeOf && !this.inMemory(message.txId)) {
+      // Looked up after memory was found empty: a decision reaches the records before memory forgets it.
+      return this.ports.knowledgeOf(message.txId).then((knowledge) => this.answerQuery(message, knowledge));
+    }
+    return this.answerQuery(message, undefined);
+  }
+
+  private answerQuery(message: RequestMessage, knowledge: DurableKnowledge | undefined): Promise<ReplyMessage | undefined> {
     const key = replyKey(message.txId, replyTypeOf(message));
     const reply = new Promise<ReplyMessage | undefined>((resolve) => {
       const list = this.responders.get(key) ?? [];
       list.push(resolve);
       this.responders.set(key, list);
     });
-    this.deliver(message);
+    this.deliver(message, knowledge);
     const stillWaiting = message.type === 'prepare' && this.participant.view(message.txId)?.phase === 'waiting';
     if (!stillWaiting) this.resolveResponders(key, undefined);
     return reply;
@@ -109,14 +124,25 @@ export class ProtocolEngine {
     return true;
   }
 
+  /** Reconciliation: apply again an outcome a peer recorded; resolves once it is durable. */
+  reapply(record: ParticipantRecord): Promise<void> {
+    this.run(() => this.participant.step({ type: 'reapply', record, nowMs: this.ports.nowMs() }));
+    return this.lastWrite;
+  }
+
+  /** True when the core that answers status queries about `txId` still holds it in memory. */
+  private inMemory(txId: TxId): boolean {
+    return coordinatorOf(txId) === this.selfId ? this.coordinator.view(txId) !== undefined : this.participant.view(txId) !== undefined;
+  }
+
   /** Timers are due: let both cores look at the clock. */
   wake(): void {
     const nowMs = this.ports.nowMs();
     this.run(() => [...this.coordinator.step({ type: 'tick', nowMs }), ...this.participant.step({ type: 'tick', nowMs })]);
   }
 
-  private deliver(message: ProtocolMessage): void {
-    this.localQueue.push({ message });
+  private deliver(message: ProtocolMessage, knowledge?: DurableKnowledge): void {
+    this.localQueue.push(knowledge ? { message, knowledge } : { message });
     this.drain();
   }
 
@@ -136,8 +162,8 @@ export class ProtocolEngine {
     try {
       for (let next = this.localQueue.shift(); next; next = this.localQueue.shift()) {
         const nowMs = this.ports.nowMs();
-        const event = { type: 'receive' as const, message: next.message, nowMs };
-        this.apply(isForCoordinator(next.message) ? this.coordinator.step(event) : this.participant.step(event));
+        const event = { type: 'receive' as const, message: next.message, nowMs, ...(next.knowledge ? { knowledge: next.knowledge } : {}) };
+        this.apply(this.isForCoordinator(next.message) ? this.coordinator.step(event) : this.participant.step(event));
       }
     } catch (error) {
       this.ports.fatal(error);
@@ -231,6 +257,12 @@ export class ProtocolEngine {
     this.ports.faultPoint(point, txId, kind);
   }
 
+  /** A status query goes to the coordinator of its transaction, or to a participant asked by another (cooperative termination). */
+  private isForCoordinator(message: ProtocolMessage): boolean {
+    if (message.type === 'status-query') return coordinatorOf(message.txId) === this.selfId;
+    return message.type === 'vote' || message.type === 'ack';
+  }
+
   private resolveResponders(key: string, reply: ReplyMessage | undefined): void {
     const waiting = this.responders.get(key);
     if (!waiting) return;
@@ -254,8 +286,9 @@ function needsNoDurableState(message: RequestMessage): boolean {
   return message.type === 'prepare' || message.type === 'abort';
 }
 
-function isForCoordinator(message: ProtocolMessage): boolean {
-  return message.type === 'vote' || message.type === 'ack' || message.type === 'status-query';
+/** The coordinator's id is the first part of every transaction id. */
+function coordinatorOf(txId: TxId): NodeId {
+  return txId.slice(0, txId.indexOf('.'));
 }
 
 function isReply(message: ProtocolMessage): message is ReplyMessage {

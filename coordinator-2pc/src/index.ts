@@ -4,3 +4,4 @@ export * from './invariants.js';
 export * from './participant.js';
 export * from './coordinator.js';
 export * from './engine.js';
+export * from './durable-knowledge.js';

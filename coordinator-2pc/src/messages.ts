@@ -78,8 +78,12 @@ export const StatusReplyMessage = z.object({
   type: z.literal('status-reply'),
   txId: TxId,
   from: NodeId,
-  /** `pending`: the coordinator is still collecting votes; ask again later. */
-  outcome: z.enum(['committed', 'aborted', 'pending']),
+  /**
+   * `pending`: not decided yet (the coordinator is collecting votes, or the answering
+   * participant is itself in doubt); ask again later. `unknown`: this node's records cannot
+   * say (its store was restored, replaced or pruned since): ask the other participants.
+   */
+  outcome: z.enum(['committed', 'aborted', 'pending', 'unknown']),
 });
 export type StatusReplyMessage = z.infer<typeof StatusReplyMessage>;
 

@@ -3,9 +3,19 @@
 import type { AbortReason, NodeId, PrepareMessage, TxId } from './messages.js';
 import type { Effect, ParticipantRecord } from './ports.js';
 import { invariant } from './invariants.js';
+import type { StatusAnswer } from './durable-knowledge.js';
 
 export type Waiting = { phase: 'waiting'; prepare: PrepareMessage; sinceMs: number; waitUntilMs: number; blockers: TxId[] };
-export type Prepared = { phase: 'prepared'; record: ParticipantRecord; nextQueryAtMs: number; queryIntervalMs: number; queried?: boolean };
+export type Prepared = {
+  phase: 'prepared';
+  record: ParticipantRecord;
+  nextQueryAtMs: number;
+  queryIntervalMs: number;
+  queried?: boolean;
+  /** Cooperative termination: the last answer of the coordinator and of each other participant asked. */
+  answers?: Record<NodeId, StatusAnswer | 'unreachable'>;
+  askedPeers?: boolean;
+};
 export type Finished = { phase: 'committed' | 'aborted'; record: ParticipantRecord };
 export type Entry = Waiting | Prepared | Finished;
 
@@ -17,6 +27,8 @@ export interface ParticipantTxView {
   kind: string;
   timestampMs: number;
   createdAtMs: number;
+  /** While in doubt: what the coordinator and the other participants last answered when asked. */
+  answers?: Record<NodeId, StatusAnswer | 'unreachable'>;
 }
 
 export function recordOf(prepare: PrepareMessage, state: ParticipantRecord['state'], nowMs: number): ParticipantRecord {
@@ -53,5 +65,6 @@ export function toView(txId: TxId, entry: Entry): ParticipantTxView {
     kind: source.kind,
     timestampMs: source.timestampMs,
     createdAtMs: entry.phase === 'waiting' ? entry.sinceMs : entry.record.createdAtMs,
+    ...(entry.phase === 'prepared' && entry.answers ? { answers: { ...entry.answers } } : {}),
   };
 }

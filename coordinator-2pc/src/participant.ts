@@ -10,6 +10,8 @@ import type {
   StatusReplyMessage,
   TxId,
 } from './messages.js';
+import type { DurableKnowledge } from './durable-knowledge.js';
+import { askPeers, onPeerQuery, onStatusReply, reapply, type TerminationHost } from './participant-termination.js';
 import type { Effect, ParticipantRecord, ResourceChanges, ResourceManager } from './ports.js';
 import { invariant, isOlder } from './invariants.js';
 import { abortedReason, audit, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
@@ -29,8 +31,11 @@ export interface ParticipantConfig {
 }
 
 export type ParticipantEvent =
-  | { type: 'receive'; message: ProtocolMessage; nowMs: number }
+  /** `knowledge`: what the node's records say of a status query's transaction (looked up by the driver). */
+  | { type: 'receive'; message: ProtocolMessage; nowMs: number; knowledge?: DurableKnowledge }
   | { type: 'tick'; nowMs: number }
+  /** Reconciliation: a peer's records say how a transaction this node's store has lost ended here. */
+  | { type: 'reapply'; record: ParticipantRecord; nowMs: number }
   /** An operator forces the outcome of an in-doubt transaction whose coordinator is gone. */
   | { type: 'resolve'; txId: TxId; outcome: 'committed' | 'aborted'; nowMs: number };
 
@@ -40,6 +45,18 @@ export class ParticipantCore {
   private readonly finishedQueue: TxId[] = [];
   /** Transactions waiting for a hold or prepared: the only ones a tick looks at. */
   private readonly active = new Set<TxId>();
+
+  /** What cooperative termination and reconciliation (participant-termination.ts) may do here. */
+  private readonly host: TerminationHost = {
+    selfId: () => this.config.selfId,
+    entry: (txId) => this.entries.get(txId),
+    resources: () => this.resources,
+    finish: (txId, entry, outcome, nowMs) => this.finish(txId, entry, outcome, nowMs, false),
+    refuse: (prepare, nowMs, reason) => this.refuse(prepare, nowMs, reason),
+    abandonWait: (txId, entry, nowMs, reason) => this.abandonWait(txId, entry, nowMs, reason),
+    tombstone: (txId, coordinatorId, nowMs, reason, askedBy) => this.tombstone(txId, coordinatorId, nowMs, reason, askedBy),
+    setFinished: (record) => this.setFinished(record),
+  };
 
   constructor(
     private readonly config: ParticipantConfig,
@@ -68,7 +85,9 @@ export class ParticipantCore {
   step(event: ParticipantEvent): Effect[] {
     switch (event.type) {
       case 'receive':
-        return this.receive(event.message, event.nowMs);
+        return this.receive(event.message, event.nowMs, event.knowledge);
+      case 'reapply':
+        return reapply(this.host, event.record, event.nowMs);
       case 'tick':
         return this.tick(event.nowMs);
       case 'resolve':
@@ -97,7 +116,7 @@ export class ParticipantCore {
     return [...this.active].map((txId) => toView(txId, this.entries.get(txId)!));
   }
 
-  private receive(message: ProtocolMessage, nowMs: number): Effect[] {
+  private receive(message: ProtocolMessage, nowMs: number, knowledge?: DurableKnowledge): Effect[] {
     switch (message.type) {
       case 'prepare':
         return this.onPrepare(message, nowMs);
@@ -106,8 +125,10 @@ export class ParticipantCore {
         return this.onDecision(message, nowMs);
       case 'status-reply':
         return this.onStatusReply(message, nowMs);
+      case 'status-query':
+        return onPeerQuery(this.host, message, nowMs, knowledge);
       default:
-        return []; // votes, acks and status queries are for the coordinator role
+        return []; // votes and acks are for the coordinator role
     }
   }
 
@@ -211,10 +232,15 @@ export class ParticipantCore {
    */
   private decisionForUnknown(message: DecisionMessage, nowMs: number): Effect[] {
     if (message.type === 'commit') return [this.ack(message.from, message.txId, 'committed')];
+    return [...this.tombstone(message.txId, message.from, nowMs, abortedReason()), this.ack(message.from, message.txId, 'aborted')];
+  }
+
+  /** Remember a transaction never prepared here as aborted, so that a late prepare is refused. */
+  private tombstone(txId: TxId, coordinatorId: NodeId, nowMs: number, reason: AbortReason, askedBy?: NodeId): Effect[] {
     const record: ParticipantRecord = {
-      txId: message.txId,
+      txId,
       kind: 'book',
-      coordinatorId: message.from,
+      coordinatorId,
       participants: [],
       timestampMs: 0,
       deadlineMs: 0,
@@ -222,14 +248,10 @@ export class ParticipantCore {
       state: 'aborted',
       createdAtMs: nowMs,
       updatedAtMs: nowMs,
-      reason: abortedReason(),
+      reason,
     };
     this.setFinished(record);
-    return [
-      { type: 'persist-participant', record, changes: [] },
-      audit('TX_ABORTED', message.txId, { role: 'participant', tombstone: true }),
-      this.ack(message.from, message.txId, 'aborted'),
-    ];
+    return [{ type: 'persist-participant', record, changes: [] }, audit('TX_ABORTED', txId, { role: 'participant', tombstone: true, ...(askedBy ? { askedBy } : {}) })];
   }
 
   private finish(txId: TxId, entry: Prepared, outcome: 'committed' | 'aborted', nowMs: number, heuristic: boolean): Effect[] {
@@ -262,10 +284,7 @@ export class ParticipantCore {
   }
 
   private onStatusReply(reply: StatusReplyMessage, nowMs: number): Effect[] {
-    const entry = this.entries.get(reply.txId);
-    if (!entry || entry.phase !== 'prepared' || reply.from !== entry.record.coordinatorId) return [];
-    if (reply.outcome === 'pending') return [];
-    return this.finish(reply.txId, entry, reply.outcome, nowMs, false);
+    return onStatusReply(this.host, reply, nowMs);
   }
 
   private resolve(txId: TxId, outcome: 'committed' | 'aborted', nowMs: number): Effect[] {
@@ -321,7 +340,7 @@ export class ParticipantCore {
     entry.nextQueryAtMs = nowMs + entry.queryIntervalMs;
     entry.queryIntervalMs = Math.min(entry.queryIntervalMs * 2, this.config.queryBackoffMaxMs);
     const query: Effect = { type: 'send', to: entry.record.coordinatorId, message: { type: 'status-query', txId, from: this.config.selfId } };
-    if (!firstQuery) return [query];
+    if (!firstQuery) return [query, ...askPeers(this.host, txId, entry, nowMs)];
     return [audit('TX_IN_DOUBT', txId, { coordinator: entry.record.coordinatorId, preparedForMs: nowMs - entry.record.updatedAtMs }), query];
   }
 

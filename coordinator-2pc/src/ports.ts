@@ -76,7 +76,13 @@ export type AuditEventType =
   | 'TX_ENDED'
   | 'TX_IN_DOUBT'
   | 'TX_RECOVERED'
-  | 'TX_HEURISTIC';
+  | 'TX_HEURISTIC'
+  /** Cooperative termination: an in-doubt participant asks the other participants. */
+  | 'TX_TERMINATION_ASKED'
+  /** Cooperative termination: another participant's record settled the outcome. */
+  | 'TX_TERMINATED_BY_PEER'
+  /** Reconciliation: a peer's record of a transaction this store had lost was applied again. */
+  | 'TX_REAPPLIED';
 
 /** Result of trying to hold the resources of a transaction. */
 export type HoldAttempt =

@@ -14,6 +14,8 @@ import type { NodeSecurity } from './security/node-security.js';
 import type { PeerAuthenticator } from './security/peer-authenticator.js';
 import type { Database } from './storage/database.js';
 import type { TransactionLog } from './storage/transaction-log.js';
+import type { Reconciler } from './durability/reconciler.js';
+import type { StoreIdentity } from './durability/store-identity.js';
 
 export interface Readiness {
   recoveryFinished: boolean;
@@ -37,4 +39,6 @@ export interface NodeParts {
   startedAtMs: number;
   /** What this participant lets each other member ask of it. */
   admission: PeerAdmission;
+  identity: StoreIdentity;
+  reconciler: Reconciler;
 }

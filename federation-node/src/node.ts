@@ -4,7 +4,9 @@
 import { writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CoordinatorCore, ParticipantCore, ProtocolEngine, type EnginePorts } from '../../coordinator-2pc/src/index.js';
+import { CoordinatorCore, ParticipantCore, ProtocolEngine, recordsComplete, type EnginePorts } from '../../coordinator-2pc/src/index.js';
+import { Reconciler } from './durability/reconciler.js';
+import { StoreIdentityStore, type StoreIdentity } from './durability/store-identity.js';
 import { readCatalog, readScientists } from '../../seeds/catalog.js';
 import { loadSeeds } from '../../seeds/loader.js';
 import { BookingService } from './bookings/booking-service.js';
@@ -74,6 +76,8 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   };
   const slots = new SlotTable(directory.ownTelescopes(), limits);
   const transactionLog = new TransactionLog(writer, database.reader);
+  const identityStore = new StoreIdentityStore(writer, database.reader, config.dataDir);
+  const identity = await identityStore.beginIncarnation(Date.now(), () => transactionLog.newestRecordMs());
   const bookings = new BookingRepository(writer, database.reader);
 
   const timeReference = config.TIME_REFERENCE ?? directory.firstMember();
@@ -116,8 +120,22 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    instrumented(enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }), metrics),
+    instrumented(enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug', identity, selfId: config.NODE_ID, clockMarginMs: config.STORE_CLOCK_MARGIN_MS }), metrics),
   );
+  const reconciler = new Reconciler({
+    selfId: config.NODE_ID,
+    peers: [...directory.members.keys()].filter((id) => id !== config.NODE_ID),
+    identity,
+    identityStore,
+    transactionLog,
+    engine,
+    peerClient: peers,
+    audit: loggers.audit,
+    warn: (line) => log.warn(line),
+    nowMs,
+    retryMs: config.RECONCILIATION_RETRY_MS,
+    marginMs: config.RECONCILIATION_MARGIN_MS,
+  });
 
   const bookingService = new BookingService({
     directory,
@@ -129,13 +147,17 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     prepareTimeoutMs: config.PREPARE_TIMEOUT_MS,
     log,
     audit: loggers.audit,
+    incarnation: identity.incarnation,
+    refusalReason: () => reconciler.refusalReason(),
   });
   const readiness = { recoveryFinished: false };
   const admission = createAdmission(config, directory, engine, slots, nowMs, loggers, metrics);
-  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, startedAtMs, admission };
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, startedAtMs, admission, identity, reconciler };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);
+  log.info(`store ${identity.storeId}, incarnation ${identity.incarnation}, complete since ${new Date(identity.completeSinceMs).toISOString()}${identity.reconciliation ? `; reconciling (${identity.reconciliation.reason})` : ''}`);
+  await reconciler.start();
   const routers = [publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts), metricsRoutes(metrics, security.tokens, config.NODE_ID)];
   const app = createApp(routers, log, loggers.audit, [signPeerAnswers(peerAuth)], [metricsObserver(metrics)]);
   const server = http.createServer(app.callback());
@@ -155,6 +177,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     parts,
     async stop() {
       clock!.stop();
+      reconciler.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -177,6 +200,9 @@ interface PortDeps {
   wake: () => void;
   /** The app log keeps debug lines (LOG_LEVEL=debug). */
   debugLogged: boolean;
+  identity: StoreIdentity;
+  selfId: string;
+  clockMarginMs: number;
 }
 
 function enginePorts(deps: PortDeps): EnginePorts {
@@ -197,6 +223,12 @@ function enginePorts(deps: PortDeps): EnginePorts {
       if (deps.debugLogged) deps.loggers.app.debug(`${effect.event} ${effect.txId} ${JSON.stringify(effect.details)}`);
     },
     fatal: deps.fatal,
+    async knowledgeOf(txId) {
+      const records = await deps.transactionLog.recordsOf(txId);
+      // Read live: a reconciliation that finds a gap moves the horizon forward.
+      const horizon = { completeSinceMs: deps.identity.completeSinceMs, completeSinceIncarnation: deps.identity.completeSinceIncarnation, marginMs: deps.clockMarginMs };
+      return { ...records, complete: recordsComplete(txId, deps.selfId, horizon) };
+    },
     ...(deps.faults.enabled ? { faultPoint: (point, txId, kind) => deps.faults.hit(point, txId, kind) } : {}),
   };
 }

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { AxiosInstance } from 'axios';
-import type { PrepareMessage, RequestMessage } from '../../coordinator-2pc/src/index.js';
+import { makeTxId, type PrepareMessage, type RequestMessage } from '../../coordinator-2pc/src/index.js';
 import { PeerClient } from '../../federation-node/src/federation/peer-client.js';
 import type { BookingRecord } from '../../federation-node/src/storage/booking-repository.js';
 import { openDatabase, type Database } from '../../federation-node/src/storage/database.js';
@@ -103,18 +103,21 @@ describe('batched protocol messages: POST /federation/v1/messages on a real node
   it('handles a batch that mixes a commit of one transaction, a prepare of another and status queries, each as its own endpoint would', async () => {
     const first = txId();
     const second = txId();
-    const unknownHere = txId('la-palma');
+    // Ids as nodes make them (durable-knowledge.ts): one made now by la-palma, which its store
+    // can answer for; one made by atacama long before la-palma's store existed.
+    const unknownHere = makeTxId('la-palma', Date.now(), 1, randomBytes(9).toString('base64url'));
+    const beforeTheStore = makeTxId('atacama', 1_000_000_000_000, 1, randomBytes(9).toString('base64url'));
     await laPalma.post(BATCH, { from: 'atacama', messages: [prepareAtLaPalma(first, 220)] });
     const mixed = await laPalma.post(BATCH, {
       from: 'atacama',
-      messages: [decision('commit', first), prepareAtLaPalma(second, 221), { type: 'status-query', txId: unknownHere, from: 'atacama' }, { type: 'status-query', txId: txId(), from: 'atacama' }],
+      messages: [decision('commit', first), prepareAtLaPalma(second, 221), { type: 'status-query', txId: unknownHere, from: 'atacama' }, { type: 'status-query', txId: beforeTheStore, from: 'atacama' }],
     });
     expect(mixed.status).to.equal(200);
-    const [ack, vote, presumedAbort, notCoordinator] = mixed.data.replies;
+    const [ack, vote, presumedAbort, asParticipant] = mixed.data.replies;
     expect(ack).to.deep.include({ type: 'ack', txId: first, outcome: 'committed' });
     expect(vote).to.deep.include({ type: 'vote', txId: second, vote: 'yes' });
     expect(presumedAbort, 'no record at the coordinator means aborted').to.deep.include({ type: 'status-reply', txId: unknownHere, outcome: 'aborted' });
-    expect(notCoordinator, 'only the coordinator answers a status query').to.include({ status: 404 });
+    expect(asParticipant, 'a participant asked about another coordinator\'s transaction it cannot see answers unknown, never aborted').to.deep.include({ type: 'status-reply', txId: beforeTheStore, outcome: 'unknown' });
     const aborted = await laPalma.post(BATCH, { from: 'atacama', messages: [decision('abort', second)] });
     expect(aborted.data.replies[0]).to.deep.include({ type: 'ack', txId: second, outcome: 'aborted' });
     expect(await participantState(first)).to.equal('committed');

@@ -3,7 +3,7 @@
 // and turn its outcome into the answer for the scientist. Transport-neutral: the HTTP
 // routes are a thin adapter over it.
 import { createHash, randomBytes } from 'node:crypto';
-import type { AbortReason, ProtocolEngine, TransactionResult } from '../../../coordinator-2pc/src/index.js';
+import { makeTxId, type AbortReason, type ProtocolEngine, type TransactionResult } from '../../../coordinator-2pc/src/index.js';
 import { withLogContext, type AppLogger, type AuditLogger } from '../logging/logger.js';
 import type { BookingLimits, BookingItem } from '../domain/slots.js';
 import { bookingProblem, canonicalInstant, itemProblem } from '../domain/slots.js';
@@ -22,6 +22,10 @@ export interface BookingServiceDeps {
   prepareTimeoutMs: number;
   log: AppLogger;
   audit: AuditLogger;
+  /** The store's incarnation, carried by every transaction id made here (durability/store-identity.ts). */
+  incarnation?: number;
+  /** Why this node serves no booking now (a reconciliation after a restore), or null. */
+  refusalReason?: () => string | null;
 }
 
 export interface BookingOutcome {
@@ -58,6 +62,7 @@ export class BookingService {
   }
 
   async cancel(bookingId: string): Promise<BookingRecord> {
+    this.refuseWhileReconciling();
     const booking = await this.deps.bookings.find(bookingId);
     if (!booking) throw new HttpProblem('not-found', `no booking ${bookingId} at ${this.deps.directory.selfId}`);
     if (booking.status !== 'CONFIRMED') {
@@ -70,6 +75,11 @@ export class BookingService {
     } finally {
       this.cancelling.delete(bookingId);
     }
+  }
+
+  private refuseWhileReconciling(): void {
+    const reason = this.deps.refusalReason?.();
+    if (reason) throw new HttpProblem('observatory-unavailable', reason, { reconciling: true }, { 'Retry-After': '5' });
   }
 
   /** Items resolved to their observatories, or a 422 naming the first problem. */
@@ -100,11 +110,12 @@ export class BookingService {
   }
 
   private async book(request: CreateBookingRequest, hash: string, key: string | null): Promise<BookingRecord> {
+    this.refuseWhileReconciling();
     const items = this.resolveItems(request);
     const timestampMs = this.deps.nowMs();
     const now = canonicalInstant(timestampMs);
     const booking: BookingRecord = {
-      id: newTxId(this.deps.directory.selfId),
+      id: newTxId(this.deps.directory.selfId, this.deps.incarnation),
       scientistId: request.scientistId,
       status: 'PENDING',
       createdAt: now,
@@ -140,7 +151,7 @@ export class BookingService {
   }
 
   private runCancellation(booking: BookingRecord): Promise<BookingRecord> {
-    const txId = newTxId(this.deps.directory.selfId);
+    const txId = newTxId(this.deps.directory.selfId, this.deps.incarnation);
     return withLogContext({ txId }, () => this.cancelThrough(txId, booking));
   }
 
@@ -197,8 +208,8 @@ function reusedKey(key: string): HttpProblem {
   return new HttpProblem('idempotency-key-reused', `Idempotency-Key ${key} was already used with a different request body`);
 }
 
-export function newTxId(nodeId: string): string {
-  return `${nodeId}.${Date.now().toString(36)}${randomBytes(9).toString('base64url')}`;
+export function newTxId(nodeId: string, incarnation = 1): string {
+  return makeTxId(nodeId, Date.now(), incarnation, randomBytes(9).toString('base64url'));
 }
 
 function requestHash(request: CreateBookingRequest): string {

@@ -2,6 +2,8 @@
 //   npm run ops -- transactions [--node URL]                       unfinished and in-doubt transactions
 //   npm run ops -- inspect TXID [--node URL]                       what every observatory knows of one
 //   npm run ops -- resolve TXID committed|aborted --reason TEXT [--node URL]
+//   npm run ops -- reconciliation [--node URL]                     the store's incarnation and reconciliation
+//   npm run ops -- override-reconciliation --reason TEXT [--node URL]
 // The operator's API token: --token, else OFED_OPERATOR_TOKEN, else the local federation's
 // keys/local-tokens.json (npm run keys) for the observatory at --node.
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,6 +15,8 @@ commands:
   transactions                                   unfinished and in-doubt transactions at the node
   inspect TXID                                   what every observatory knows of one transaction
   resolve TXID committed|aborted --reason TEXT   force the outcome of an in-doubt transaction (heuristic, audited)
+  reconciliation                                 the store's incarnation and its reconciliation with every peer
+  override-reconciliation --reason TEXT          end a reconciliation that cannot finish (audited)
 options:
   --node URL      the observatory to ask (default http://127.0.0.1:7101)
   --token TOKEN   its operator's API token (else OFED_OPERATOR_TOKEN, else keys/local-tokens.json)
@@ -54,6 +58,8 @@ async function main(): Promise<number> {
   if (command === 'transactions') return listTransactions();
   if (command === 'inspect' && rest[0]) return inspect(rest[0]);
   if (command === 'resolve' && rest[0] && (rest[1] === 'committed' || rest[1] === 'aborted') && values.reason) return resolve(rest[0], rest[1], values.reason);
+  if (command === 'reconciliation') return showReconciliation();
+  if (command === 'override-reconciliation' && values.reason) return overrideReconciliation(values.reason);
   process.stderr.write(USAGE);
   return 2;
 }
@@ -65,7 +71,8 @@ async function listTransactions(): Promise<number> {
   console.log(`${res.data.observatory}: ${rows.length} unfinished transaction(s)`);
   for (const t of rows) {
     const age = `${Math.round(Number(t.ageMs) / 1000)} s`;
-    const extra = t.role === 'coordinator' ? `waiting for ${(t.waitingFor as string[]).join(', ') || 'nobody'}` : `coordinator ${t.coordinatorId}`;
+    const answers = t.answers ? `  answers ${Object.entries(t.answers as Record<string, string>).map(([node, answer]) => `${node}=${answer}`).join(' ')}` : '';
+    const extra = t.role === 'coordinator' ? `waiting for ${(t.waitingFor as string[]).join(', ') || 'nobody'}` : `coordinator ${t.coordinatorId}${answers}`;
     console.log(`  ${t.txId}  ${t.role}  ${t.phase}  ${t.kind}  age ${age}  participants ${(t.participants as string[]).join(', ')}  ${extra}`);
   }
   return 0;
@@ -85,6 +92,26 @@ async function resolve(txId: string, outcome: string, reason: string): Promise<n
   const res = await api.post(`/admin/transactions/${encodeURIComponent(txId)}/resolve`, { outcome, reason });
   if (res.status !== 200) return fail(res);
   console.log(`resolved ${txId} as ${outcome} (heuristic) at ${values.node}`);
+  return 0;
+}
+
+async function showReconciliation(): Promise<number> {
+  const res = await api.get('/admin/reconciliation');
+  if (res.status !== 200) return fail(res);
+  const s = res.data;
+  console.log(`${s.observatory}: store ${s.storeId}, incarnation ${s.incarnation}, complete since ${s.completeSince}`);
+  console.log(`  ${s.servingBookings ? 'serving bookings' : `NOT serving bookings: reconciling (${s.required?.reason})`}${s.overridden ? `; overridden: ${s.overridden.reason}` : ''}`);
+  for (const [peer, p] of Object.entries(s.peers as Record<string, { state: string; detail: string; applied: number; checked: number; conflicts: Array<{ txId: string; detail: string }> }>)) {
+    console.log(`  ${peer}: ${p.state} (${p.detail}), ${p.checked} checked, ${p.applied} applied again`);
+    for (const c of p.conflicts) console.log(`    ${c.txId}: ${c.detail}`);
+  }
+  return 0;
+}
+
+async function overrideReconciliation(reason: string): Promise<number> {
+  const res = await api.post('/admin/reconciliation/override', { reason });
+  if (res.status !== 200) return fail(res);
+  console.log(`reconciliation of ${res.data.observatory} overridden; still waiting for: ${(res.data.overridden.pending as string[]).join(', ') || 'nobody'}`);
   return 0;
 }
 

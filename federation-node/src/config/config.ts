@@ -85,6 +85,10 @@ export const ConfigSchema = z.object({
   PEER_PREPARE_BURST_MAX: count(4_000, 1_000_000),
   IN_DOUBT_REPORT_AFTER_MS: ms(60_000),
   HTTP_REQUEST_TIMEOUT_MS: ms(30_000),
+  RECONCILIATION_RETRY_MS: ms(2_000),
+  RECONCILIATION_MARGIN_MS: ms(120_000),
+  RECONCILIATION_PAGE_TRANSACTIONS_MAX: count(200, 1_000),
+  STORE_CLOCK_MARGIN_MS: ms(60_000),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;

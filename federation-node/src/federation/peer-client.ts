@@ -129,6 +129,12 @@ export class PeerClient {
     return { status: answer.status, data: answer.data };
   }
 
+  /** A signed GET of another observatory's federation API (reconciliation pages, durability/reconciliation.ts). */
+  async signedGet(to: NodeId, pathAndQuery: string): Promise<{ status: number; data: unknown }> {
+    const answer = await this.exchange(to, 'GET', `${FEDERATION_PREFIX}${pathAndQuery}`, '', this.options.requestTimeoutMs);
+    return { status: answer.status, data: answer.data };
+  }
+
   /** The reference's synchronised time (for Cristian's algorithm). */
   async referenceTime(reference: NodeId): Promise<number> {
     const response = await this.http.get(`${this.urlOf(reference)}/time`);

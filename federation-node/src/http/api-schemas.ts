@@ -93,7 +93,7 @@ const InDoubtCheck = z.object({
 export const Ready = z.object({
   status: z.enum(['ready', 'degraded', 'not-ready']),
   observatory: z.string(),
-  checks: z.object({ database: Check, recovery: Check, peers: z.record(z.string(), Check), clock: ClockStatus, inDoubt: InDoubtCheck }),
+  checks: z.object({ database: Check, recovery: Check, reconciliation: Check, peers: z.record(z.string(), Check), clock: ClockStatus, inDoubt: InDoubtCheck }),
 });
 
 export const UnfinishedTransactions = z.object({
@@ -110,6 +110,7 @@ export const UnfinishedTransactions = z.object({
     coordinatorId: z.string().optional(),
     waitingFor: z.array(z.string()).optional(),
     inDoubtOverBound: z.boolean().optional().describe('a participant transaction prepared longer than IN_DOUBT_REPORT_AFTER_MS'),
+    answers: z.record(z.string(), z.string()).optional().describe('In doubt: what the coordinator and the other participants last answered (cooperative termination)'),
   })),
   peers: z.record(z.string(), z.object({ openTransactions: z.number().int(), heldSlots: z.number().int(), inDoubtOverBound: z.number().int() }))
     .describe('per coordinator: what it has open at this participant, against PEER_OPEN_TRANSACTIONS_MAX and PEER_HELD_SLOTS_MAX'),
@@ -125,6 +126,34 @@ export const Resolved = z.object({ txId: z.string(), outcome: z.enum(['committed
 export const TransactionView = z.object({
   txId: z.string(),
   observatory: z.string(),
-  coordinatorOutcome: z.enum(['committed', 'aborted', 'pending']).nullable(),
-  participant: z.object({ txId: z.string(), phase: z.string(), coordinatorId: z.string(), participants: z.array(z.string()), kind: z.string(), timestampMs: z.number(), createdAtMs: z.number() }).nullable(),
+  /** `unknown`: the coordinator's store may have lost the record (restored, new disk, pruned). */
+  coordinatorOutcome: z.enum(['committed', 'aborted', 'pending', 'unknown']).nullable(),
+  participant: z.union([
+    z.object({
+      txId: z.string(), phase: z.string(), coordinatorId: z.string(), participants: z.array(z.string()), kind: z.string(), timestampMs: z.number(), createdAtMs: z.number(),
+      answers: z.record(z.string(), z.string()).optional().describe('In doubt: what the coordinator and the other participants last answered (cooperative termination)'),
+    }),
+    z.object({ phase: z.enum(['prepared', 'committed', 'aborted']), fromRecord: z.literal(true) }).describe('No longer in memory: the state of the durable record'),
+  ]).nullable(),
+  recordsComplete: z.boolean().describe('False when this store may have lost records of the transaction'),
+});
+
+const ReconciliationPeer = z.object({
+  state: z.enum(['pending', 'done', 'unreachable', 'conflict']),
+  detail: z.string(),
+  applied: z.number().int(),
+  checked: z.number().int(),
+  conflicts: z.array(z.object({ txId: z.string(), detail: z.string() })),
+});
+
+export const ReconciliationStatus = z.object({
+  observatory: z.string(),
+  storeId: z.string(),
+  incarnation: z.number().int(),
+  completeSince: z.string(),
+  required: z.object({ reason: z.string(), sinceMs: z.number() }).nullable(),
+  sinceMs: z.number(),
+  servingBookings: z.boolean(),
+  overridden: z.object({ reason: z.string(), atMs: z.number(), pending: z.array(z.string()) }).nullable(),
+  peers: z.record(z.string(), ReconciliationPeer),
 });

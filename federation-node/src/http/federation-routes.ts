@@ -16,6 +16,8 @@ import type { PartPayload as Part } from '../domain/slot-table.js';
 import { readJson, validate } from './body.js';
 import { signingPeer, verifyPeerRequests } from './peer-signatures.js';
 import { HttpProblem, type ProblemBody } from './problem.js';
+import { reconciliationPage } from '../durability/reconciliation-pages.js';
+import { transactionViewHere } from '../durability/transaction-views.js';
 
 /** Protocol requests name every field they carry: an unknown one is refused, not silently dropped. */
 const StrictPrepare = z.strictObject(PrepareMessage.shape);
@@ -60,16 +62,30 @@ export function federationRoutes(parts: NodeParts): Router {
     ctx.body = { replies: await Promise.all(replies) };
   });
 
-  router.get('/transactions/:txId', (ctx) => {
+  router.get('/transactions/:txId', async (ctx) => {
     const txId = validate(TxId, ctx.params.txId, 'the transaction id');
-    const asCoordinator = txId.split('.')[0] === parts.directory.selfId ? parts.engine.coordinator.outcomeOf(txId) : undefined;
-    const asParticipant = parts.engine.participant.view(txId);
-    if (!asCoordinator && !asParticipant) throw new HttpProblem('not-found', `${parts.directory.selfId} has no record of ${txId} in memory`);
-    ctx.body = { txId, observatory: parts.directory.selfId, coordinatorOutcome: asCoordinator ?? null, participant: asParticipant ?? null };
+    const view = await transactionViewHere(parts, txId);
+    if (!view.coordinatorOutcome && !view.participant) {
+      const why = view.recordsComplete ? 'it never took part in it' : 'its store may have lost it (restored, replaced or pruned since): unknown';
+      throw new HttpProblem('not-found', `${parts.directory.selfId} has no record of ${txId}: ${why}`);
+    }
+    ctx.body = view;
+  });
+
+  /** Reconciliation (durability/): the committed transactions coordinated here that involve the asking peer. */
+  router.get('/reconciliation', async (ctx) => {
+    const node = validate(NodeId, ctx.query.node, 'the `node` query parameter');
+    checkSender(parts, node, signingPeer(ctx));
+    const sinceMs = validate(QueryMs, ctx.query.sinceMs, 'the `sinceMs` query parameter');
+    const after = ctx.query.afterTxId === undefined ? undefined : { createdAtMs: validate(QueryMs, ctx.query.afterMs, 'the `afterMs` query parameter'), txId: validate(TxId, ctx.query.afterTxId, 'the `afterTxId` query parameter') };
+    const deps = { selfId: parts.directory.selfId, transactionLog: parts.transactionLog, bookings: parts.bookings, pageMax: parts.config.RECONCILIATION_PAGE_TRANSACTIONS_MAX };
+    ctx.body = await reconciliationPage(deps, node, sinceMs, after);
   });
 
   return router;
 }
+
+const QueryMs = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 function batchEnvelope(messagesMax: number) {
   return z.strictObject({ from: NodeId, messages: z.array(z.unknown()).min(1).max(messagesMax) });
@@ -113,6 +129,8 @@ function checkedBatchMessage(parts: NodeParts, raw: unknown, what: string, peer:
 
 function checkPrepare(parts: NodeParts, prepare: PrepareMessage, peer: string): PrepareMessage {
   checkSender(parts, prepare.coordinatorId, peer);
+  const reconciling = parts.reconciler.refusalReason();
+  if (reconciling) throw new HttpProblem('observatory-unavailable', reconciling, { reconciling: true }, { 'Retry-After': '5' });
   if (prepare.txId.split('.')[0] !== prepare.coordinatorId) throw new HttpProblem('invalid-request', 'a transaction id starts with its coordinator\'s id');
   if (!prepare.participants.includes(parts.directory.selfId)) throw new HttpProblem('invalid-request', `the participants do not include ${parts.directory.selfId}`);
   const part = validate(PartPayload, prepare.payload, 'the prepare payload');
@@ -133,7 +151,7 @@ function checkDecision(parts: NodeParts, decision: DecisionMessage, peer: string
 
 function checkStatusQuery(parts: NodeParts, query: StatusQueryMessage, peer: string): StatusQueryMessage {
   checkSender(parts, query.from, peer);
-  if (query.txId.split('.')[0] !== parts.directory.selfId) throw new HttpProblem('not-found', `${query.txId} is not coordinated by ${parts.directory.selfId}`);
+  // Not coordinated here: another participant in doubt asks this one (cooperative termination).
   return query;
 }
 

@@ -7,6 +7,8 @@ import { BookingView, CreateBookingRequest } from '../bookings/booking-schemas.j
 import { PartPayload } from '../domain/slot-table.js';
 import * as api from './api-schemas.js';
 import { PROBLEMS, problemTypeUri } from './problem.js';
+import { OverrideRequest } from '../durability/reconciliation-routes.js';
+import { ReconciliationPage } from '../durability/reconciliation-pages.js';
 
 const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> = {
   CreateBookingRequest: { schema: CreateBookingRequest, io: 'input' },
@@ -31,6 +33,9 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> 
   AckMessage: { schema: AckMessage, io: 'output' },
   StatusReplyMessage: { schema: StatusReplyMessage, io: 'output' },
   TransactionView: { schema: api.TransactionView, io: 'output' },
+  ReconciliationStatus: { schema: api.ReconciliationStatus, io: 'output' },
+  OverrideRequest: { schema: OverrideRequest, io: 'input' },
+  ReconciliationPage: { schema: ReconciliationPage, io: 'output' },
   FederationTransactionView: { schema: z.object({ txId: z.string(), observatories: z.record(z.string(), z.union([api.TransactionView, z.object({ unavailable: z.boolean(), status: z.number(), detail: z.string().nullable() })])) }), io: 'output' },
 };
 
@@ -66,10 +71,13 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: '/admin/transactions', tag: 'operations', summary: 'Unfinished and in-doubt transactions at this node (its operator\'s token)', ok: [200, 'Transactions', 'UnfinishedTransactions'], errors: [401, 403] },
   { method: 'get', path: '/admin/transactions/{txId}', tag: 'operations', summary: 'What every observatory knows of one transaction (asked over the signed protocol)', parameters: [id('txId', 'Transaction id')], ok: [200, 'Each observatory\'s view, or why it could not be asked', 'FederationTransactionView'], errors: [400, 401, 403] },
   { method: 'post', path: '/admin/transactions/{txId}/resolve', tag: 'operations', summary: 'Force the outcome of an in-doubt transaction whose coordinator is gone for good (docs/OPERATIONS.md)', parameters: [id('txId', 'Transaction id')], body: 'ResolveRequest', ok: [200, 'Resolved (heuristic)', 'Resolved'], errors: [400, 401, 403, 409] },
+  { method: 'get', path: '/admin/reconciliation', tag: 'operations', summary: 'The store\'s identity and incarnation, and its reconciliation with every peer (docs/OPERATIONS.md)', ok: [200, 'The status', 'ReconciliationStatus'], errors: [401, 403] },
+  { method: 'post', path: '/admin/reconciliation/override', tag: 'operations', summary: 'End a reconciliation that cannot finish, with a reason for the audit trail', body: 'OverrideRequest', ok: [200, 'The status after the override', 'ReconciliationStatus'], errors: [400, 401, 403, 409] },
+  { method: 'get', path: '/federation/v1/reconciliation', tag: 'protocol', summary: 'The committed transactions coordinated here that involve the asking node, with its part', parameters: [{ ...query('node', 'The asking observatory'), required: true }, { ...query('sinceMs', 'Transactions begun at or after (epoch ms)', { type: 'integer' }), required: true }, query('afterMs', 'Cursor: createdAtMs of the last one seen', { type: 'integer' }), query('afterTxId', 'Cursor: txId of the last one seen')], ok: [200, 'One page', 'ReconciliationPage'], errors: [400, 401, 403] },
   { method: 'post', path: '/federation/v1/transactions/{txId}/prepare', tag: 'protocol', summary: 'Hold this participant\'s part and vote', parameters: [id('txId', 'Transaction id')], body: 'PrepareMessage', ok: [200, 'The vote (a no is not an error)', 'VoteMessage'], errors: [400, 401, 403, 413, 415] },
   { method: 'post', path: '/federation/v1/transactions/{txId}/commit', tag: 'protocol', summary: 'The coordinator\'s commit decision', parameters: [id('txId', 'Transaction id')], body: 'CommitMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 401, 403, 409] },
   { method: 'post', path: '/federation/v1/transactions/{txId}/release', tag: 'protocol', summary: 'The coordinator\'s abort decision: release the hold', parameters: [id('txId', 'Transaction id')], body: 'ReleaseMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 401, 403, 409] },
-  { method: 'get', path: '/federation/v1/transactions/{txId}/outcome', tag: 'protocol', summary: 'Ask the coordinator for the outcome (presumed abort: unknown means aborted)', parameters: [id('txId', 'Transaction id'), { ...query('from', 'The asking observatory'), required: true }], ok: [200, 'The outcome', 'StatusReplyMessage'], errors: [400, 401, 403, 404] },
+  { method: 'get', path: '/federation/v1/transactions/{txId}/outcome', tag: 'protocol', summary: 'Ask for the outcome: the coordinator (its records; presumed abort only where its store is complete, else unknown), or another participant (cooperative termination)', parameters: [id('txId', 'Transaction id'), { ...query('from', 'The asking observatory'), required: true }], ok: [200, 'The outcome', 'StatusReplyMessage'], errors: [400, 401, 403, 404] },
   { method: 'get', path: '/federation/v1/transactions/{txId}', tag: 'protocol', summary: 'What this node knows of a transaction', parameters: [id('txId', 'Transaction id')], ok: [200, 'Its view', 'TransactionView'], errors: [401, 404] },
 ];
 

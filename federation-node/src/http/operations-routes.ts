@@ -7,12 +7,8 @@ import { ResolveRequest } from './api-schemas.js';
 import { authenticate, requireOperatorOf } from './auth.js';
 import { readJson, validate } from './body.js';
 import { HttpProblem } from './problem.js';
-
-
-function localView(parts: NodeParts, txId: string) {
-  const coordinatorOutcome = txId.split('.')[0] === parts.directory.selfId ? parts.engine.coordinator.outcomeOf(txId) : null;
-  return { txId, observatory: parts.directory.selfId, coordinatorOutcome, participant: parts.engine.participant.view(txId) ?? null };
-}
+import { transactionViewHere } from '../durability/transaction-views.js';
+import { reconciliationRoutes } from '../durability/reconciliation-routes.js';
 
 /** Prepared transactions waiting for their decision longer than IN_DOUBT_REPORT_AFTER_MS. */
 function inDoubtCheck(parts: NodeParts) {
@@ -40,13 +36,15 @@ export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => 
     const peers = Object.fromEntries(peerIds.map((id, i) => [id, { ok: peerProblems[i] === null, detail: peerProblems[i] ?? 'reachable' }]));
     const clock = parts.clock.status();
     const inDoubt = inDoubtCheck(parts);
-    const ready = database.ok && recovery.ok;
+    const refusal = parts.reconciler.refusalReason();
+    const reconciliation = { ok: refusal === null, detail: refusal ?? 'continuous or reconciled' };
+    const ready = database.ok && recovery.ok && reconciliation.ok;
     // Holds in doubt too long degrade, never un-ready: a member that never decides must not take this node out of service.
     const degraded = Object.values(peers).some((p) => !p.ok) || !inDoubt.ok;
     ctx.set('Cache-Control', 'no-store');
     ctx.status = ready ? 200 : 503;
     if (!ready) ctx.type = 'application/json';
-    ctx.body = { status: ready ? (degraded ? 'degraded' : 'ready') : 'not-ready', observatory: parts.directory.selfId, checks: { database, recovery, peers, clock, inDoubt } };
+    ctx.body = { status: ready ? (degraded ? 'degraded' : 'ready') : 'not-ready', observatory: parts.directory.selfId, checks: { database, recovery, reconciliation, peers, clock, inDoubt } };
   });
 
   const operatorOnly = async (ctx: Context, next: Next) => {
@@ -66,7 +64,7 @@ export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => 
   router.get('/admin/transactions/:txId', async (ctx) => {
     const txId = validate(TxId, ctx.params.txId, 'the transaction id');
     const views = await Promise.all([...parts.directory.members.keys()].map(async (id) => {
-      if (id === parts.directory.selfId) return [id, localView(parts, txId)] as const;
+      if (id === parts.directory.selfId) return [id, await transactionViewHere(parts, txId)] as const;
       const answer = await parts.peers.transactionView(id, txId).catch((error: Error) => ({ status: 0, data: { detail: error.message } }));
       return [id, answer.status === 200 ? answer.data : { unavailable: answer.status === 0, status: answer.status, detail: (answer.data as { detail?: string })?.detail ?? null }] as const;
     }));
@@ -84,5 +82,6 @@ export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => 
     ctx.body = { txId, outcome: value.outcome, heuristic: true };
   });
 
+  reconciliationRoutes(router, parts);
   return router;
 }

@@ -81,6 +81,12 @@ export class BookingRepository {
     return rows[0] && recordOf(rows[0]);
   }
 
+  /** The booking a cancellation transaction acted on. */
+  async findByCancelTx(txId: string): Promise<BookingRecord | undefined> {
+    const rows: BookingRow[] = await this.reader.query(`SELECT ${COLUMNS} FROM bookings WHERE cancel_tx_id = ?`, [txId]);
+    return rows[0] && recordOf(rows[0]);
+  }
+
   async findByIdempotencyKey(scientistId: string, key: string): Promise<BookingRecord | undefined> {
     const rows: BookingRow[] = await this.reader.query(`SELECT ${COLUMNS} FROM bookings WHERE scientist_id = ? AND idempotency_key = ?`, [scientistId, key]);
     return rows[0] && recordOf(rows[0]);

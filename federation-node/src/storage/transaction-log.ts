@@ -48,6 +48,40 @@ export class TransactionLog {
     return rows.map(coordinatorRecordOf);
   }
 
+  /** What this store recorded of one transaction, in either role (for status answers from the records). */
+  async recordsOf(txId: string): Promise<{ coordinatorDecision?: 'committed' | 'aborted'; participantState?: ParticipantRecord['state'] }> {
+    const [coordinator]: Array<{ decision: 'committed' | 'aborted' }> = await this.reader.query('SELECT decision FROM coordinator_transactions WHERE tx_id = ?', [txId]);
+    const [participant]: Array<{ state: ParticipantRecord['state'] }> = await this.reader.query('SELECT state FROM participant_transactions WHERE tx_id = ?', [txId]);
+    return { ...(coordinator ? { coordinatorDecision: coordinator.decision } : {}), ...(participant ? { participantState: participant.state } : {}) };
+  }
+
+  /** The time of the newest protocol record: a restored store knows nothing after it. */
+  async newestRecordMs(): Promise<number> {
+    const [row]: Array<{ newest: number | null }> = await this.reader.query(
+      `SELECT MAX(m) AS newest FROM (SELECT MAX(created_at_ms) AS m FROM participant_transactions
+       UNION ALL SELECT MAX(created_at_ms) FROM coordinator_transactions)`,
+    );
+    return Number(row?.newest ?? 0);
+  }
+
+  /**
+   * Committed transactions coordinated here that involve `node`, begun at or after `sinceMs`,
+   * in (creation time, id) order after the cursor: what a restored peer must apply again.
+   */
+  async committedInvolving(node: string, sinceMs: number, after: { createdAtMs: number; txId: string } | undefined, limit: number): Promise<CoordinatorRecord[]> {
+    const cursor = after ?? { createdAtMs: sinceMs, txId: '' };
+    const rows: CoordinatorTxRow[] = await this.reader.query(
+      `SELECT tx_id AS txId, kind, participants_json AS participantsJson, timestamp_ms AS timestampMs, decision,
+        acked_json AS ackedJson, state, created_at_ms AS createdAtMs, updated_at_ms AS updatedAtMs
+       FROM coordinator_transactions
+       WHERE decision = 'committed' AND participants_json LIKE ? AND created_at_ms >= ?
+         AND (created_at_ms > ? OR (created_at_ms = ? AND tx_id > ?))
+       ORDER BY created_at_ms, tx_id LIMIT ?`,
+      [`%"${node}"%`, sinceMs, cursor.createdAtMs, cursor.createdAtMs, cursor.txId, limit],
+    );
+    return rows.map(coordinatorRecordOf);
+  }
+
   async claims(): Promise<Claim[]> {
     const rows: SlotClaimRow[] = await this.reader.query(
       `SELECT telescope_id AS telescopeId, slot_start AS slotStart, slot_end AS slotEnd, booking_id AS bookingId,

@@ -122,7 +122,7 @@ export function abortMsg(txId: TxId, from: NodeId = COORD): DecisionMessage {
   return { type: 'abort', txId, from };
 }
 
-export function statusReplyMsg(txId: TxId, outcome: 'committed' | 'aborted' | 'pending', from: NodeId = COORD): StatusReplyMessage {
+export function statusReplyMsg(txId: TxId, outcome: StatusReplyMessage['outcome'], from: NodeId = COORD): StatusReplyMessage {
   return { type: 'status-reply', txId, from, outcome };
 }
 

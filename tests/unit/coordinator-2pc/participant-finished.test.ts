@@ -49,6 +49,8 @@ function inState(state: State) {
 
 const yes = send(COORD, voteMsg(T, SELF, 'yes'));
 const ack = (outcome: 'committed' | 'aborted', to = COORD) => send(to, ackMsg(T, SELF, outcome));
+/** Cooperative termination: another participant in doubt asks; a finished one tells it its outcome. */
+const peerAnswer = (outcome: 'committed' | 'aborted') => send(OTHER, statusReplyMsg(T, outcome, SELF));
 
 /** What a finished transaction answers: never a new record, never a resource call. */
 const matrix: Record<State, Array<[string, ProtocolMessage, Effect[]]>> = {
@@ -57,21 +59,26 @@ const matrix: Record<State, Array<[string, ProtocolMessage, Effect[]]>> = {
     ['duplicate commit', commitMsg(T), [ack('committed')]],
     ['commit sent by a node that is not its coordinator (ignored)', commitMsg(T, OTHER), []],
     ['abort (reports the truth: committed)', abortMsg(T), [ack('committed')]],
+    ['status-query of another participant (cooperative termination: committed)', statusQueryMsg(T, OTHER), [peerAnswer('committed')]],
+    ['status-query of a node the prepare did not name (unknown: nothing disclosed)', statusQueryMsg(T, 'obs-x'), [send('obs-x', statusReplyMsg(T, 'unknown', SELF))]],
   ],
   'aborted after yes': [
     ['duplicate prepare', prepare, [send(COORD, voteMsg(T, SELF, 'no', coordinatorAborted))]],
     ['duplicate abort', abortMsg(T), [ack('aborted')]],
     ['commit (reports the truth: aborted)', commitMsg(T), [ack('aborted')]],
+    ['status-query of another participant (cooperative termination: aborted)', statusQueryMsg(T, OTHER), [peerAnswer('aborted')]],
   ],
   refused: [
     ['duplicate prepare (the same no and reason)', prepare, [send(COORD, voteMsg(T, SELF, 'no', invalidReason))]],
     ['abort', abortMsg(T), [ack('aborted')]],
     ['commit (reports the truth: aborted)', commitMsg(T), [ack('aborted')]],
+    ['status-query of another participant (cooperative termination: aborted)', statusQueryMsg(T, OTHER), [peerAnswer('aborted')]],
   ],
   tombstone: [
     ['late prepare', prepare, [send(COORD, voteMsg(T, SELF, 'no', coordinatorAborted))]],
     ['duplicate abort', abortMsg(T), [ack('aborted')]],
     ['commit (reports the truth: aborted)', commitMsg(T), [ack('aborted')]],
+    ['status-query of any node (a tombstone names no participants: aborted)', statusQueryMsg(T, OTHER), [peerAnswer('aborted')]],
   ],
 };
 
@@ -81,7 +88,6 @@ const ignored: Array<[string, ProtocolMessage]> = [
   ['status-reply pending', statusReplyMsg(T, 'pending')],
   ['vote', voteMsg(T, OTHER, 'yes')],
   ['ack', ackMsg(T, OTHER, 'committed')],
-  ['status-query', statusQueryMsg(T, OTHER)],
 ];
 
 describe('ParticipantCore — finished transactions', () => {

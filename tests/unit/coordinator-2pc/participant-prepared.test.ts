@@ -48,6 +48,10 @@ function finished(outcome: 'committed' | 'aborted', atMs: number, event = outcom
 }
 
 const query = (txId = prepare.txId): Effect => send(COORD, statusQueryMsg(txId, SELF));
+/** Cooperative termination: the same question to the other participant the prepare named. */
+const peerQuery = (txId = prepare.txId): Effect => send(OTHER, statusQueryMsg(txId, SELF));
+const terminationAsked = (atMs: number, coordinatorAnswer = 'none'): Effect =>
+  audit('TX_TERMINATION_ASKED', prepare.txId, { coordinator: COORD, peers: [OTHER], coordinatorAnswer, preparedForMs: atMs - 1000 });
 
 describe('ParticipantCore — prepared transaction', () => {
   describe('× every message', () => {
@@ -103,18 +107,23 @@ describe('ParticipantCore — prepared transaction', () => {
       expect(rm.opsOf(prepare.txId)).to.deep.equal(['tryHold']);
     });
 
-    it('ignores a status-reply from a node that is not its coordinator', () => {
+    it('ignores a status-reply from a node that is neither its coordinator nor a participant', () => {
       const { rm, core, receive } = setup();
-      expect(receive(statusReplyMsg(prepare.txId, 'aborted', OTHER), 1500)).to.deep.equal([]);
-      expect(receive(statusReplyMsg(prepare.txId, 'committed', OTHER), 1500)).to.deep.equal([]);
+      expect(receive(statusReplyMsg(prepare.txId, 'aborted', 'obs-x'), 1500)).to.deep.equal([]);
+      expect(receive(statusReplyMsg(prepare.txId, 'committed', 'obs-x'), 1500)).to.deep.equal([]);
       expect(core.view(prepare.txId)?.phase).to.equal('prepared');
       expect(rm.opsOf(prepare.txId)).to.deep.equal(['tryHold']);
+    });
+
+    it('answers a status-query of another participant with pending (it is in doubt too) and stays prepared', () => {
+      const { core, receive } = setup();
+      expect(receive(statusQueryMsg(prepare.txId, OTHER), 1500)).to.deep.equal([send(OTHER, statusReplyMsg(prepare.txId, 'pending', SELF))]);
+      expect(core.view(prepare.txId)?.phase).to.equal('prepared');
     });
 
     for (const [name, message] of [
       ['vote', voteMsg(prepare.txId, OTHER, 'no', { code: 'conflict', detail: 'x' })],
       ['ack', ackMsg(prepare.txId, OTHER, 'aborted')],
-      ['status-query', statusQueryMsg(prepare.txId, OTHER)],
     ] as Array<[string, ProtocolMessage]>) {
       it(`ignores a ${name} meant for the coordinator role and stays prepared`, () => {
         const { core, receive } = setup();
@@ -168,26 +177,28 @@ describe('ParticipantCore — prepared transaction', () => {
         const effects = tick(now);
         if (effects.some((e) => e.type === 'send')) queriedAt.push(now);
         if (effects.some((e) => e.type === 'audit')) audits.push(now);
-        expect(effects.filter((e) => e.type === 'send')).to.deep.equal(effects.some((e) => e.type === 'send') ? [query()] : []);
+        // The first query goes to the coordinator alone; from the second on, the other participants are asked too.
+        const expected = queriedAt.length === 0 ? [] : queriedAt.length === 1 && now === queriedAt[0] ? [query()] : [query(), peerQuery()];
+        expect(effects.filter((e) => e.type === 'send')).to.deep.equal(effects.some((e) => e.type === 'send') ? expected : []);
       }
       // gaps: 1000, 2000, 4000, then capped at 5000
       expect(queriedAt).to.deep.equal([2000, 3000, 5000, 9000, 14000, 19000]);
-      expect(audits).to.deep.equal([2000]);
+      expect(audits).to.deep.equal([2000, 3000], 'TX_IN_DOUBT on the first query, TX_TERMINATION_ASKED on the first that asks the others');
       expect(core.nextWakeAtMs()).to.equal(24_000);
     });
 
     it('audits TX_IN_DOUBT only once even when inDoubtQueryAfterMs equals queryBackoffMaxMs', () => {
       const { tick } = setup({ ...participantConfig, inDoubtQueryAfterMs: 1000, queryBackoffMaxMs: 1000 });
       expect(tick(2000)).to.deep.equal([audit('TX_IN_DOUBT', prepare.txId, { coordinator: COORD, preparedForMs: 1000 }), query()]);
-      expect(tick(3000)).to.deep.equal([query()]);
-      expect(tick(4000)).to.deep.equal([query()]);
+      expect(tick(3000)).to.deep.equal([query(), terminationAsked(3000), peerQuery()]);
+      expect(tick(4000)).to.deep.equal([query(), peerQuery()]);
     });
 
     it('keeps querying after a status-reply pending', () => {
       const { receive, tick } = setup();
       tick(2000);
       expect(receive(statusReplyMsg(prepare.txId, 'pending'), 2001)).to.deep.equal([]);
-      expect(tick(3000)).to.deep.equal([query()]);
+      expect(tick(3000)).to.deep.equal([query(), terminationAsked(3000, 'pending'), peerQuery()]);
     });
 
     it('stops querying once the reply tells the outcome', () => {

@@ -18,7 +18,6 @@ import {
   preparedEffects,
   refusedEffects,
   send,
-  statusQueryMsg,
   statusReplyMsg,
   tx,
   voteMsg,
@@ -179,7 +178,6 @@ describe('ParticipantCore — unknown transaction', () => {
       ['vote yes', voteMsg(tx(1), OTHER, 'yes')],
       ['vote no', voteMsg(tx(1), OTHER, 'no', { code: 'conflict', detail: 'x' })],
       ['ack', ackMsg(tx(1), OTHER, 'committed')],
-      ['status-query', statusQueryMsg(tx(1), OTHER)],
     ];
     for (const [name, message] of forCoordinator) {
       it(`ignores a ${name} and remembers nothing`, () => {

@@ -21,7 +21,6 @@ import {
   recordOf,
   refusedEffects,
   send,
-  statusQueryMsg,
   statusReplyMsg,
   tx,
   voteMsg,
@@ -153,7 +152,6 @@ describe('ParticipantCore — wait-die', () => {
     for (const [name, message] of [
       ['vote', voteMsg(waiter.txId, OTHER, 'yes')],
       ['ack', ackMsg(waiter.txId, OTHER, 'aborted')],
-      ['status-query', statusQueryMsg(waiter.txId, OTHER)],
     ] as Array<[string, ProtocolMessage]>) {
       it(`ignores a ${name} meant for the coordinator role`, () => {
         const { core, receive } = waiting();
