@@ -8,6 +8,7 @@ import type { ProtocolMessage } from '../../../coordinator-2pc/src/messages.js';
 import { ParticipantCore } from '../../../coordinator-2pc/src/participant.js';
 import type { AbortReason } from '../../../coordinator-2pc/src/messages.js';
 import {
+  changeOf,
   COORD, OTHER, SELF, SlotResourceManager, ackMsg, audit, coordinatorConfig, participantConfig, persist, prepareMsg,
   preparedEffects, recordOf, refusedEffects, send, statusQueryMsg, statusReplyMsg, tx, voteMsg,
 } from './helpers.js';
@@ -101,7 +102,7 @@ describe('durable outcomes — prepared participant in doubt × status replies',
       const effects = receive(statusReplyMsg(T, outcome, OTHER), 5000);
       expect(effects[0]).to.deep.equal(audit('TX_TERMINATED_BY_PEER', T, { peer: OTHER, outcome, coordinator: COORD, answers: { [OTHER]: outcome } }));
       expect(effects.slice(1)).to.deep.equal([
-        persist(recordOf(prepare, outcome, 1000, { updatedAtMs: 5000 })),
+        persist(recordOf(prepare, outcome, 1000, { updatedAtMs: 5000 }), [changeOf(outcome === 'committed' ? 'confirm' : 'release', T)]),
         audit(outcome === 'committed' ? 'TX_COMMITTED' : 'TX_ABORTED', T, { role: 'participant', outcome, kind: 'book' }),
         send(COORD, ackMsg(T, SELF, outcome)),
       ]);
@@ -144,7 +145,8 @@ describe('durable outcomes — reconciliation re-applies an outcome the store lo
   it('an unknown committed transaction: takes its slots, confirms them and records it committed', () => {
     const { core, rm } = participant();
     expect(core.step({ type: 'reapply', record: lost('committed'), nowMs: 7000 })).to.deep.equal([
-      persist({ ...lost('committed'), createdAtMs: 7000, updatedAtMs: 7000 }),
+      // The hold and its confirmation travel with the record they belong to, in that order.
+      persist({ ...lost('committed'), createdAtMs: 7000, updatedAtMs: 7000 }, [changeOf('hold', lost('committed').txId), changeOf('confirm', lost('committed').txId)]),
       audit('TX_REAPPLIED', T, { applied: true, outcome: 'committed', kind: 'book', coordinator: COORD }),
     ]);
     expect(rm.holderOf(SLOT)).to.deep.equal({ txId: T, committed: true });
