@@ -5,10 +5,10 @@ import { writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CoordinatorCore, ParticipantCore, ProtocolEngine, type CoordinatorRecord, type EnginePorts } from '../../coordinator-2pc/src/index.js';
-import { readCatalog, readScientists } from '../../seeds/catalog.js';
+import { readScientists } from '../../seeds/catalog.js';
 import { loadSeeds } from '../../seeds/loader.js';
 import { BookingService } from './bookings/booking-service.js';
-import type { Config } from './config/config.js';
+import type { Config, NodeConfig } from './config/config.js';
 import { SlotTable } from './domain/slot-table.js';
 import { FederationClock } from './federation/clock.js';
 import { Directory } from './federation/directory.js';
@@ -20,6 +20,8 @@ import { operationsRoutes } from './http/operations-routes.js';
 import { publicRoutes } from './http/public-routes.js';
 import type { QueryRunner } from 'typeorm';
 import { FaultInjector } from './faults.js';
+import { catalogOf, readMembership } from './security/membership.js';
+import { MembershipReloader } from './security/membership-reloader.js';
 import { loadSecurity, type NodeSecurity } from './security/node-security.js';
 import { PeerAuthenticator } from './security/peer-authenticator.js';
 import { signPeerAnswers } from './http/peer-signatures.js';
@@ -41,13 +43,16 @@ export interface NodeOptions {
   onFatal?: (error: unknown) => void;
 }
 
-export async function startNode(config: Config, options: NodeOptions = {}): Promise<RunningNode> {
+export async function startNode(environment: Config, options: NodeOptions = {}): Promise<RunningNode> {
   const startedAtMs = Date.now();
-  const loggers = createLoggers({ service: config.NODE_ID, level: config.LOG_LEVEL, logDir: config.logDir, toStdout: config.LOG_TO_STDOUT });
+  const loggers = createLoggers({ service: environment.NODE_ID, level: environment.LOG_LEVEL, logDir: environment.logDir, toStdout: environment.LOG_TO_STDOUT });
   const log = loggers.app;
-  const catalog = readCatalog(config.CATALOG_FILE);
-  const directory = new Directory(config.NODE_ID, catalog, config.FEDERATION_PEERS);
-  const security = loadSecurity(config);
+  const membership = readMembership(environment.MEMBERSHIP_FILE);
+  const catalog = catalogOf(membership);
+  const directory = new Directory(environment.NODE_ID, membership, environment.peerUrls);
+  const config = resolveConfig(environment, directory, membership.timeReference);
+  const security = loadSecurity(config, membership);
+  const membershipReloader = new MembershipReloader({ membershipFile: config.MEMBERSHIP_FILE, signingKeyFile: config.SIGNING_KEY_FILE }, membership, directory, security, loggers);
   const database = await openDatabase(config.dataDir);
   const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX);
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];
@@ -66,14 +71,14 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   slots.load(await transactionLog.claims());
   const bookings = new BookingRepository(writer, database.reader);
 
-  const timeReference = config.TIME_REFERENCE ?? directory.firstMember();
+  const timeReference = config.timeReference;
   let clock: FederationClock | undefined;
   const nowMs = () => clock!.nowMs();
   const peerAuth = new PeerAuthenticator(config.NODE_ID, security, nowMs);
   const peers = new PeerClient({
     selfId: config.NODE_ID,
     auth: peerAuth,
-    peers: config.FEDERATION_PEERS,
+    peers: directory.urls,
     requestTimeoutMs: config.PEER_REQUEST_TIMEOUT_MS,
     attemptsMax: config.PEER_REQUEST_ATTEMPTS_MAX,
     nowMs,
@@ -121,9 +126,10 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     audit: loggers.audit,
   });
   const readiness = { recoveryFinished: false };
-  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, startedAtMs };
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, membership: membershipReloader, startedAtMs };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
+  membershipReloader.start(config.MEMBERSHIP_POLL_INTERVAL_MS);
   await recover(parts);
   const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [signPeerAnswers(peerAuth)]);
   const server = http.createServer(app.callback());
@@ -143,6 +149,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     parts,
     async stop() {
       clock!.stop();
+      membershipReloader.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -188,6 +195,13 @@ function enginePorts(deps: PortDeps): EnginePorts {
     fatal: deps.fatal,
     ...(deps.faults.enabled ? { faultPoint: (point, txId, kind) => deps.faults.hit(point, txId, kind) } : {}),
   };
+}
+
+/** Fill in from the membership document what the environment left open: the public URL, the time reference. */
+function resolveConfig(environment: Config, directory: Directory, documentReference: string | undefined): NodeConfig {
+  const timeReference = environment.TIME_REFERENCE ?? documentReference ?? directory.firstMember();
+  if (!directory.members.has(timeReference)) throw new Error(`TIME_REFERENCE ${timeReference} is not a member of the federation`);
+  return { ...environment, publicUrl: environment.publicUrl ?? directory.self.url, timeReference };
 }
 
 /** Bring back every unfinished transaction and settle what presumed abort settles. */

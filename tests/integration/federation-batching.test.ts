@@ -15,8 +15,7 @@ import type { BookingRecord } from '../../federation-node/src/storage/booking-re
 import { openDatabase, type Database } from '../../federation-node/src/storage/database.js';
 import { GroupCommitWriter } from '../../federation-node/src/storage/group-commit-writer.js';
 import { LocalFederation } from '../support/federation-harness.js';
-import { peerAuthFrom, signedClient } from '../support/signing.js';
-import { ensureLocalKeys } from '../../federation-node/src/security/local-keys.js';
+import { peerAuthFrom, signedClient, testKeys } from '../support/signing.js';
 import { item } from '../support/slots.js';
 import { queryFile } from '../support/sqlite.js';
 
@@ -45,7 +44,7 @@ describe('batched protocol messages: POST /federation/v1/messages on a real node
 
   before(async () => {
     federation = await LocalFederation.start();
-    laPalma = signedClient(federation.url('la-palma'), peerAuthFrom(federation.keys.secretsFile, 'atacama'), 'la-palma');
+    laPalma = signedClient(federation.url('la-palma'), peerAuthFrom(federation.keys, 'atacama'), 'la-palma');
   });
   after(async () => federation?.stop());
 
@@ -146,11 +145,11 @@ describe('PeerClient: coalescing protocol messages into batches', function () {
   const seen: Array<{ path: string; body: { messages?: RequestMessage[] } }> = [];
   let answer: (path: string, body: { messages?: RequestMessage[] }) => { status: number; body: unknown } | 'hang' | 'hang up';
 
-  // The stand-in peer signs its answers as la-palma, with a pair secret made for this test.
+  // The stand-in peer signs its answers as la-palma, with keys made for this test.
   const keysDir = mkdtempSync(path.join(os.tmpdir(), 'batching-keys-'));
-  const { secretsFile } = ensureLocalKeys(keysDir, ['atacama', 'la-palma'], []).files;
-  const asAtacama = peerAuthFrom(secretsFile, 'atacama', ['atacama', 'la-palma']);
-  const asLaPalma = peerAuthFrom(secretsFile, 'la-palma', ['atacama', 'la-palma']);
+  const keys = testKeys(keysDir, ['atacama', 'la-palma']);
+  const asAtacama = peerAuthFrom(keys, 'atacama');
+  const asLaPalma = peerAuthFrom(keys, 'la-palma');
 
   before(async () => {
     server = http.createServer((req, res) => {

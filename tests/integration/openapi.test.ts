@@ -79,13 +79,13 @@ describe('OpenAPI document', function () {
     const txId = 'mauna-kea.openapiCheck01';
     const now = Date.now();
     const prepare = { type: 'prepare', txId, kind: 'book', coordinatorId: 'mauna-kea', participants: ['atacama', 'mauna-kea'], timestampMs: now, deadlineMs: now + 5_000, payload: { bookingId: txId, scientistId: 'vera-rubin', items: [item('atacama-ut2', 31, 2)] } };
-    const fromMaunaKea = signedClient(federation.url('atacama'), peerAuthFrom(federation.keys.secretsFile, 'mauna-kea'), 'atacama');
+    const fromMaunaKea = signedClient(federation.url('atacama'), peerAuthFrom(federation.keys, 'mauna-kea'), 'atacama');
     const vote = await fromMaunaKea.post(`/federation/v1/transactions/${txId}/prepare`, prepare);
     check(vote, 'VoteMessage');
     expect(vote.data.vote).to.equal('yes');
     check(await fromMaunaKea.get(`/federation/v1/transactions/${txId}`), 'TransactionView');
     check(await fromMaunaKea.post(`/federation/v1/transactions/${txId}/release`, { type: 'abort', txId, from: 'mauna-kea' }), 'AckMessage');
-    const fromAtacama = signedClient(federation.url('mauna-kea'), peerAuthFrom(federation.keys.secretsFile, 'atacama'), 'mauna-kea');
+    const fromAtacama = signedClient(federation.url('mauna-kea'), peerAuthFrom(federation.keys, 'atacama'), 'mauna-kea');
     check(await fromAtacama.get(`/federation/v1/transactions/${txId}/outcome?from=atacama`), 'StatusReplyMessage');
   });
 });

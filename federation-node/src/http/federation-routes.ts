@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { DecisionMessage, NodeId, PrepareMessage, StatusQueryMessage, TxId } from '../../../coordinator-2pc/src/index.js';
 import type { ReplyMessage, RequestMessage } from '../../../coordinator-2pc/src/index.js';
 import { PartPayload } from '../domain/slot-table.js';
-import { BATCH_PATH, FEDERATION_PREFIX } from '../federation/peer-client.js';
+import { BATCH_PATH, FEDERATION_PREFIX, TIME_PATH } from '../federation/peer-client.js';
 import type { NodeParts } from '../node-parts.js';
 import { readJson, validate } from './body.js';
 import { signingPeer, verifyPeerRequests } from './peer-signatures.js';
@@ -51,6 +51,12 @@ export function federationRoutes(parts: NodeParts): Router {
     // Every message enters the engine in this one turn, so that their records share one group commit.
     const replies = batch.messages.map((raw, index) => replyToOne(parts, batch.from, raw, index));
     ctx.body = { replies: await Promise.all(replies) };
+  });
+
+  /** The clock reference's time for Cristian's algorithm, signed and bound to the asking request (docs/PROTOCOL.md). */
+  router.get(TIME_PATH, (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { epochMs: parts.clock.nowMs(), observatory: parts.directory.selfId };
   });
 
   router.get('/transactions/:txId', (ctx) => {
