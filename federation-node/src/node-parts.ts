@@ -11,6 +11,7 @@ import type { Loggers } from './logging/logger.js';
 import type { BookingRepository } from './storage/booking-repository.js';
 import type { NodeSecurity } from './security/node-security.js';
 import type { MembershipReloader } from './security/membership-reloader.js';
+import type { CredentialDeps } from './security/credential-exchange.js';
 import type { PeerAuthenticator } from './security/peer-authenticator.js';
 import type { Database } from './storage/database.js';
 import type { TransactionLog } from './storage/transaction-log.js';
@@ -35,5 +36,6 @@ export interface NodeParts {
   security: NodeSecurity;
   peerAuth: PeerAuthenticator;
   membership: MembershipReloader;
+  credentials: CredentialDeps;
   startedAtMs: number;
 }

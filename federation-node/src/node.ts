@@ -22,6 +22,7 @@ import type { QueryRunner } from 'typeorm';
 import { FaultInjector } from './faults.js';
 import { catalogOf, readMembership } from './security/membership.js';
 import { MembershipReloader } from './security/membership-reloader.js';
+import { credentialSource, type CredentialDeps } from './security/credential-exchange.js';
 import { loadSecurity, type NodeSecurity } from './security/node-security.js';
 import { PeerAuthenticator } from './security/peer-authenticator.js';
 import { signPeerAnswers } from './http/peer-signatures.js';
@@ -58,7 +59,8 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];
   await writer.write((batch) => batch.statement((runner) => loadSeeds(runner, catalog, scientists)));
   await writer.write((batch) => batch.statement((runner) => storeTokenHashes(runner, security)));
-  const scientistIds = new Set<string>((await database.reader.query('SELECT id FROM scientists')).map((r: { id: string }) => r.id));
+  const scientistRows: Array<{ id: string; institution: string }> = await database.reader.query('SELECT id, institution FROM scientists');
+  const scientistIds = new Set<string>(scientistRows.map((r) => r.id));
 
   const limits = {
     itemsPerBookingMax: config.ITEMS_PER_BOOKING_MAX,
@@ -114,7 +116,9 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }),
   );
 
+  const credentials: CredentialDeps = { selfId: config.NODE_ID, security, homes: new Map(scientistRows.map((r) => [r.id, r.institution])), peers, nowMs, ttlS: config.CREDENTIAL_TTL_S, loggers };
   const bookingService = new BookingService({
+    credentialFor: credentialSource(credentials),
     directory,
     engine,
     bookings,
@@ -126,7 +130,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     audit: loggers.audit,
   });
   const readiness = { recoveryFinished: false };
-  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, membership: membershipReloader, startedAtMs };
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, membership: membershipReloader, credentials, startedAtMs };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   membershipReloader.start(config.MEMBERSHIP_POLL_INTERVAL_MS);

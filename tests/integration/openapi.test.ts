@@ -7,7 +7,7 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import { openApiDocument } from '../../federation-node/src/http/openapi.js';
 import { LocalFederation } from '../support/federation-harness.js';
 import { federationClient } from '../support/http-client.js';
-import { peerAuthFrom, signedClient } from '../support/signing.js';
+import { peerAuthFrom, signedClient, vouchedPart } from '../support/signing.js';
 import { item } from '../support/slots.js';
 
 // ajv and ajv-formats are CommonJS with default exports in their typings.
@@ -78,7 +78,7 @@ describe('OpenAPI document', function () {
     check(await api.get('/admin/transactions'), 'UnfinishedTransactions');
     const txId = 'mauna-kea.openapiCheck01';
     const now = Date.now();
-    const prepare = { type: 'prepare', txId, kind: 'book', coordinatorId: 'mauna-kea', participants: ['atacama', 'mauna-kea'], timestampMs: now, deadlineMs: now + 5_000, payload: { bookingId: txId, scientistId: 'vera-rubin', items: [item('atacama-ut2', 31, 2)] } };
+    const prepare = { type: 'prepare', txId, kind: 'book', coordinatorId: 'mauna-kea', participants: ['atacama', 'mauna-kea'], timestampMs: now, deadlineMs: now + 5_000, payload: vouchedPart(federation.keys, 'atacama', 'atacama', { bookingId: txId, scientistId: 'vera-rubin', items: [item('atacama-ut2', 31, 2)] }) };
     const fromMaunaKea = signedClient(federation.url('atacama'), peerAuthFrom(federation.keys, 'mauna-kea'), 'atacama');
     const vote = await fromMaunaKea.post(`/federation/v1/transactions/${txId}/prepare`, prepare);
     check(vote, 'VoteMessage');

@@ -10,15 +10,20 @@ import { newSigningKey, signingKeyFile } from '../../federation-node/src/securit
 import { signRequest } from '../../federation-node/src/security/message-signatures.js';
 import { LocalFederation, freePort } from '../support/federation-harness.js';
 import { federationClient, httpClient } from '../support/http-client.js';
-import { peerAuthFrom, signedClient } from '../support/signing.js';
+import { peerAuthFrom, signedClient, vouchedPart } from '../support/signing.js';
+import type { LocalKeyFiles } from '../../federation-node/src/security/local-keys.js';
 import { item } from '../support/slots.js';
 import { queryFile } from '../support/sqlite.js';
 
 const txId = (coordinator = 'atacama') => `${coordinator}.${randomBytes(12).toString('base64url')}`;
 
+let federationKeys: LocalKeyFiles | undefined;
+
+/** A prepare for vera-rubin (of atacama), vouched for by atacama once the test federation runs. */
 function prepare(id: string, day: number, telescopeId = 'la-palma-gtc', coordinatorId = 'atacama') {
   const now = Date.now();
-  return { type: 'prepare', txId: id, kind: 'book', coordinatorId, participants: ['la-palma'], timestampMs: now, deadlineMs: now + 10_000, payload: { bookingId: id, scientistId: 'vera-rubin', items: [item(telescopeId, day, 5)] } };
+  const part = { bookingId: id, scientistId: 'vera-rubin', items: [item(telescopeId, day, 5)] };
+  return { type: 'prepare', txId: id, kind: 'book', coordinatorId, participants: ['la-palma'], timestampMs: now, deadlineMs: now + 10_000, payload: federationKeys ? vouchedPart(federationKeys, 'atacama', 'la-palma', part) : part };
 }
 
 function expectRefused(res: AxiosResponse, status: 401 | 403, detailPart: string): void {
@@ -34,8 +39,12 @@ describe('security: signed messages between observatories', function () {
 
   before(async () => {
     federation = await LocalFederation.start();
+    federationKeys = federation.keys;
   });
-  after(async () => federation?.stop());
+  after(async () => {
+    federationKeys = undefined;
+    await federation?.stop();
+  });
 
   const laPalmaFrom = (sender: string) => signedClient(federation.url('la-palma'), peerAuthFrom(federation.keys, sender), 'la-palma');
   const holds = async (id: string) => queryFile(federation.node('la-palma').dbFile, 'SELECT * FROM slot_claims WHERE booking_id = ?', [id]);

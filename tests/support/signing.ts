@@ -11,6 +11,7 @@ import { KeyRing, readSigningKey } from '../../federation-node/src/security/key-
 import { readCatalog } from '../../seeds/catalog.js';
 import { ensureLocalKeys, localKeyFiles, localMember, newSigningKey, publicKeyEntry, readMembershipFile, signingKeyFile, writeMembershipFile, type LocalKeyFiles } from '../../federation-node/src/security/local-keys.js';
 import type { MembershipDocument } from '../../federation-node/src/security/membership.js';
+import { issueCredential, partDigest, type PartItem } from '../../federation-node/src/security/booking-credentials.js';
 import { NonceCache } from '../../federation-node/src/security/nonce-cache.js';
 import { PeerAuthenticator } from '../../federation-node/src/security/peer-authenticator.js';
 import { TokenDirectory } from '../../federation-node/src/security/principals.js';
@@ -81,4 +82,21 @@ export function testKeys(dir: string, ids: string[], urls: Record<string, string
   const members = ids.map((id) => localMember(files, catalog.get(id)!, urls[id] ?? 'http://127.0.0.1:9'));
   writeMembershipFile(files, { federation: 'test', version: 1, members });
   return files;
+}
+
+/**
+ * A booking credential as `issuer` would issue it (its own key): for a prepare sent by a test
+ * as a coordinator. `parts`: observatory → the items of its part; `ttlS` and `iatS` to forge.
+ */
+export function bookingCredential(keys: LocalKeyFiles | string, issuer: string, claims: { scientistId: string; bookingId: string; parts: Record<string, PartItem[]> }, options: { ttlS?: number; iatS?: number } = {}): string {
+  const files = typeof keys === 'string' ? localKeyFiles(statSync(keys).isDirectory() ? keys : path.dirname(keys)) : keys;
+  const ring = new KeyRing(issuer, readMembershipFile(files), readSigningKey(signingKeyFile(files, issuer)));
+  const iat = options.iatS ?? Math.floor(Date.now() / 1000);
+  const parts = Object.fromEntries(Object.entries(claims.parts).map(([id, items]) => [id, partDigest(items)]));
+  return issueCredential(ring, { sub: claims.scientistId, bkg: claims.bookingId, parts, iat, exp: iat + (options.ttlS ?? 60) });
+}
+
+/** A booking prepare's payload for `observatory`'s part, vouched for by the scientist's home (`home`). */
+export function vouchedPart(keys: LocalKeyFiles | string, home: string, observatory: string, part: { bookingId: string; scientistId: string; items: PartItem[] }) {
+  return { ...part, credential: bookingCredential(keys, home, { scientistId: part.scientistId, bookingId: part.bookingId, parts: { [observatory]: part.items } }) };
 }

@@ -75,6 +75,8 @@ export const ConfigSchema = z.object({
   FAULT_POINTS: z.string().default(''),
   TOKEN_HASHES_FILE: z.string().min(1),
   SIGNATURE_MAX_SKEW_S: count(30, 3_600),
+  /** How long a scientist's booking credential is valid; a longer one is refused. */
+  CREDENTIAL_TTL_S: count(60, 3_600),
   NONCE_CACHE_MAX: count(200_000, 10_000_000),
   RATE_LIMIT_PER_TOKEN_PER_MINUTE: count(600, 10_000_000),
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: count(1_200, 10_000_000),

@@ -130,6 +130,12 @@ export class PeerClient {
     return { status: answer.status, data: answer.data };
   }
 
+  /** Ask a scientist's home observatory to vouch for a booking (its signed POST /federation/v1/credentials). */
+  async requestCredential(home: NodeId, ask: { scientistId: string; bookingId: string; parts: Record<string, string>; token: string }): Promise<{ status: number; data: unknown }> {
+    const answer = await this.exchange(home, 'POST', `${FEDERATION_PREFIX}/credentials`, JSON.stringify(ask), this.options.requestTimeoutMs);
+    return { status: answer.status, data: answer.data };
+  }
+
   /**
    * The reference's time (for Cristian's algorithm), from its signed GET /federation/v1/time:
    * the answer is signed by the reference and bound to this very request (a nonce), so no one

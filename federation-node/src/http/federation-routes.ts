@@ -12,6 +12,7 @@ import { BATCH_PATH, FEDERATION_PREFIX, TIME_PATH } from '../federation/peer-cli
 import type { NodeParts } from '../node-parts.js';
 import { readJson, validate } from './body.js';
 import { signingPeer, verifyPeerRequests } from './peer-signatures.js';
+import { CREDENTIALS_PATH, CredentialAsk, checkBookingCredential, vouch } from '../security/credential-exchange.js';
 import { HttpProblem, type ProblemBody } from './problem.js';
 
 export function federationRoutes(parts: NodeParts): Router {
@@ -51,6 +52,12 @@ export function federationRoutes(parts: NodeParts): Router {
     // Every message enters the engine in this one turn, so that their records share one group commit.
     const replies = batch.messages.map((raw, index) => replyToOne(parts, batch.from, raw, index));
     ctx.body = { replies: await Promise.all(replies) };
+  });
+
+  /** A scientist's home vouches for a booking another member coordinates (docs/PROTOCOL.md, "Credentials"). */
+  router.post(CREDENTIALS_PATH, async (ctx) => {
+    const { value } = await readJson(ctx, CredentialAsk, bodyLimit, 'the credential request');
+    ctx.body = vouch(parts.credentials, value, signingPeer(ctx));
   });
 
   /** The clock reference's time for Cristian's algorithm, signed and bound to the asking request (docs/PROTOCOL.md). */
@@ -113,6 +120,7 @@ function checkPrepare(parts: NodeParts, prepare: PrepareMessage, peer: string): 
   if (foreign.length > 0) {
     throw new HttpProblem('forbidden', `${parts.directory.selfId} does not own ${[...new Set(foreign.map((i) => i.telescopeId))].join(', ')}`);
   }
+  if (prepare.kind === 'book') checkBookingCredential(parts.credentials, prepare.txId, part, peer);
   return prepare;
 }
 
