@@ -23,6 +23,7 @@ import { FaultInjector } from './faults.js';
 import { catalogOf, readMembership } from './security/membership.js';
 import { MembershipReloader } from './security/membership-reloader.js';
 import { credentialSource, type CredentialDeps } from './security/credential-exchange.js';
+import { restrictToOwner } from './security/file-permissions.js';
 import { loadSecurity, type NodeSecurity } from './security/node-security.js';
 import { PeerAuthenticator } from './security/peer-authenticator.js';
 import { signPeerAnswers } from './http/peer-signatures.js';
@@ -54,6 +55,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   const config = resolveConfig(environment, directory, membership.timeReference);
   const security = loadSecurity(config, membership);
   const membershipReloader = new MembershipReloader({ membershipFile: config.MEMBERSHIP_FILE, signingKeyFile: config.SIGNING_KEY_FILE }, membership, directory, security, loggers);
+  restrictToOwner(config.dataDir); // what an older version or another umask left readable by others
   const database = await openDatabase(config.dataDir);
   const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX);
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];

@@ -1,7 +1,7 @@
 // Live membership through real processes: a fourth observatory joins a running federation and
 // books across all four with no other node restarting; an observatory's key is rotated under
 // concurrent load and not one booking is refused; a retired key is refused afterwards.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { ObservatorySeed } from '../../seeds/catalog.js';
@@ -66,6 +66,21 @@ describe('membership: joining and key rotation without restarts', function () {
     const listed = await httpClient(federation.url('la-palma')).get('/observatories');
     expect(listed.data.observatories.map((o: { id: string }) => o.id)).to.include('karoo');
     for (const id of founders) expect(auditLines(federation, id, 'MEMBERSHIP_LOADED').length, `${id} audited the new membership`).to.be.at.least(1);
+  });
+
+  it('keeps keys, tokens, databases and logs readable only by their owner: 0600 files in 0700 folders', () => {
+    const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
+    const keys = federation.keys;
+    expect([keys.dir, keys.signingKeysDir].map(mode), 'key folders').to.deep.equal(['700', '700']);
+    const secrets = [keys.tokenHashesFile, keys.tokensFile, ...readdirSync(keys.signingKeysDir).map((f) => path.join(keys.signingKeysDir, f))];
+    expect(secrets.map(mode), 'private keys and tokens').to.deep.equal(secrets.map(() => '600'));
+    expect(mode(keys.membershipFile), 'the membership document is public').to.equal('644');
+    for (const id of founders) {
+      const dir = federation.node(id).dataDir;
+      const files = [...readdirSync(dir).map((f) => path.join(dir, f)), ...readdirSync(path.join(dir, 'logs')).map((f) => path.join(dir, 'logs', f))];
+      expect([dir, path.join(dir, 'logs')].map(mode), `${id}'s data folders`).to.deep.equal(['700', '700']);
+      expect(files.filter((f) => statSync(f).isFile()).map((f) => `${path.basename(f)} ${mode(f)}`), `${id}'s database and logs`).to.satisfy((list: string[]) => list.length >= 3 && list.every((l) => l.endsWith(' 600')));
+    }
   });
 
   it('rotates atacama\'s key under concurrent load across every node: zero refused bookings, and the retired key is refused afterwards', async () => {
