@@ -28,6 +28,8 @@ import { loadSecurity, type NodeSecurity } from './security/node-security.js';
 import { PeerAuthenticator } from './security/peer-authenticator.js';
 import { signPeerAnswers } from './http/peer-signatures.js';
 import { createLoggers, type Loggers } from './logging/logger.js';
+import { NodeMetrics } from './metrics/metrics.js';
+import { metricsObserver, metricsRoutes } from './http/metrics-routes.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
 import { openDatabase } from './storage/database.js';
@@ -47,7 +49,7 @@ export interface NodeOptions {
 
 export async function startNode(environment: Config, options: NodeOptions = {}): Promise<RunningNode> {
   const startedAtMs = Date.now();
-  const loggers = createLoggers({ service: environment.NODE_ID, level: environment.LOG_LEVEL, logDir: environment.logDir, toStdout: environment.LOG_TO_STDOUT });
+  const loggers = createLoggers({ service: environment.NODE_ID, level: environment.LOG_LEVEL, logDir: environment.logDir, toStdout: environment.LOG_TO_STDOUT, format: environment.LOG_FORMAT });
   const log = loggers.app;
   const membership = readMembership(environment.MEMBERSHIP_FILE);
   const catalog = catalogOf(membership);
@@ -57,7 +59,14 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   const membershipReloader = new MembershipReloader({ membershipFile: config.MEMBERSHIP_FILE, signingKeyFile: config.SIGNING_KEY_FILE }, membership, directory, security, loggers);
   restrictToOwner(config.dataDir); // what an older version or another umask left readable by others
   const database = await openDatabase(config.dataDir);
-  const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX);
+  // The gauges read the parts below only when Prometheus scrapes, after start-up.
+  const metrics: NodeMetrics = new NodeMetrics(config.NODE_ID, {
+    participantOpen: () => engine.participant.unfinished(),
+    coordinatorOpen: () => engine.coordinator.unfinished().length,
+    clock: () => clock!.status(),
+    nowMs: () => clock!.nowMs(),
+  });
+  const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX, (statements, seconds, ok) => metrics.groupCommit(statements, seconds, ok));
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];
   await writer.write((batch) => batch.statement((runner) => loadSeeds(runner, catalog, scientists)));
   await writer.write((batch) => batch.statement((runner) => storeTokenHashes(runner, security)));
@@ -115,7 +124,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }),
+    instrumented(enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }), metrics),
   );
 
   const credentials: CredentialDeps = { selfId: config.NODE_ID, security, homes: new Map(scientistRows.map((r) => [r.id, r.institution])), peers, nowMs, ttlS: config.CREDENTIAL_TTL_S, loggers };
@@ -137,7 +146,8 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   membershipReloader.start(config.MEMBERSHIP_POLL_INTERVAL_MS);
   await recover(parts);
-  const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [signPeerAnswers(peerAuth)]);
+  const routers = [publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts), metricsRoutes(metrics, security.tokens, config.NODE_ID)];
+  const app = createApp(routers, log, loggers.audit, [signPeerAnswers(peerAuth)], [metricsObserver(metrics)]);
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS; // a slow client cannot hold a connection forever
@@ -208,6 +218,15 @@ function resolveConfig(environment: Config, directory: Directory, documentRefere
   const timeReference = environment.TIME_REFERENCE ?? documentReference ?? directory.firstMember();
   if (!directory.members.has(timeReference)) throw new Error(`TIME_REFERENCE ${timeReference} is not a member of the federation`);
   return { ...environment, publicUrl: environment.publicUrl ?? directory.self.url, timeReference };
+}
+
+/** The same ports, timed: log writes until durable, protocol requests until answered. */
+function instrumented(ports: EnginePorts, metrics: NodeMetrics): EnginePorts {
+  return {
+    ...ports,
+    writeLog: (entry) => metrics.logWrite(entry.role, entry.record.state, ports.writeLog(entry)),
+    request: (to, message) => metrics.peerRequest(to, message.type, ports.request(to, message)),
+  };
 }
 
 /** Bring back every unfinished transaction and settle what presumed abort settles. */
