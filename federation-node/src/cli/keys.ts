@@ -5,7 +5,7 @@
 //   npm run keys -- --join <member.json>                        add a member (a membership entry)
 //   npm run keys -- --new-key <file> --id <observatory>          a key pair for a member run elsewhere;
 //                                                                prints its public-key entry
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readCatalog, readScientists } from '../../../seeds/catalog.js';
@@ -49,6 +49,11 @@ if (values.rotate) {
 } else if (values.join) {
   const member = MemberEntry.parse(JSON.parse(readFileSync(values.join, 'utf8')));
   console.log(`membership version ${addMember(files, member).version}: ${member.id} is a member`);
+  // npm start rewrites the document at each start: it keeps the members listed here.
+  const remote = path.join(dir, 'remote-members.json');
+  const kept = existsSync(remote) ? (JSON.parse(readFileSync(remote, 'utf8')) as MemberEntry[]).filter((m) => m.id !== member.id) : [];
+  writeFileSync(remote, `${JSON.stringify([...kept, member], null, 2)}\n`);
+  console.log(`  also listed in ${remote}, which npm start adds to the document it writes`);
 } else if (values['new-key']) {
   if (!values.id) throw new Error('--new-key needs --id <observatory>');
   if (existsSync(values['new-key'])) throw new Error(`${values['new-key']} exists; not overwriting a key`);
