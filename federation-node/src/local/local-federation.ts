@@ -40,6 +40,9 @@ export interface FederationOptions {
   routeVia?: Record<string, Record<string, string>>;
 }
 
+/** How long a node may take to listen: generous, since a loaded two-core machine starts three nodes in ~16 s. */
+const NODE_START_MAX_MS = 60_000;
+
 /**
  * Every simulated scientist of a local federation shares one address (loopback), so the
  * per-address limit would throttle the load itself; tests of the limits set their own.
@@ -170,7 +173,7 @@ export class LocalFederation {
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${id} did not start within 20 s:\n${handle.output.join('')}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`${id} did not start within ${NODE_START_MAX_MS / 1000} s:\n${handle.output.join('')}`)), NODE_START_MAX_MS);
       child.on('message', (message: { type?: string }) => {
         if (message.type !== 'listening') return;
         clearTimeout(timer);
