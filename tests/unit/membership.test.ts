@@ -6,7 +6,9 @@ import { readCatalog } from '../../seeds/catalog.js';
 import { KeyRing } from '../../federation-node/src/security/key-ring.js';
 import { keyIdFor, parseMembership, rawPublicKeyOf, type MembershipDocument } from '../../federation-node/src/security/membership.js';
 
-const [atacama, laPalma] = readCatalog().observatories;
+const catalog = readCatalog().observatories;
+const atacama = catalog.find((o) => o.id === 'atacama');
+const laPalma = catalog.find((o) => o.id === 'la-palma');
 const ATACAMA_KEY = generateKeyPairSync('ed25519').privateKey;
 const LA_PALMA_KEY = generateKeyPairSync('ed25519').privateKey;
 const entry = (id: string, key = ATACAMA_KEY) => ({ keyId: keyIdFor(id, rawPublicKeyOf(key)), alg: 'ed25519' as const, publicKey: rawPublicKeyOf(key) });
@@ -16,8 +18,8 @@ function doc(change: (d: MembershipDocument) => void = () => undefined): string 
     federation: 'unit',
     version: 1,
     members: [
-      { ...atacama!, urls: ['http://127.0.0.1:7101'], publicKeys: [entry('atacama')] },
-      { ...laPalma!, urls: ['http://127.0.0.1:7103'], publicKeys: [entry('la-palma', LA_PALMA_KEY)] },
+      { ...atacama!, telescopes: [...atacama!.telescopes], urls: ['http://127.0.0.1:7101'], publicKeys: [entry('atacama')] },
+      { ...laPalma!, telescopes: [...laPalma!.telescopes], urls: ['http://127.0.0.1:7103'], publicKeys: [entry('la-palma', LA_PALMA_KEY)] },
     ],
   };
   change(d);
