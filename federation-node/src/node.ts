@@ -127,7 +127,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     instrumented(enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }), metrics),
   );
 
-  const credentials: CredentialDeps = { selfId: config.NODE_ID, security, homes: new Map(scientistRows.map((r) => [r.id, r.institution])), peers, nowMs, ttlS: config.CREDENTIAL_TTL_S, loggers };
+  const credentials: CredentialDeps = { selfId: config.NODE_ID, security, homes: new Map(scientistRows.map((r) => [r.id, r.institution])), peers, nowMs, ttlS: config.CREDENTIAL_TTL_S, deadlineMs: config.PREPARE_TIMEOUT_MS, loggers };
   const bookingService = new BookingService({
     credentialFor: credentialSource(credentials),
     directory,

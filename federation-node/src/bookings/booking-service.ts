@@ -128,11 +128,13 @@ export class BookingService {
       cancelTxId: null,
     };
     // Before anything is recorded or held: without the home observatory's word no participant would hold a slot.
-    const credential = await this.deps.credentialFor({ scientistId: booking.scientistId, bookingId: booking.id, parts: partDigests(booking.items), token });
+    // Only other observatories check it: a booking of this node's telescopes alone needs none.
+    const remote = booking.items.some((i) => i.observatoryId !== this.deps.directory.selfId);
+    const credential = remote ? await this.deps.credentialFor({ scientistId: booking.scientistId, bookingId: booking.id, parts: partDigests(booking.items), token }) : undefined;
     return withLogContext({ txId: booking.id }, () => this.decide(booking, credential));
   }
 
-  private async decide(booking: BookingRecord, credential: string): Promise<BookingRecord> {
+  private async decide(booking: BookingRecord, credential: string | undefined): Promise<BookingRecord> {
     // Not awaited: presumed abort needs no record before the decision, and the decision's
     // own write comes after this one in the same ordered log.
     this.deps.bookings.insert(booking).catch((error: unknown) => this.deps.log.error(`booking ${booking.id} could not be recorded: ${String(error)}`));

@@ -131,9 +131,15 @@ export class PeerClient {
   }
 
   /** Ask a scientist's home observatory to vouch for a booking (its signed POST /federation/v1/credentials). */
-  async requestCredential(home: NodeId, ask: { scientistId: string; bookingId: string; parts: Record<string, string>; token: string }): Promise<{ status: number; data: unknown }> {
-    const answer = await this.exchange(home, 'POST', `${FEDERATION_PREFIX}/credentials`, JSON.stringify(ask), this.options.requestTimeoutMs);
-    return { status: answer.status, data: answer.data };
+  async requestCredential(home: NodeId, ask: { scientistId: string; bookingId: string; parts: Record<string, string>; token: string }, deadlineMs: number): Promise<{ status: number; data: unknown }> {
+    const body = JSON.stringify(ask);
+    // Safe to repeat (each answer is a valid credential); retried like a prepare, while its deadline allows.
+    const attempt = async () => {
+      const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs, deadlineMs - this.options.nowMs()));
+      const answer = await this.exchange(home, 'POST', `${FEDERATION_PREFIX}/credentials`, body, timeoutMs);
+      return { status: answer.status, data: answer.data };
+    };
+    return pRetry(attempt, { retries: this.options.attemptsMax - 1, minTimeout: 50, maxTimeout: 1_000, factor: 3, shouldRetry: () => this.options.nowMs() < deadlineMs });
   }
 
   /**

@@ -27,6 +27,8 @@ export interface CredentialDeps {
   peers: PeerClient;
   nowMs: () => number;
   ttlS: number;
+  /** How long a coordinator keeps asking the home for a credential (PREPARE_TIMEOUT_MS: the same budget as a prepare). */
+  deadlineMs: number;
   loggers: Loggers;
 }
 
@@ -39,15 +41,16 @@ export function credentialSource(deps: CredentialDeps): BookingServiceDeps['cred
     if (!request.token) throw new HttpProblem('forbidden', `${request.scientistId}'s home observatory ${home} vouches only for a request carrying ${request.scientistId}'s own API token`);
     let answer;
     try {
-      answer = await deps.peers.requestCredential(home, { scientistId: request.scientistId, bookingId: request.bookingId, parts: request.parts, token: request.token });
+      answer = await deps.peers.requestCredential(home, { scientistId: request.scientistId, bookingId: request.bookingId, parts: request.parts, token: request.token }, deps.nowMs() + deps.deadlineMs);
     } catch (error) {
       throw new HttpProblem('observatory-unavailable', `the booking was not made: ${request.scientistId}'s home observatory ${home}, which must vouch for it, did not answer (${(error as Error).message})`, { unavailableObservatories: [home] }, { 'Retry-After': '5' });
     }
     const credential = (answer.data as { credential?: unknown }).credential;
-    if (answer.status !== 200 || typeof credential !== 'string') {
-      throw new HttpProblem('forbidden', `${home} would not vouch for this booking of ${request.scientistId}: ${(answer.data as { detail?: string }).detail ?? `status ${answer.status}`}`);
-    }
-    return credential;
+    const detail = (answer.data as { detail?: string }).detail ?? `status ${answer.status}`;
+    if (answer.status === 200 && typeof credential === 'string') return credential;
+    if (answer.status === 403) throw new HttpProblem('forbidden', `${home} would not vouch for this booking of ${request.scientistId}: ${detail}`);
+    // Anything else (starting, overloaded, an unexpected answer) says nothing about the scientist: try again later.
+    throw new HttpProblem('observatory-unavailable', `the booking was not made: ${request.scientistId}'s home observatory ${home}, which must vouch for it, answered ${answer.status} (${detail})`, { unavailableObservatories: [home] }, { 'Retry-After': '5' });
   };
 }
 
