@@ -2,8 +2,10 @@
 //   NODE_ID=atacama FEDERATION_PEERS=atacama=http://127.0.0.1:7101,... node dist/federation-node/src/main.js
 import { ConfigError, loadConfig } from './config/config.js';
 import { startNode } from './node.js';
+import { ownerOnlyFromNowOn } from './security/file-permissions.js';
 
 async function main(): Promise<void> {
+  ownerOnlyFromNowOn(); // databases, logs and keys this process writes: 0600 files, 0700 folders
   let config;
   try {
     config = loadConfig(process.env);

@@ -2,7 +2,7 @@
 // in: no framework, no globals.
 import type { ProtocolEngine } from '../../coordinator-2pc/src/index.js';
 import type { BookingService } from './bookings/booking-service.js';
-import type { Config } from './config/config.js';
+import type { NodeConfig } from './config/config.js';
 import type { SlotTable } from './domain/slot-table.js';
 import type { FederationClock } from './federation/clock.js';
 import type { Directory } from './federation/directory.js';
@@ -11,6 +11,8 @@ import type { PeerAdmission } from './federation/peer-admission.js';
 import type { Loggers } from './logging/logger.js';
 import type { BookingRepository } from './storage/booking-repository.js';
 import type { NodeSecurity } from './security/node-security.js';
+import type { MembershipReloader } from './security/membership-reloader.js';
+import type { CredentialDeps } from './security/credential-exchange.js';
 import type { PeerAuthenticator } from './security/peer-authenticator.js';
 import type { Database } from './storage/database.js';
 import type { TransactionLog } from './storage/transaction-log.js';
@@ -22,7 +24,7 @@ export interface Readiness {
 }
 
 export interface NodeParts {
-  config: Config;
+  config: NodeConfig;
   directory: Directory;
   clock: FederationClock;
   slots: SlotTable;
@@ -36,6 +38,8 @@ export interface NodeParts {
   readiness: Readiness;
   security: NodeSecurity;
   peerAuth: PeerAuthenticator;
+  membership: MembershipReloader;
+  credentials: CredentialDeps;
   startedAtMs: number;
   /** What this participant lets each other member ask of it. */
   admission: PeerAdmission;

@@ -7,10 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { CoordinatorCore, ParticipantCore, ProtocolEngine, recordsComplete, type EnginePorts } from '../../coordinator-2pc/src/index.js';
 import { Reconciler } from './durability/reconciler.js';
 import { StoreIdentityStore, type StoreIdentity } from './durability/store-identity.js';
-import { readCatalog, readScientists } from '../../seeds/catalog.js';
+import { readScientists } from '../../seeds/catalog.js';
 import { loadSeeds } from '../../seeds/loader.js';
 import { BookingService } from './bookings/booking-service.js';
-import type { Config } from './config/config.js';
+import type { Config, NodeConfig } from './config/config.js';
 import { SlotTable } from './domain/slot-table.js';
 import { FederationClock } from './federation/clock.js';
 import { Directory } from './federation/directory.js';
@@ -23,6 +23,10 @@ import { operationsRoutes } from './http/operations-routes.js';
 import { publicRoutes } from './http/public-routes.js';
 import type { QueryRunner } from 'typeorm';
 import { FaultInjector } from './faults.js';
+import { catalogOf, readMembership } from './security/membership.js';
+import { MembershipReloader } from './security/membership-reloader.js';
+import { credentialSource, type CredentialDeps } from './security/credential-exchange.js';
+import { restrictToOwner } from './security/file-permissions.js';
 import { loadSecurity, type NodeSecurity } from './security/node-security.js';
 import { PeerAuthenticator } from './security/peer-authenticator.js';
 import { signPeerAnswers } from './http/peer-signatures.js';
@@ -47,13 +51,17 @@ export interface NodeOptions {
   onFatal?: (error: unknown) => void;
 }
 
-export async function startNode(config: Config, options: NodeOptions = {}): Promise<RunningNode> {
+export async function startNode(environment: Config, options: NodeOptions = {}): Promise<RunningNode> {
   const startedAtMs = Date.now();
-  const loggers = createLoggers({ service: config.NODE_ID, level: config.LOG_LEVEL, logDir: config.logDir, toStdout: config.LOG_TO_STDOUT, format: config.LOG_FORMAT });
+  const loggers = createLoggers({ service: environment.NODE_ID, level: environment.LOG_LEVEL, logDir: environment.logDir, toStdout: environment.LOG_TO_STDOUT, format: environment.LOG_FORMAT });
   const log = loggers.app;
-  const catalog = readCatalog(config.CATALOG_FILE);
-  const directory = new Directory(config.NODE_ID, catalog, config.FEDERATION_PEERS);
-  const security = loadSecurity(config);
+  const membership = readMembership(environment.MEMBERSHIP_FILE);
+  const catalog = catalogOf(membership);
+  const directory = new Directory(environment.NODE_ID, membership, environment.peerUrls);
+  const config = resolveConfig(environment, directory, membership.timeReference);
+  const security = loadSecurity(config, membership);
+  const membershipReloader = new MembershipReloader({ membershipFile: config.MEMBERSHIP_FILE, signingKeyFile: config.SIGNING_KEY_FILE }, membership, directory, security, loggers);
+  restrictToOwner(config.dataDir); // what an older version or another umask left readable by others
   const database = await openDatabase(config.dataDir);
   // The gauges read the parts below only when Prometheus scrapes, after start-up.
   const metrics: NodeMetrics = new NodeMetrics(config.NODE_ID, {
@@ -66,7 +74,8 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];
   await writer.write((batch) => batch.statement((runner) => loadSeeds(runner, catalog, scientists)));
   await writer.write((batch) => batch.statement((runner) => storeTokenHashes(runner, security)));
-  const scientistIds = new Set<string>((await database.reader.query('SELECT id FROM scientists')).map((r: { id: string }) => r.id));
+  const scientistRows: Array<{ id: string; institution: string }> = await database.reader.query('SELECT id, institution FROM scientists');
+  const scientistIds = new Set<string>(scientistRows.map((r) => r.id));
 
   const limits = {
     itemsPerBookingMax: config.ITEMS_PER_BOOKING_MAX,
@@ -80,14 +89,14 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   const identity = await identityStore.beginIncarnation(Date.now(), () => transactionLog.newestRecordMs());
   const bookings = new BookingRepository(writer, database.reader);
 
-  const timeReference = config.TIME_REFERENCE ?? directory.firstMember();
+  const timeReference = config.timeReference;
   let clock: FederationClock | undefined;
   const nowMs = () => clock!.nowMs();
   const peerAuth = new PeerAuthenticator(config.NODE_ID, security, nowMs);
   const peers = new PeerClient({
     selfId: config.NODE_ID,
     auth: peerAuth,
-    peers: config.FEDERATION_PEERS,
+    peers: directory.urls,
     requestTimeoutMs: config.PEER_REQUEST_TIMEOUT_MS,
     attemptsMax: config.PEER_REQUEST_ATTEMPTS_MAX,
     nowMs,
@@ -137,7 +146,9 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     marginMs: config.RECONCILIATION_MARGIN_MS,
   });
 
+  const credentials: CredentialDeps = { selfId: config.NODE_ID, security, homes: new Map(scientistRows.map((r) => [r.id, r.institution])), peers, nowMs, ttlS: config.CREDENTIAL_TTL_S, deadlineMs: config.PREPARE_TIMEOUT_MS, loggers };
   const bookingService = new BookingService({
+    credentialFor: credentialSource(credentials),
     directory,
     engine,
     bookings,
@@ -152,9 +163,10 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   });
   const readiness = { recoveryFinished: false };
   const admission = createAdmission(config, directory, engine, slots, nowMs, loggers, metrics);
-  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, startedAtMs, admission, identity, reconciler };
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, membership: membershipReloader, credentials, startedAtMs, admission, identity, reconciler };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
+  membershipReloader.start(config.MEMBERSHIP_POLL_INTERVAL_MS);
   await recover(parts);
   log.info(`store ${identity.storeId}, incarnation ${identity.incarnation}, complete since ${new Date(identity.completeSinceMs).toISOString()}${identity.reconciliation ? `; reconciling (${identity.reconciliation.reason})` : ''}`);
   await reconciler.start();
@@ -178,6 +190,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     async stop() {
       clock!.stop();
       reconciler.stop();
+      membershipReloader.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -231,6 +244,13 @@ function enginePorts(deps: PortDeps): EnginePorts {
     },
     ...(deps.faults.enabled ? { faultPoint: (point, txId, kind) => deps.faults.hit(point, txId, kind) } : {}),
   };
+}
+
+/** Fill in from the membership document what the environment left open: the public URL, the time reference. */
+function resolveConfig(environment: Config, directory: Directory, documentReference: string | undefined): NodeConfig {
+  const timeReference = environment.TIME_REFERENCE ?? documentReference ?? directory.firstMember();
+  if (!directory.members.has(timeReference)) throw new Error(`TIME_REFERENCE ${timeReference} is not a member of the federation`);
+  return { ...environment, publicUrl: environment.publicUrl ?? directory.self.url, timeReference };
 }
 
 /** The same ports, timed: log writes until durable, protocol requests until answered. */

@@ -175,7 +175,7 @@ describe('deployment: docker-compose.yml, as docker-compose resolves it', functi
     const required = Object.entries(ConfigSchema.shape)
       .filter(([, schema]) => !(schema as { safeParse: (v: unknown) => { success: boolean } }).safeParse(undefined).success)
       .map(([name]) => name);
-    expect(required, 'the node has required variables (NODE_ID, FEDERATION_PEERS)').to.include.members(['NODE_ID', 'FEDERATION_PEERS']);
+    expect(required, 'the node has required variables (NODE_ID, MEMBERSHIP_FILE, SIGNING_KEY_FILE)').to.include.members(['NODE_ID', 'MEMBERSHIP_FILE', 'SIGNING_KEY_FILE']);
     for (const [name, service] of Object.entries(config.services)) {
       for (const variable of Object.keys(service.environment)) expect(documented.has(variable), `${name} sets ${variable}, which .env.example does not document`).to.equal(true);
       for (const variable of required) expect(service.environment[variable] ?? '', `${name} sets the required ${variable}`).to.not.equal('');
@@ -190,8 +190,9 @@ describe('deployment: docker-compose.yml, as docker-compose resolves it', functi
       expect(loaded.HOST).to.equal('0.0.0.0');
       expect(loaded.dataDir).to.equal(service.environment.DATA_DIR);
       expect(loaded.publicUrl).to.equal(`http://${name}:${expectedPort(name)}`);
-      expect(loaded.timeReference).to.equal(catalogIds[0]);
-      expect(loaded.CATALOG_FILE, 'relative to the app root, where the image puts seeds/').to.equal('seeds/catalog.json');
+      expect(loaded.MEMBERSHIP_FILE, 'the membership document in the mounted keys folder (a folder, so a replaced file is seen)').to.equal('/run/observatory-keys/membership.json');
+      expect(loaded.SIGNING_KEY_FILE, 'its own private key only').to.equal(`/run/observatory-keys/signing/${name}.pem`);
+      expect(loaded.TIME_REFERENCE, 'the document\'s first member (atacama) is the time reference').to.equal(undefined);
       expect(loaded.FAULT_POINTS, 'no fault injection by default').to.equal('');
     }
   });
@@ -221,7 +222,7 @@ describe('deployment: docker-compose.yml, as docker-compose resolves it', functi
     this.timeout(90_000);
     let federation: LocalFederation;
     // What differs outside a container: addresses, ports and data directories.
-    const HOST_SPECIFIC = new Set(['HOST', 'PORT', 'PUBLIC_URL', 'FEDERATION_PEERS', 'DATA_DIR', 'LOG_DIR', 'FEDERATION_SECRETS_FILE', 'TOKEN_HASHES_FILE']);
+    const HOST_SPECIFIC = new Set(['HOST', 'PORT', 'PUBLIC_URL', 'FEDERATION_PEERS', 'DATA_DIR', 'LOG_DIR', 'MEMBERSHIP_FILE', 'SIGNING_KEY_FILE', 'TOKEN_HASHES_FILE']);
 
     before(async () => {
       const nodeEnv = Object.fromEntries(

@@ -15,8 +15,8 @@ import type { BookingRecord } from '../../federation-node/src/storage/booking-re
 import { openDatabase, type Database } from '../../federation-node/src/storage/database.js';
 import { GroupCommitWriter } from '../../federation-node/src/storage/group-commit-writer.js';
 import { LocalFederation } from '../support/federation-harness.js';
-import { peerAuthFrom, signedClient } from '../support/signing.js';
-import { ensureLocalKeys } from '../../federation-node/src/security/local-keys.js';
+import { peerAuthFrom, signedClient, testKeys, vouchedPart } from '../support/signing.js';
+import type { LocalKeyFiles } from '../../federation-node/src/security/local-keys.js';
 import { item } from '../support/slots.js';
 import { queryFile } from '../support/sqlite.js';
 
@@ -26,13 +26,17 @@ function txId(coordinator = 'atacama'): string {
   return `${coordinator}.${randomBytes(12).toString('base64url')}`;
 }
 
+/** The keys of the running test federation: prepares carry atacama's credential for its scientist. */
+let federationKeys: LocalKeyFiles | undefined;
+
 /** A prepare from atacama for one hour of la-palma-gtc on `day` (05:00–06:00 is bookable there). */
 function prepareAtLaPalma(id: string, day: number): PrepareMessage {
   const nowMs = Date.now();
+  const part = { bookingId: id, scientistId: 'vera-rubin', items: [item('la-palma-gtc', day, 5)] };
   return {
     type: 'prepare', txId: id, kind: 'book', coordinatorId: 'atacama', participants: ['la-palma'],
     timestampMs: nowMs, deadlineMs: nowMs + 10_000,
-    payload: { bookingId: id, scientistId: 'vera-rubin', items: [item('la-palma-gtc', day, 5)] },
+    payload: federationKeys ? vouchedPart(federationKeys, 'atacama', 'la-palma', part) : part,
   };
 }
 
@@ -45,9 +49,13 @@ describe('batched protocol messages: POST /federation/v1/messages on a real node
 
   before(async () => {
     federation = await LocalFederation.start();
-    laPalma = signedClient(federation.url('la-palma'), peerAuthFrom(federation.keys.secretsFile, 'atacama'), 'la-palma');
+    federationKeys = federation.keys;
+    laPalma = signedClient(federation.url('la-palma'), peerAuthFrom(federation.keys, 'atacama'), 'la-palma');
   });
-  after(async () => federation?.stop());
+  after(async () => {
+    federationKeys = undefined;
+    await federation?.stop();
+  });
 
   const participantState = async (id: string) =>
     (await queryFile(federation.node('la-palma').dbFile, 'SELECT state FROM participant_transactions WHERE tx_id = ?', [id]))[0]?.state;
@@ -149,11 +157,11 @@ describe('PeerClient: coalescing protocol messages into batches', function () {
   const seen: Array<{ path: string; body: { messages?: RequestMessage[] } }> = [];
   let answer: (path: string, body: { messages?: RequestMessage[] }) => { status: number; body: unknown } | 'hang' | 'hang up';
 
-  // The stand-in peer signs its answers as la-palma, with a pair secret made for this test.
+  // The stand-in peer signs its answers as la-palma, with keys made for this test.
   const keysDir = mkdtempSync(path.join(os.tmpdir(), 'batching-keys-'));
-  const { secretsFile } = ensureLocalKeys(keysDir, ['atacama', 'la-palma'], []).files;
-  const asAtacama = peerAuthFrom(secretsFile, 'atacama', ['atacama', 'la-palma']);
-  const asLaPalma = peerAuthFrom(secretsFile, 'la-palma', ['atacama', 'la-palma']);
+  const keys = testKeys(keysDir, ['atacama', 'la-palma']);
+  const asAtacama = peerAuthFrom(keys, 'atacama');
+  const asLaPalma = peerAuthFrom(keys, 'la-palma');
 
   before(async () => {
     server = http.createServer((req, res) => {

@@ -36,7 +36,7 @@ describe('fuzzing every endpoint with random and malformed requests (fast-check)
     federation = await LocalFederation.start({ observatories: ['atacama', 'mauna-kea'], env: { BODY_BYTES_MAX: '8192' } });
     watcher = new sqlite3.Database(federation.node('atacama').dbFile, sqlite3.OPEN_READONLY);
     api = httpClient(federation.url('atacama'));
-    fromMaunaKea = signedClient(federation.url('atacama'), peerAuthFrom(federation.keys.secretsFile, 'mauna-kea'), 'atacama');
+    fromMaunaKea = signedClient(federation.url('atacama'), peerAuthFrom(federation.keys, 'mauna-kea'), 'atacama');
   });
   after(async () => {
     watcher?.close();

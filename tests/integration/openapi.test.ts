@@ -7,7 +7,7 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import { openApiDocument } from '../../federation-node/src/http/openapi.js';
 import { LocalFederation } from '../support/federation-harness.js';
 import { federationClient } from '../support/http-client.js';
-import { peerAuthFrom, signedClient } from '../support/signing.js';
+import { peerAuthFrom, signedClient, vouchedPart } from '../support/signing.js';
 import { item } from '../support/slots.js';
 
 // ajv and ajv-formats are CommonJS with default exports in their typings.
@@ -78,14 +78,14 @@ describe('OpenAPI document', function () {
     check(await api.get('/admin/transactions'), 'UnfinishedTransactions');
     const txId = 'mauna-kea.openapiCheck01';
     const now = Date.now();
-    const prepare = { type: 'prepare', txId, kind: 'book', coordinatorId: 'mauna-kea', participants: ['atacama', 'mauna-kea'], timestampMs: now, deadlineMs: now + 5_000, payload: { bookingId: txId, scientistId: 'vera-rubin', items: [item('atacama-ut2', 31, 2)] } };
-    const fromMaunaKea = signedClient(federation.url('atacama'), peerAuthFrom(federation.keys.secretsFile, 'mauna-kea'), 'atacama');
+    const prepare = { type: 'prepare', txId, kind: 'book', coordinatorId: 'mauna-kea', participants: ['atacama', 'mauna-kea'], timestampMs: now, deadlineMs: now + 5_000, payload: vouchedPart(federation.keys, 'atacama', 'atacama', { bookingId: txId, scientistId: 'vera-rubin', items: [item('atacama-ut2', 31, 2)] }) };
+    const fromMaunaKea = signedClient(federation.url('atacama'), peerAuthFrom(federation.keys, 'mauna-kea'), 'atacama');
     const vote = await fromMaunaKea.post(`/federation/v1/transactions/${txId}/prepare`, prepare);
     check(vote, 'VoteMessage');
     expect(vote.data.vote).to.equal('yes');
     check(await fromMaunaKea.get(`/federation/v1/transactions/${txId}`), 'TransactionView');
     check(await fromMaunaKea.post(`/federation/v1/transactions/${txId}/release`, { type: 'abort', txId, from: 'mauna-kea' }), 'AckMessage');
-    const fromAtacama = signedClient(federation.url('mauna-kea'), peerAuthFrom(federation.keys.secretsFile, 'atacama'), 'mauna-kea');
+    const fromAtacama = signedClient(federation.url('mauna-kea'), peerAuthFrom(federation.keys, 'atacama'), 'mauna-kea');
     check(await fromAtacama.get(`/federation/v1/transactions/${txId}/outcome?from=atacama`), 'StatusReplyMessage');
   });
 });

@@ -31,7 +31,7 @@ describe('Postman collection (newman, headless)', function () {
 
   it('passes every assertion of every request: public flows, and the signed protocol step by step', async () => {
     const environment = path.join(os.tmpdir(), `postman-env-${process.pid}.json`);
-    const keysDir = path.dirname(federation.keys.secretsFile);
+    const keysDir = federation.keys.dir;
     writeFileSync(environment, JSON.stringify(postmanEnvironment(keysDir, { atacama: federation.url('atacama'), 'mauna-kea': federation.url('mauna-kea'), 'la-palma': federation.url('la-palma') })));
     const summary = await run(environment);
     const failures = summary.run.failures.map((f) => `${f.source?.name ?? '?'}: ${f.error.test ?? ''} ${f.error.message}`);

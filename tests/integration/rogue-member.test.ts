@@ -13,7 +13,8 @@ import { holdsByCoordinator, snapshot, violations } from '../support/consistency
 import { LocalFederation } from '../support/federation-harness.js';
 import { federationClient, httpClient } from '../support/http-client.js';
 import { startRoguePeer, type RoguePeer } from '../support/rogue-peer.js';
-import { peerAuthFrom, signedClient } from '../support/signing.js';
+import { peerAuthFrom, signedClient, vouchedPart } from '../support/signing.js';
+import type { LocalKeyFiles } from '../../federation-node/src/security/local-keys.js';
 import { item } from '../support/slots.js';
 import { queryFile } from '../support/sqlite.js';
 
@@ -24,9 +25,13 @@ const FEDERATION_PATH = '/federation/v1';
 const rogueTxId = () => `${ROGUE}.${randomBytes(12).toString('base64url')}`;
 
 type Item = ReturnType<typeof item>;
+/** The federation's keys once it runs: the rogue's bookings are for its own scientist, with its own credential (rogue-credentials.test.ts covers the others'). */
+let rogueKeys: LocalKeyFiles | undefined;
+
 function prepare(txId: string, items: Item[], overrides: Record<string, unknown> = {}, to = 'la-palma') {
   const now = Date.now();
-  return { type: 'prepare', txId, kind: 'book', coordinatorId: ROGUE, participants: [to], timestampMs: now, deadlineMs: now + 5_000, payload: { bookingId: txId, scientistId: 'vera-rubin', items }, ...overrides };
+  const part = { bookingId: txId, scientistId: 'edwin-hubble', items };
+  return { type: 'prepare', txId, kind: 'book', coordinatorId: ROGUE, participants: [to], timestampMs: now, deadlineMs: now + 5_000, payload: rogueKeys ? vouchedPart(rogueKeys, ROGUE, to, part) : part, ...overrides };
 }
 
 describe('a rogue member holding a valid key: every abuse is refused or bounded, and audited', function () {
@@ -54,6 +59,7 @@ describe('a rogue member holding a valid key: every abuse is refused or bounded,
   before(async () => {
     const env = { ...Object.fromEntries(Object.entries(LIMITS).map(([k, v]) => [k, String(v)])), IN_DOUBT_QUERY_AFTER_MS: '300', IN_DOUBT_QUERY_MAX_INTERVAL_MS: '1000' };
     federation = await LocalFederation.start({ env });
+    rogueKeys = federation.keys;
     await federation.kill(ROGUE);
     rogue = await startRoguePeer(federation.node(ROGUE).port, ROGUE, peerAuthFrom(federation.keys.secretsFile, ROGUE));
     const laPalmaItem = item('la-palma-gtc', 40, 5);

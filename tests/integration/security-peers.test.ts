@@ -5,18 +5,25 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { expect } from 'chai';
 import type { AxiosResponse } from 'axios';
+import { readSigningKey } from '../../federation-node/src/security/key-ring.js';
+import { newSigningKey, signingKeyFile } from '../../federation-node/src/security/local-keys.js';
 import { signRequest } from '../../federation-node/src/security/message-signatures.js';
 import { LocalFederation, freePort } from '../support/federation-harness.js';
 import { federationClient, httpClient } from '../support/http-client.js';
-import { peerAuthFrom, signedClient } from '../support/signing.js';
+import { peerAuthFrom, signedClient, vouchedPart } from '../support/signing.js';
+import type { LocalKeyFiles } from '../../federation-node/src/security/local-keys.js';
 import { item } from '../support/slots.js';
 import { queryFile } from '../support/sqlite.js';
 
 const txId = (coordinator = 'atacama') => `${coordinator}.${randomBytes(12).toString('base64url')}`;
 
+let federationKeys: LocalKeyFiles | undefined;
+
+/** A prepare for vera-rubin (of atacama), vouched for by atacama once the test federation runs. */
 function prepare(id: string, day: number, telescopeId = 'la-palma-gtc', coordinatorId = 'atacama') {
   const now = Date.now();
-  return { type: 'prepare', txId: id, kind: 'book', coordinatorId, participants: ['la-palma'], timestampMs: now, deadlineMs: now + 10_000, payload: { bookingId: id, scientistId: 'vera-rubin', items: [item(telescopeId, day, 5)] } };
+  const part = { bookingId: id, scientistId: 'vera-rubin', items: [item(telescopeId, day, 5)] };
+  return { type: 'prepare', txId: id, kind: 'book', coordinatorId, participants: ['la-palma'], timestampMs: now, deadlineMs: now + 10_000, payload: federationKeys ? vouchedPart(federationKeys, 'atacama', 'la-palma', part) : part };
 }
 
 function expectRefused(res: AxiosResponse, status: 401 | 403, detailPart: string): void {
@@ -32,10 +39,14 @@ describe('security: signed messages between observatories', function () {
 
   before(async () => {
     federation = await LocalFederation.start();
+    federationKeys = federation.keys;
   });
-  after(async () => federation?.stop());
+  after(async () => {
+    federationKeys = undefined;
+    await federation?.stop();
+  });
 
-  const laPalmaFrom = (sender: string) => signedClient(federation.url('la-palma'), peerAuthFrom(federation.keys.secretsFile, sender), 'la-palma');
+  const laPalmaFrom = (sender: string) => signedClient(federation.url('la-palma'), peerAuthFrom(federation.keys, sender), 'la-palma');
   const holds = async (id: string) => queryFile(federation.node('la-palma').dbFile, 'SELECT * FROM slot_claims WHERE booking_id = ?', [id]);
 
   it('accepts a correctly signed prepare and signs its answer', async () => {
@@ -43,7 +54,7 @@ describe('security: signed messages between observatories', function () {
     const res = await laPalmaFrom('atacama').post(path(id), prepare(id, 300));
     expect(res.status).to.equal(200);
     expect(res.data.vote).to.equal('yes');
-    expect(res.headers['signature-input']).to.match(/^fed=\("@status" "content-digest" "@method";req "@path";req "signature";req;key="fed"\);.*keyid="la-palma"/);
+    expect(res.headers['signature-input']).to.match(/^fed=\("@status" "content-digest" "@method";req "@path";req "signature";req;key="fed"\);.*keyid="la-palma:[A-Za-z0-9_-]{12}";alg="ed25519"$/);
     await laPalmaFrom('atacama').post(path(id, 'release'), { type: 'abort', txId: id, from: 'atacama' });
   });
 
@@ -53,19 +64,19 @@ describe('security: signed messages between observatories', function () {
     expect(await holds(id)).to.deep.equal([]);
   });
 
-  it('refuses a message signed by an unknown observatory, or with a secret that is not the pair\'s', async () => {
+  it('refuses a message signed with a key no member lists, or with a key other than the one its keyid names', async () => {
     const id = txId();
     const body = JSON.stringify(prepare(id, 302));
-    const unknown = signRequest({ method: 'POST', target: path(id), body }, 'andromeda', randomBytes(32), Math.floor(Date.now() / 1000));
-    expectRefused(await httpClient(federation.url('la-palma')).post(path(id), body, { headers: { ...unknown, 'content-type': 'application/json' } }), 401, 'unknown observatory "andromeda"');
-    const forged = signRequest({ method: 'POST', target: path(id), body }, 'atacama', randomBytes(32), Math.floor(Date.now() / 1000));
+    const unknown = signRequest({ method: 'POST', target: path(id), body }, 'andromeda:k1', newSigningKey(), Math.floor(Date.now() / 1000));
+    expectRefused(await httpClient(federation.url('la-palma')).post(path(id), body, { headers: { ...unknown, 'content-type': 'application/json' } }), 401, 'unknown key "andromeda:k1"');
+    const forged = signRequest({ method: 'POST', target: path(id), body }, peerAuthFrom(federation.keys, 'atacama').keyId, newSigningKey(), Math.floor(Date.now() / 1000));
     expectRefused(await httpClient(federation.url('la-palma')).post(path(id), body, { headers: { ...forged, 'content-type': 'application/json' } }), 401, 'does not match');
     expect(await holds(id)).to.deep.equal([]);
   });
 
   it('refuses a body altered after signing', async () => {
     const id = txId();
-    const auth = peerAuthFrom(federation.keys.secretsFile, 'atacama');
+    const auth = peerAuthFrom(federation.keys, 'atacama');
     const signature = auth.signRequest('la-palma', 'POST', path(id), JSON.stringify(prepare(id, 303)));
     const altered = JSON.stringify(prepare(id, 304));
     expectRefused(await httpClient(federation.url('la-palma')).post(path(id), altered, { headers: { ...signature, 'content-type': 'application/json' } }), 401, 'Content-Digest');
@@ -74,15 +85,15 @@ describe('security: signed messages between observatories', function () {
   it('refuses a signature whose creation time is outside the allowed skew', async () => {
     const id = txId();
     const body = JSON.stringify(prepare(id, 305));
-    const secret = Buffer.from(Object.entries(JSON.parse(readFileSync(federation.keys.secretsFile, 'utf8')).pairs as Record<string, string>).find(([pair]) => pair === 'atacama:la-palma')![1], 'base64');
-    const stale = signRequest({ method: 'POST', target: path(id), body }, 'atacama', secret, Math.floor(Date.now() / 1000) - 120);
+    const key = readSigningKey(signingKeyFile(federation.keys, 'atacama'));
+    const stale = signRequest({ method: 'POST', target: path(id), body }, peerAuthFrom(federation.keys, 'atacama').keyId, key, Math.floor(Date.now() / 1000) - 120);
     expectRefused(await httpClient(federation.url('la-palma')).post(path(id), body, { headers: { ...stale, 'content-type': 'application/json' } }), 401, 'SIGNATURE_MAX_SKEW_S');
   });
 
   it('refuses a replayed message (its nonce was already used)', async () => {
     const id = txId();
     const body = JSON.stringify({ type: 'abort', txId: id, from: 'atacama' });
-    const signature = peerAuthFrom(federation.keys.secretsFile, 'atacama').signRequest('la-palma', 'POST', path(id, 'release'), body);
+    const signature = peerAuthFrom(federation.keys, 'atacama').signRequest('la-palma', 'POST', path(id, 'release'), body);
     const send = () => httpClient(federation.url('la-palma')).post(path(id, 'release'), body, { headers: { ...signature, 'content-type': 'application/json' } });
     expect((await send()).status).to.equal(200);
     expectRefused(await send(), 401, 'replayed');

@@ -101,7 +101,7 @@ describe('security: scientists and operators on the public API', function () {
       return readdirSync(dir).map((f) => readFileSync(path.join(dir, f), 'utf8'));
     }).join('\n');
     expect(logs).to.contain('"event_type":"ACCESS_REFUSED"');
-    const secrets = JSON.parse(readFileSync(federation.keys.secretsFile, 'utf8')).pairs as Record<string, string>;
+    const secrets = readdirSync(federation.keys.signingKeysDir).map((file) => readFileSync(path.join(federation.keys.signingKeysDir, file), 'utf8').split('\n')[1]!);
     for (const value of [...Object.values(federation.tokens.scientists), ...Object.values(federation.tokens.operators), ...Object.values(secrets)]) {
       expect(logs.includes(value), 'a secret value in the logs').to.equal(false);
     }

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { ConfigError, ConfigSchema, loadConfig } from '../../federation-node/src/config/config.js';
 
 const PEERS = 'atacama=http://127.0.0.1:7101,mauna-kea=http://127.0.0.1:7102';
-const KEYS = { FEDERATION_SECRETS_FILE: 'keys/federation-secrets.json', TOKEN_HASHES_FILE: 'keys/token-hashes.json' };
+const KEYS = { MEMBERSHIP_FILE: 'keys/membership.json', SIGNING_KEY_FILE: 'keys/signing/atacama.pem', TOKEN_HASHES_FILE: 'keys/token-hashes.json' };
 
 function failure(env: Record<string, string>): string {
   try {
@@ -35,8 +35,17 @@ describe('configuration from the environment', () => {
     expect(failure({ NODE_ID: 'atacama', FEDERATION_PEERS: 'atacama:7101', ...KEYS })).to.contain('FEDERATION_PEERS');
   });
 
-  it('refuses a peer list that does not include the node itself', () => {
-    expect(failure({ NODE_ID: 'la-palma', FEDERATION_PEERS: PEERS, ...KEYS })).to.contain('must list this node (la-palma)');
+  it('takes FEDERATION_PEERS as optional URL overrides: without it the public URL is left to the membership document', () => {
+    const config = loadConfig({ NODE_ID: 'la-palma', ...KEYS });
+    expect(config.publicUrl).to.equal(undefined);
+    expect(config.peerUrls.size).to.equal(0);
+    expect(config.MEMBERSHIP_POLL_INTERVAL_MS).to.equal(2000);
+    expect(loadConfig({ NODE_ID: 'la-palma', FEDERATION_PEERS: PEERS, ...KEYS }).peerUrls.get('mauna-kea')).to.equal('http://127.0.0.1:7102');
+  });
+
+  it('stops with one line naming a missing membership document or signing key', () => {
+    expect(failure({ NODE_ID: 'atacama', SIGNING_KEY_FILE: 'k.pem', TOKEN_HASHES_FILE: 't.json' })).to.match(/^configuration: MEMBERSHIP_FILE is missing/);
+    expect(failure({ NODE_ID: 'atacama', MEMBERSHIP_FILE: 'm.json', TOKEN_HASHES_FILE: 't.json' })).to.match(/^configuration: SIGNING_KEY_FILE is missing/);
   });
 
   it('refuses fault injection in a production deployment', () => {

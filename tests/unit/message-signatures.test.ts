@@ -1,14 +1,22 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { expect } from 'chai';
 import { NonceCache } from '../../federation-node/src/security/nonce-cache.js';
 import { SignatureError, signRequest, signResponse, verifyRequest, verifyResponse, type SignedRequest } from '../../federation-node/src/security/message-signatures.js';
 
-const SECRET = randomBytes(32);
+const ATACAMA = generateKeyPairSync('ed25519');
+const ATACAMA_NEXT = generateKeyPairSync('ed25519');
+const LA_PALMA = generateKeyPairSync('ed25519');
+const STRANGER = generateKeyPairSync('ed25519');
 const NOW_S = 1_800_000_000;
-const options = { secretsOf: (id: string) => (id === 'atacama' || id === 'la-palma' ? [SECRET] : []), nowS: NOW_S, maxSkewS: 30 };
+const KEYS = new Map([
+  ['atacama:k1', { observatoryId: 'atacama', publicKey: ATACAMA.publicKey }],
+  ['atacama:k2', { observatoryId: 'atacama', publicKey: ATACAMA_NEXT.publicKey }],
+  ['la-palma:k1', { observatoryId: 'la-palma', publicKey: LA_PALMA.publicKey }],
+]);
+const options = { keyOf: (keyId: string) => KEYS.get(keyId), nowS: NOW_S, maxSkewS: 30 };
 
-function signed(body = '{"type":"commit"}', target = '/federation/v1/transactions/atacama.abcdefgh/commit', keyId = 'atacama', createdS = NOW_S): SignedRequest {
-  return { method: 'POST', target, body, headers: { ...signRequest({ method: 'POST', target, body }, keyId, SECRET, createdS) } };
+function signed(body = '{"type":"commit"}', target = '/federation/v1/transactions/atacama.abcdefgh/commit', keyId = 'atacama:k1', createdS = NOW_S, key = ATACAMA.privateKey): SignedRequest {
+  return { method: 'POST', target, body, headers: { ...signRequest({ method: 'POST', target, body }, keyId, key, createdS) } };
 }
 
 function refusal(action: () => unknown): string {
@@ -21,14 +29,29 @@ function refusal(action: () => unknown): string {
   throw new Error('expected a SignatureError');
 }
 
-describe('HTTP message signatures (RFC 9421 profile, hmac-sha256)', () => {
-  it('verifies a signed request and names its sender', () => {
-    expect(verifyRequest(signed(), options)).to.include({ keyId: 'atacama', createdS: NOW_S });
+describe('HTTP message signatures (RFC 9421 profile, ed25519)', () => {
+  it('verifies a signed request and names its sender and the key it used', () => {
+    expect(verifyRequest(signed(), options)).to.include({ keyId: 'atacama:k1', observatoryId: 'atacama', createdS: NOW_S });
+  });
+
+  it('signs exactly the documented base: Ed25519 over its UTF-8 bytes, 64 bytes in the sf-binary of Signature', () => {
+    const request = signed('{"a":"é"}', '/federation/v1/transactions/atacama.abcdefgh/commit');
+    const params = (request.headers['signature-input'] as string).slice('fed='.length);
+    const base = [
+      '"@method": POST',
+      '"@path": /federation/v1/transactions/atacama.abcdefgh/commit',
+      '"@query": ?',
+      `"content-digest": ${request.headers['content-digest'] as string}`,
+      `"@signature-params": ${params}`,
+    ].join('\n');
+    const expected = sign(null, Buffer.from(base, 'utf8'), ATACAMA.privateKey).toString('base64');
+    expect(request.headers.signature).to.equal(`fed=:${expected}:`);
+    expect(Buffer.from(expected, 'base64')).to.have.length(64);
   });
 
   it('produces the documented Signature-Input: label fed, the four components, created, nonce, keyid, alg', () => {
     const input = signed().headers['signature-input'] as string;
-    expect(input).to.match(/^fed=\("@method" "@path" "@query" "content-digest"\);created=1800000000;nonce="[A-Za-z0-9_-]{22}";keyid="atacama";alg="hmac-sha256"$/);
+    expect(input).to.match(/^fed=\("@method" "@path" "@query" "content-digest"\);created=1800000000;nonce="[A-Za-z0-9_-]{22}";keyid="atacama:k1";alg="ed25519"$/);
   });
 
   it('refuses a body altered after signing', () => {
@@ -38,7 +61,7 @@ describe('HTTP message signatures (RFC 9421 profile, hmac-sha256)', () => {
 
   it('refuses a body and digest both altered (the signature covers the digest)', () => {
     const request = signed();
-    const forged = signRequest({ method: 'POST', target: request.target, body: '{"type":"abort"}' }, 'atacama', randomBytes(32), NOW_S);
+    const forged = signRequest({ method: 'POST', target: request.target, body: '{"type":"abort"}' }, 'atacama:k1', STRANGER.privateKey, NOW_S);
     const headers = { ...request.headers, 'content-digest': forged['content-digest'] };
     expect(refusal(() => verifyRequest({ ...request, body: '{"type":"abort"}', headers }, options))).to.contain('does not match');
   });
@@ -50,32 +73,32 @@ describe('HTTP message signatures (RFC 9421 profile, hmac-sha256)', () => {
     expect(refusal(() => verifyRequest({ ...request, target: `${request.target}?x=1` }, options))).to.contain('does not match');
   });
 
-  it('accepts a signature made with either secret of a pair while it is being rotated', () => {
-    const rotating = { ...options, secretsOf: () => [randomBytes(32), SECRET] };
-    expect(verifyRequest(signed(), rotating).keyId).to.equal('atacama');
+  it('accepts either listed key of a member while its key is being rotated, both naming that member', () => {
+    expect(verifyRequest(signed(), options).observatoryId).to.equal('atacama');
+    expect(verifyRequest(signed(undefined, undefined, 'atacama:k2', NOW_S, ATACAMA_NEXT.privateKey), options)).to.include({ keyId: 'atacama:k2', observatoryId: 'atacama' });
   });
 
-  it('refuses a signature made with another secret', () => {
-    const request: SignedRequest = { ...signed(), headers: { ...signRequest({ method: 'POST', target: '/x', body: '' }, 'atacama', randomBytes(32), NOW_S) } };
-    expect(refusal(() => verifyRequest({ ...request, target: '/x', body: '' }, options))).to.contain('does not match');
+  it('refuses a signature made with a key other than the one its keyid names (another member\'s, or a stranger\'s)', () => {
+    expect(refusal(() => verifyRequest(signed(undefined, undefined, 'atacama:k1', NOW_S, STRANGER.privateKey), options))).to.contain('does not match');
+    expect(refusal(() => verifyRequest(signed(undefined, undefined, 'atacama:k1', NOW_S, LA_PALMA.privateKey), options))).to.contain('does not match');
   });
 
-  it('refuses an unknown observatory, a missing signature, and a malformed header', () => {
-    expect(refusal(() => verifyRequest(signed(undefined, undefined, 'nowhere'), options))).to.contain('unknown observatory "nowhere"');
+  it('refuses an unknown key id, a missing signature, and a malformed header', () => {
+    expect(refusal(() => verifyRequest(signed(undefined, undefined, 'nowhere:k1', NOW_S, STRANGER.privateKey), options))).to.contain('unknown key "nowhere:k1"');
     expect(refusal(() => verifyRequest({ ...signed(), headers: {} }, options))).to.contain('not signed');
     expect(refusal(() => verifyRequest({ ...signed(), headers: { ...signed().headers, 'signature-input': 'fed=(((' } }, options))).to.contain('structured field');
   });
 
   it('refuses a signature created outside the allowed skew, in the past or the future', () => {
-    expect(refusal(() => verifyRequest(signed(undefined, undefined, 'atacama', NOW_S - 31), options))).to.contain('SIGNATURE_MAX_SKEW_S');
-    expect(refusal(() => verifyRequest(signed(undefined, undefined, 'atacama', NOW_S + 31), options))).to.contain('SIGNATURE_MAX_SKEW_S');
+    expect(refusal(() => verifyRequest(signed(undefined, undefined, 'atacama:k1', NOW_S - 31), options))).to.contain('SIGNATURE_MAX_SKEW_S');
+    expect(refusal(() => verifyRequest(signed(undefined, undefined, 'atacama:k1', NOW_S + 31), options))).to.contain('SIGNATURE_MAX_SKEW_S');
   });
 
   it('binds a signed response to the request it answers', () => {
     const request = signed();
     const body = '{"type":"ack"}';
-    const response = { status: 200, body, headers: { ...signResponse({ status: 200, body }, request, 'la-palma', SECRET, NOW_S) } };
-    expect(verifyResponse(response, request, 'la-palma', options).keyId).to.equal('la-palma');
+    const response = { status: 200, body, headers: { ...signResponse({ status: 200, body }, request, 'la-palma:k1', LA_PALMA.privateKey, NOW_S) } };
+    expect(verifyResponse(response, request, 'la-palma', options).keyId).to.equal('la-palma:k1');
     const otherRequest = signed();
     expect(refusal(() => verifyResponse(response, otherRequest, 'la-palma', options))).to.contain('does not match');
     expect(refusal(() => verifyResponse({ ...response, status: 201 }, request, 'la-palma', options))).to.contain('does not match');

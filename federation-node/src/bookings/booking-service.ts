@@ -8,6 +8,7 @@ import { withLogContext, type AppLogger, type AuditLogger } from '../logging/log
 import type { BookingLimits, BookingItem } from '../domain/slots.js';
 import { bookingProblem, canonicalInstant, itemProblem } from '../domain/slots.js';
 import type { Directory } from '../federation/directory.js';
+import { partDigest } from '../security/booking-credentials.js';
 import { HttpProblem } from '../http/problem.js';
 import type { BookingRecord, BookingRepository } from '../storage/booking-repository.js';
 import type { CreateBookingRequest } from './booking-schemas.js';
@@ -26,6 +27,17 @@ export interface BookingServiceDeps {
   incarnation?: number;
   /** Why this node serves no booking now (a reconciliation after a restore), or null. */
   refusalReason?: () => string | null;
+  /** A credential from the scientist's home observatory for this booking and these parts (node.ts). */
+  credentialFor: (request: CredentialRequest) => Promise<string>;
+}
+
+export interface CredentialRequest {
+  scientistId: string;
+  bookingId: string;
+  /** Observatory → partDigest of its items. */
+  parts: Record<string, string>;
+  /** The scientist's own API token, shown only to the scientist's home observatory when it is another. */
+  token: string | undefined;
 }
 
 export interface BookingOutcome {
@@ -43,16 +55,16 @@ export class BookingService {
 
   constructor(private readonly deps: BookingServiceDeps) {}
 
-  async create(request: CreateBookingRequest, idempotencyKey?: string): Promise<BookingOutcome> {
+  async create(request: CreateBookingRequest, idempotencyKey?: string, token?: string): Promise<BookingOutcome> {
     const hash = requestHash(request);
-    if (!idempotencyKey) return { booking: await this.book(request, hash, null), replayed: false };
+    if (!idempotencyKey) return { booking: await this.book(request, hash, null, token), replayed: false };
     const slot = `${request.scientistId}/${idempotencyKey}`;
     const running = this.inFlight.get(slot);
     if (running) {
       if (running.hash !== hash) throw reusedKey(idempotencyKey);
       return { ...(await running.done), replayed: true };
     }
-    const done = this.createOnce(request, hash, idempotencyKey);
+    const done = this.createOnce(request, hash, idempotencyKey, token);
     this.inFlight.set(slot, { hash, done });
     try {
       return await done;
@@ -101,15 +113,15 @@ export class BookingService {
     return items;
   }
 
-  private async createOnce(request: CreateBookingRequest, hash: string, key: string): Promise<BookingOutcome> {
+  private async createOnce(request: CreateBookingRequest, hash: string, key: string, token: string | undefined): Promise<BookingOutcome> {
     const earlier = await this.deps.bookings.findByIdempotencyKey(request.scientistId, key);
-    if (!earlier) return { booking: await this.book(request, hash, key), replayed: false };
+    if (!earlier) return { booking: await this.book(request, hash, key, token), replayed: false };
     if (earlier.requestHash !== hash) throw reusedKey(key);
     if (earlier.status === 'REJECTED') throw problemOf(earlier.reason);
     return { booking: earlier, replayed: true };
   }
 
-  private async book(request: CreateBookingRequest, hash: string, key: string | null): Promise<BookingRecord> {
+  private async book(request: CreateBookingRequest, hash: string, key: string | null, token: string | undefined): Promise<BookingRecord> {
     this.refuseWhileReconciling();
     const items = this.resolveItems(request);
     const timestampMs = this.deps.nowMs();
@@ -127,15 +139,19 @@ export class BookingService {
       requestHash: hash,
       cancelTxId: null,
     };
-    return withLogContext({ txId: booking.id }, () => this.decide(booking));
+    // Before anything is recorded or held: without the home observatory's word no participant would hold a slot.
+    // Only other observatories check it: a booking of this node's telescopes alone needs none.
+    const remote = booking.items.some((i) => i.observatoryId !== this.deps.directory.selfId);
+    const credential = remote ? await this.deps.credentialFor({ scientistId: booking.scientistId, bookingId: booking.id, parts: partDigests(booking.items), token }) : undefined;
+    return withLogContext({ txId: booking.id }, () => this.decide(booking, credential));
   }
 
-  private async decide(booking: BookingRecord): Promise<BookingRecord> {
+  private async decide(booking: BookingRecord, credential: string | undefined): Promise<BookingRecord> {
     // Not awaited: presumed abort needs no record before the decision, and the decision's
     // own write comes after this one in the same ordered log.
     this.deps.bookings.insert(booking).catch((error: unknown) => this.deps.log.error(`booking ${booking.id} could not be recorded: ${String(error)}`));
     this.deps.log.info(`booking ${booking.id} for ${booking.scientistId}: preparing ${describeItems(booking.items)}`);
-    const result = await this.run(booking.id, 'book', booking, booking.timestampMs);
+    const result = await this.run(booking.id, 'book', booking, booking.timestampMs, credential);
     if (result.outcome === 'committed') {
       this.deps.log.info(`booking ${booking.id} confirmed at ${observatoriesOf(booking.items)}`);
       this.deps.audit.event('BOOKING_CREATED', { bookingId: booking.id, scientistId: booking.scientistId, items: booking.items });
@@ -172,15 +188,24 @@ export class BookingService {
     throw problem;
   }
 
-  private run(txId: string, kind: 'book' | 'cancel', booking: BookingRecord, timestampMs: number): Promise<TransactionResult> {
-    const byObservatory = new Map<string, BookingItem[]>();
-    for (const item of booking.items) byObservatory.set(item.observatoryId, [...(byObservatory.get(item.observatoryId) ?? []), item]);
-    const parts = [...byObservatory].map(([node, items]) => ({
+  private run(txId: string, kind: 'book' | 'cancel', booking: BookingRecord, timestampMs: number, credential?: string): Promise<TransactionResult> {
+    const parts = [...partsOf(booking.items)].map(([node, items]) => ({
       node,
-      payload: { bookingId: booking.id, scientistId: booking.scientistId, items: items.map(({ telescopeId, start, end }) => ({ telescopeId, start, end })) },
+      payload: { bookingId: booking.id, scientistId: booking.scientistId, items, ...(credential ? { credential } : {}) },
     }));
     return this.deps.engine.begin({ txId, kind, timestampMs, deadlineMs: timestampMs + this.deps.prepareTimeoutMs, parts });
   }
+}
+
+/** Each observatory's part of a booking: its items, as its prepare carries them. */
+function partsOf(items: BookingItem[]): Map<string, Array<{ telescopeId: string; start: string; end: string }>> {
+  const byObservatory = new Map<string, Array<{ telescopeId: string; start: string; end: string }>>();
+  for (const { observatoryId, telescopeId, start, end } of items) byObservatory.set(observatoryId, [...(byObservatory.get(observatoryId) ?? []), { telescopeId, start, end }]);
+  return byObservatory;
+}
+
+function partDigests(items: BookingItem[]): Record<string, string> {
+  return Object.fromEntries([...partsOf(items)].map(([node, part]) => [node, partDigest(part)]));
 }
 
 /** The most useful answer for an aborted transaction: a conflict beats an invalid item beats an outage. */

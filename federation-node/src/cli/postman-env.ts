@@ -1,25 +1,26 @@
 // `npm run postman:env`: a Postman/Insomnia environment for the local federation (npm start),
-// with its URLs, two scientists' API tokens and the pair secrets that sign protocol messages,
-// written to keys/postman.postman_environment.json (next to the keys, out of git).
-import { readFileSync, writeFileSync } from 'node:fs';
+// with its URLs, two scientists' API tokens and each observatory's Ed25519 private key (the
+// 32-byte seed, base64url) with its key id, which sign protocol messages in the collection's
+// pre-request scripts; written to keys/postman.postman_environment.json (0600, out of git).
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { localKeyFiles, readLocalTokens } from '../security/local-keys.js';
+import { readSigningKey } from '../security/key-ring.js';
+import { localKeyFiles, publicKeyEntry, readLocalTokens, signingKeyFile } from '../security/local-keys.js';
 
 export function postmanEnvironment(keysDir: string, urls: Record<'atacama' | 'mauna-kea' | 'la-palma', string>): Record<string, unknown> {
   const files = localKeyFiles(keysDir);
   const tokens = readLocalTokens(files);
-  const pairs = (JSON.parse(readFileSync(files.secretsFile, 'utf8')) as { pairs: Record<string, string | string[]> }).pairs;
-  const secret = (pair: string) => [pair.split(':').sort().join(':'), pairs[pair] ?? pairs[pair.split(':').reverse().join(':')]] as const;
+  const keys = Object.keys(urls).flatMap((id) => {
+    const key = readSigningKey(signingKeyFile(files, id));
+    return [[`keyId:${id}`, publicKeyEntry(id, key).keyId], [`signingKey:${id}`, key.export({ format: 'jwk' }).d]] as Array<[string, unknown]>;
+  });
   const entries: Array<[string, unknown]> = [
     ['atacamaUrl', urls.atacama], ['maunaKeaUrl', urls['mauna-kea']], ['laPalmaUrl', urls['la-palma']],
     ['veraToken', tokens.scientists['vera-rubin']], ['edwinToken', tokens.scientists['edwin-hubble']],
-    ...['atacama:la-palma', 'atacama:mauna-kea', 'la-palma:mauna-kea'].map((p) => {
-      const [key, value] = secret(p);
-      return [`secret:${key}`, Array.isArray(value) ? value[0] : value] as [string, unknown];
-    }),
+    ...keys,
   ];
-  return { name: 'Observatory Federation — local (with keys)', values: entries.map(([key, value]) => ({ key, value, type: key.startsWith('secret') || key.endsWith('Token') ? 'secret' : 'default', enabled: true })) };
+  return { name: 'Observatory Federation — local (with keys)', values: entries.map(([key, value]) => ({ key, value, type: key.startsWith('signingKey') || key.endsWith('Token') ? 'secret' : 'default', enabled: true })) };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]).endsWith(path.join('cli', 'postman-env.js'))) {

@@ -32,8 +32,14 @@ export const ConfigSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(1).max(65535).default(7101),
   PUBLIC_URL: z.url().optional(),
-  FEDERATION_PEERS: PeerList,
-  CATALOG_FILE: z.string().min(1).default('seeds/catalog.json'),
+  /** The membership document: members, their URLs, public keys and telescopes (docs/SECURITY.md). */
+  MEMBERSHIP_FILE: z.string().min(1),
+  /** This node's Ed25519 private key, PKCS#8 PEM, readable only by the node's user. */
+  SIGNING_KEY_FILE: z.string().min(1),
+  /** How often the membership document and the key file are checked for changes. */
+  MEMBERSHIP_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(2_000),
+  /** Optional: "<id>=<url>,..." URLs that replace the document's for this node (a private network, a proxy). */
+  FEDERATION_PEERS: PeerList.optional(),
   SEED_SCIENTISTS: Flag.default(true),
   DATA_DIR: z.string().min(1).optional(),
   LOG_DIR: z.string().min(1).optional(),
@@ -68,9 +74,10 @@ export const ConfigSchema = z.object({
   AVAILABILITY_RANGE_MAX_DAYS: count(31, 366),
   WRITE_BATCH_MAX: count(512, 10_000),
   FAULT_POINTS: z.string().default(''),
-  FEDERATION_SECRETS_FILE: z.string().min(1),
   TOKEN_HASHES_FILE: z.string().min(1),
   SIGNATURE_MAX_SKEW_S: count(30, 3_600),
+  /** How long a scientist's booking credential is valid; a longer one is refused. */
+  CREDENTIAL_TTL_S: count(60, 3_600),
   NONCE_CACHE_MAX: count(200_000, 10_000_000),
   RATE_LIMIT_PER_TOKEN_PER_MINUTE: count(600, 10_000_000),
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: count(1_200, 10_000_000),
@@ -94,11 +101,16 @@ export const ConfigSchema = z.object({
 export type RawConfig = z.infer<typeof ConfigSchema>;
 
 export interface Config extends RawConfig {
-  publicUrl: string;
+  /** PUBLIC_URL, else this node's FEDERATION_PEERS entry; undefined: the membership document's URL (node.ts). */
+  publicUrl: string | undefined;
   dataDir: string;
   logDir: string;
-  timeReference: string;
+  /** URL overrides by member (FEDERATION_PEERS), empty when unset. */
+  peerUrls: Map<string, string>;
 }
+
+/** The configuration once the membership document has filled in what the environment left open. */
+export type NodeConfig = Config & { publicUrl: string; timeReference: string };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -114,9 +126,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`configuration: ${name} is ${shown === 'missing' ? 'missing' : `invalid (${shown})`}: ${issue.message}`);
   }
   const raw = parsed.data;
-  if (!raw.FEDERATION_PEERS.has(raw.NODE_ID)) {
-    throw new ConfigError(`configuration: FEDERATION_PEERS must list this node (${raw.NODE_ID}) with its own URL`);
-  }
   if (raw.FAULT_POINTS && raw.DEPLOYMENT === 'production') {
     throw new ConfigError('configuration: FAULT_POINTS is refused when DEPLOYMENT=production (fault injection is for tests only)');
   }
@@ -126,17 +135,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (raw.PREPARE_TIMEOUT_MS > raw.PEER_TIMESTAMP_AGE_MAX_MS || raw.PREPARE_TIMEOUT_MS > raw.PEER_DEADLINE_AHEAD_MAX_MS) {
     throw new ConfigError('configuration: PREPARE_TIMEOUT_MS must not exceed PEER_TIMESTAMP_AGE_MAX_MS nor PEER_DEADLINE_AHEAD_MAX_MS, or the peers (configured alike) refuse this node\'s own prepares');
   }
-  const timeReference = raw.TIME_REFERENCE ?? [...raw.FEDERATION_PEERS.keys()][0]!;
-  if (!raw.FEDERATION_PEERS.has(timeReference)) {
-    throw new ConfigError(`configuration: TIME_REFERENCE "${timeReference}" is not listed in FEDERATION_PEERS`);
-  }
   const dataDir = path.resolve(raw.DATA_DIR ?? path.join('data', raw.NODE_ID));
   return {
     ...raw,
-    publicUrl: (raw.PUBLIC_URL ?? raw.FEDERATION_PEERS.get(raw.NODE_ID)!).replace(/\/+$/, ''),
+    publicUrl: (raw.PUBLIC_URL ?? raw.FEDERATION_PEERS?.get(raw.NODE_ID))?.replace(/\/+$/, ''),
     dataDir,
     logDir: path.resolve(raw.LOG_DIR ?? path.join(dataDir, 'logs')),
-    timeReference,
+    peerUrls: raw.FEDERATION_PEERS ?? new Map(),
   };
 }
 

@@ -15,6 +15,8 @@ export const PartPayload = z.strictObject({
     .array(z.strictObject({ telescopeId: z.string().min(1).max(64), start: z.string().max(40), end: z.string().max(40) }))
     .min(1)
     .max(100),
+  /** The scientist's home observatory vouches for this booking (security/booking-credentials.ts); required in a booking's prepare. */
+  credential: z.string().max(4096).optional(),
 });
 export type PartPayload = z.infer<typeof PartPayload>;
 

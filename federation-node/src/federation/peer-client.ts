@@ -21,6 +21,7 @@ import { TimedOut, describeTransportError, fail, parseBody, parseReply, problemD
 
 export const FEDERATION_PREFIX = '/federation/v1';
 export const BATCH_PATH = '/messages';
+export const TIME_PATH = '/time';
 
 export interface PeerClientOptions {
   selfId: NodeId;
@@ -135,11 +136,27 @@ export class PeerClient {
     return { status: answer.status, data: answer.data };
   }
 
-  /** The reference's synchronised time (for Cristian's algorithm). */
+  /** Ask a scientist's home observatory to vouch for a booking (its signed POST /federation/v1/credentials). */
+  async requestCredential(home: NodeId, ask: { scientistId: string; bookingId: string; parts: Record<string, string>; token: string }, deadlineMs: number): Promise<{ status: number; data: unknown }> {
+    const body = JSON.stringify(ask);
+    // Safe to repeat (each answer is a valid credential); retried like a prepare, while its deadline allows.
+    const attempt = async () => {
+      const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs, deadlineMs - this.options.nowMs()));
+      const answer = await this.exchange(home, 'POST', `${FEDERATION_PREFIX}/credentials`, body, timeoutMs);
+      return { status: answer.status, data: answer.data };
+    };
+    return pRetry(attempt, { retries: this.options.attemptsMax - 1, minTimeout: 50, maxTimeout: 1_000, factor: 3, shouldRetry: () => this.options.nowMs() < deadlineMs });
+  }
+
+  /**
+   * The reference's time (for Cristian's algorithm), from its signed GET /federation/v1/time:
+   * the answer is signed by the reference and bound to this very request (a nonce), so no one
+   * on the path can shift the federation's clock.
+   */
   async referenceTime(reference: NodeId): Promise<number> {
-    const response = await this.http.get(`${this.urlOf(reference)}/time`);
-    const epochMs = (response.data as { epochMs?: unknown })?.epochMs;
-    if (response.status !== 200 || typeof epochMs !== 'number') throw new Error(`GET /time answered ${response.status}`);
+    const answer = await this.exchange(reference, 'GET', `${FEDERATION_PREFIX}${TIME_PATH}`, '', this.options.requestTimeoutMs);
+    const epochMs = (answer.data as { epochMs?: unknown })?.epochMs;
+    if (answer.status !== 200 || typeof epochMs !== 'number') throw new Error(`GET ${FEDERATION_PREFIX}${TIME_PATH} answered ${answer.status}`);
     return epochMs;
   }
 
@@ -295,8 +312,11 @@ export class PeerClient {
   }
 
   private targetOf(to: NodeId): URL {
+    const url = this.urlOf(to);
     let target = this.targets.get(to);
-    if (!target) this.targets.set(to, (target = new URL(this.urlOf(to))));
+    // A reloaded membership may move a member: the cached URL must be the current one.
+    if (!target || target.href !== new URL(url).href) this.targets.set(to, (target = new URL(url)));
     return target;
   }
+
 }

@@ -10,11 +10,12 @@ import { z } from 'zod';
 import { DecisionMessage, NodeId, PrepareMessage, StatusQueryMessage, TxId } from '../../../coordinator-2pc/src/index.js';
 import type { ReplyMessage, RequestMessage } from '../../../coordinator-2pc/src/index.js';
 import { PartPayload } from '../domain/slot-table.js';
-import { BATCH_PATH, FEDERATION_PREFIX } from '../federation/peer-client.js';
+import { BATCH_PATH, FEDERATION_PREFIX, TIME_PATH } from '../federation/peer-client.js';
 import type { NodeParts } from '../node-parts.js';
 import type { PartPayload as Part } from '../domain/slot-table.js';
 import { readJson, validate } from './body.js';
 import { signingPeer, verifyPeerRequests } from './peer-signatures.js';
+import { CREDENTIALS_PATH, CredentialAsk, checkBookingCredential, vouch } from '../security/credential-exchange.js';
 import { HttpProblem, type ProblemBody } from './problem.js';
 import { reconciliationPage } from '../durability/reconciliation-pages.js';
 import { transactionViewHere } from '../durability/transaction-views.js';
@@ -60,6 +61,18 @@ export function federationRoutes(parts: NodeParts): Router {
     // Every message enters the engine in this one turn, so that their records share one group commit.
     const replies = batch.messages.map((raw, index) => replyToOne(parts, batch.from, raw, index, ctx));
     ctx.body = { replies: await Promise.all(replies) };
+  });
+
+  /** A scientist's home vouches for a booking another member coordinates (docs/PROTOCOL.md, "Credentials"). */
+  router.post(CREDENTIALS_PATH, async (ctx) => {
+    const { value } = await readJson(ctx, CredentialAsk, bodyLimit, 'the credential request');
+    ctx.body = vouch(parts.credentials, value, signingPeer(ctx));
+  });
+
+  /** The clock reference's time for Cristian's algorithm, signed and bound to the asking request (docs/PROTOCOL.md). */
+  router.get(TIME_PATH, (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { epochMs: parts.clock.nowMs(), observatory: parts.directory.selfId };
   });
 
   router.get('/transactions/:txId', async (ctx) => {
@@ -139,6 +152,7 @@ function checkPrepare(parts: NodeParts, prepare: PrepareMessage, peer: string): 
     throw new HttpProblem('forbidden', `${parts.directory.selfId} does not own ${[...new Set(foreign.map((i) => i.telescopeId))].join(', ')}`);
   }
   parts.admission.authorize(prepare, part);
+  if (prepare.kind === 'book') checkBookingCredential(parts.credentials, prepare.txId, part, peer);
   return { ...prepare, payload: part };
 }
 

@@ -79,6 +79,10 @@ const OPERATIONS: Operation[] = [
   { method: 'post', path: '/federation/v1/transactions/{txId}/release', tag: 'protocol', summary: 'The coordinator\'s abort decision: release the hold', parameters: [id('txId', 'Transaction id')], body: 'ReleaseMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 401, 403, 409] },
   { method: 'get', path: '/federation/v1/transactions/{txId}/outcome', tag: 'protocol', summary: 'Ask for the outcome: the coordinator (its records; presumed abort only where its store is complete, else unknown), or another participant (cooperative termination)', parameters: [id('txId', 'Transaction id'), { ...query('from', 'The asking observatory'), required: true }], ok: [200, 'The outcome', 'StatusReplyMessage'], errors: [400, 401, 403, 404] },
   { method: 'get', path: '/federation/v1/transactions/{txId}', tag: 'protocol', summary: 'What this node knows of a transaction', parameters: [id('txId', 'Transaction id')], ok: [200, 'Its view', 'TransactionView'], errors: [401, 404] },
+  { method: 'get', path: '/federation/v1/time', tag: 'protocol', summary: 'The time reference\'s time for Cristian\'s algorithm, in a signed answer bound to the request ({epochMs, observatory})', ok: [200, 'The reference\'s epoch milliseconds'], errors: [401] },
+  { method: 'post', path: '/federation/v1/credentials', tag: 'protocol', summary: 'Ask a scientist\'s home observatory to vouch for a booking the asking member coordinates ({scientistId, bookingId, parts, token} → {credential}; docs/PROTOCOL.md §12)', ok: [200, 'The credential (compact JWS, EdDSA)'], errors: [400, 401, 403] },
+  { method: 'get', path: '/admin/membership', tag: 'operations', summary: 'The membership this node runs: version, members, the key it signs with, the keys it accepts, the last reload error', ok: [200, 'The loaded membership'], errors: [401, 403] },
+  { method: 'post', path: '/admin/membership/reload', tag: 'operations', summary: 'Re-read the membership document and the signing key now (they are also polled every MEMBERSHIP_POLL_INTERVAL_MS)', ok: [200, 'The membership now loaded'], errors: [400, 401, 403] },
 ];
 
 export function openApiDocument(serverUrl?: string): Record<string, unknown> {
@@ -87,7 +91,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
     info: {
       title: 'Observatory Federation',
       version: '1.0.0',
-      description: 'Atomic telescope bookings across observatories. Public API: docs/API.md; inter-node protocol: docs/PROTOCOL.md; authentication: docs/SECURITY.md (bearer API tokens for people, RFC 9421 hmac-sha256 message signatures between observatories). Every error is RFC 9457 problem+json.',
+      description: 'Atomic telescope bookings across observatories. Public API: docs/API.md; inter-node protocol: docs/PROTOCOL.md; authentication: docs/SECURITY.md (bearer API tokens for people, RFC 9421 ed25519 message signatures between observatories, each with its own key from the membership document). Every error is RFC 9457 problem+json.',
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     tags: [
@@ -100,7 +104,7 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
     components: {
       securitySchemes: {
         apiToken: { type: 'http', scheme: 'bearer', description: 'A scientist\'s or an operator\'s API token (docs/SECURITY.md)' },
-        peerSignature: { type: 'apiKey', in: 'header', name: 'Signature', description: 'RFC 9421 HTTP Message Signature, label "fed", alg hmac-sha256, with Signature-Input and Content-Digest (docs/SECURITY.md, docs/PROTOCOL.md §12)' },
+        peerSignature: { type: 'apiKey', in: 'header', name: 'Signature', description: 'RFC 9421 HTTP Message Signature, label "fed", alg ed25519, keyid "<observatory>:<label>" listed in the membership document, with Signature-Input and Content-Digest (docs/SECURITY.md, docs/PROTOCOL.md §12)' },
       },
       schemas: Object.fromEntries(Object.entries(COMPONENTS).map(([name, c]) => [name, jsonSchema(c.schema, c.io)])),
     },

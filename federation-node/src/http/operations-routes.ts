@@ -71,6 +71,18 @@ export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => 
     ctx.body = { txId, observatories: Object.fromEntries(views) };
   });
 
+  /** The membership this node runs: version, members, the key it signs with, the keys it accepts. */
+  router.get('/admin/membership', (ctx) => {
+    ctx.body = parts.membership.status();
+  });
+
+  /** Re-read the membership document and the signing key now (they are also polled, MEMBERSHIP_POLL_INTERVAL_MS). */
+  router.post('/admin/membership/reload', (ctx) => {
+    const status = parts.membership.reload(true);
+    if (status.lastError) throw new HttpProblem('invalid-request', `the membership was not reloaded (version ${status.version} stays): ${status.lastError}`);
+    ctx.body = status;
+  });
+
   router.post('/admin/transactions/:txId/resolve', async (ctx) => {
     const txId = validate(TxId, ctx.params.txId, 'the transaction id');
     const { value } = await readJson(ctx, ResolveRequest, { bytesMax: parts.config.BODY_BYTES_MAX });

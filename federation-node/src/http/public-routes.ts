@@ -73,7 +73,8 @@ export function publicRoutes(parts: NodeParts): Router {
     const key = idempotencyKeyOf(ctx);
     const { value } = await readJson(ctx, CreateBookingRequest, { bytesMax: parts.config.BODY_BYTES_MAX });
     if (value.scientistId !== scientistId) throw new HttpProblem('forbidden', `this API token is ${scientistId}'s: a scientist books only as themselves, not as ${value.scientistId}`);
-    const { booking, replayed } = await parts.bookingService.create(value, key);
+    const token = /^Bearer (\S+)$/i.exec(ctx.get('authorization'))?.[1];
+    const { booking, replayed } = await parts.bookingService.create(value, key, token);
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.status = 201;
     ctx.set('Location', `${directory.self.url}/bookings/${booking.id}`);

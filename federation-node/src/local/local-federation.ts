@@ -7,8 +7,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readCatalog, readScientists } from '../../../seeds/catalog.js';
-import { ensureLocalKeys, readLocalTokens, type LocalKeyFiles, type LocalTokens } from '../security/local-keys.js';
+import { readCatalog, readScientists, type ObservatorySeed } from '../../../seeds/catalog.js';
+import type { MembershipStatus } from '../security/membership-reloader.js';
+import { addOperatorToken, ensureLocalKeys, localMember, readLocalTokens, signingKeyFile, writeMembershipFile, type LocalKeyFiles, type LocalTokens } from '../security/local-keys.js';
+import { addMember } from './membership-tools.js';
 
 /** The documented command that runs one node: `node dist/federation-node/src/main.js`. */
 export const NODE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../main.js');
@@ -38,6 +40,9 @@ export interface FederationOptions {
   routeVia?: Record<string, Record<string, string>>;
 }
 
+/** How long a node may take to listen: generous, since a loaded two-core machine starts three nodes in ~16 s. */
+const NODE_START_MAX_MS = 60_000;
+
 /**
  * Every simulated scientist of a local federation shares one address (loopback), so the
  * per-address limit would throttle the load itself; tests of the limits set their own.
@@ -63,9 +68,12 @@ export class LocalFederation {
     const ids = options.observatories ?? readCatalog().observatories.map((o) => o.id);
     for (const [index, id] of ids.entries()) {
       const port = options.basePort ? options.basePort + index : await freePort();
-      const dataDir = path.join(federation.root, id);
-      federation.nodes.set(id, { id, port, url: `http://127.0.0.1:${port}`, dataDir, dbFile: path.join(dataDir, 'node.sqlite'), child: undefined, output: [] });
+      federation.addHandle(id, port);
     }
+    // CATALOG_FILE in `env`: the observatories and telescopes the membership document describes.
+    const catalog = new Map(readCatalog(options.env?.CATALOG_FILE).observatories.map((o) => [o.id, o]));
+    const members = ids.map((id) => localMember(federation.keys, catalog.get(id)!, federation.url(id)));
+    writeMembershipFile(federation.keys, { federation: 'local-test', version: 1, members });
     try {
       await Promise.all(ids.map((id) => federation.launch(id)));
     } catch (error) {
@@ -73,6 +81,47 @@ export class LocalFederation {
       throw error;
     }
     return federation;
+  }
+
+  private addHandle(id: string, port: number): NodeHandle {
+    const dataDir = path.join(this.root, id);
+    const handle = { id, port, url: `http://127.0.0.1:${port}`, dataDir, dbFile: path.join(dataDir, 'node.sqlite'), child: undefined, output: [] };
+    this.nodes.set(id, handle);
+    return handle;
+  }
+
+  /**
+   * A new observatory joins the running federation (docs/OPERATIONS.md, "A new observatory
+   * joins"): its key pair is made, it is added to the membership document, every running node
+   * is waited for until it has loaded that version, then the new node starts. No other node restarts.
+   */
+  async join(observatory: ObservatorySeed): Promise<void> {
+    ensureLocalKeys(this.keys.dir, [observatory.id], []);
+    this.tokens.operators[observatory.id] = addOperatorToken(this.keys, observatory.id);
+    const handle = this.addHandle(observatory.id, await freePort());
+    const doc = addMember(this.keys, localMember(this.keys, observatory, handle.url));
+    await this.membershipLoaded(doc.version, [...this.nodes.keys()].filter((id) => id !== observatory.id));
+    await this.launch(observatory.id);
+  }
+
+  /** What a node has loaded (its operator's GET /admin/membership). */
+  async membershipOf(id: string): Promise<MembershipStatus> {
+    const response = await fetch(`${this.url(id)}/admin/membership`, { headers: { authorization: `Bearer ${this.tokens.operators[id]}` } });
+    if (response.status !== 200) throw new Error(`${id}: GET /admin/membership answered ${response.status}`);
+    return (await response.json()) as MembershipStatus;
+  }
+
+  /** Wait until each of `ids` (default: every running node) runs membership version `version` or later. */
+  async membershipLoaded(version: number, ids = [...this.nodes.values()].filter((n) => n.child).map((n) => n.id), timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const id of ids) {
+      for (;;) {
+        const status = await this.membershipOf(id);
+        if (status.version >= version) break;
+        if (Date.now() > deadline) throw new Error(`${id} still runs membership version ${status.version}, not ${version} (last error: ${status.lastError})`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 
   url(id: string): string {
@@ -101,12 +150,14 @@ export class LocalFederation {
       ...process.env,
       NODE_ID: id,
       PORT: String(handle.port),
-      FEDERATION_PEERS: this.peersSeenBy(id),
+      ...(this.options.routeVia?.[id] ? { FEDERATION_PEERS: this.peersSeenBy(id) } : {}),
       DATA_DIR: handle.dataDir,
       DEPLOYMENT: 'test',
       LOG_TO_STDOUT: 'false',
       CLOCK_SYNC_INTERVAL_MS: '2000',
-      FEDERATION_SECRETS_FILE: this.keys.secretsFile,
+      MEMBERSHIP_FILE: this.keys.membershipFile,
+      SIGNING_KEY_FILE: signingKeyFile(this.keys, id),
+      MEMBERSHIP_POLL_INTERVAL_MS: '250',
       TOKEN_HASHES_FILE: this.keys.tokenHashesFile,
       ...LOCAL_RATE_LIMITS,
       ...this.options.env,
@@ -122,7 +173,7 @@ export class LocalFederation {
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${id} did not start within 20 s:\n${handle.output.join('')}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`${id} did not start within ${NODE_START_MAX_MS / 1000} s:\n${handle.output.join('')}`)), NODE_START_MAX_MS);
       child.on('message', (message: { type?: string }) => {
         if (message.type !== 'listening') return;
         clearTimeout(timer);

@@ -1,16 +1,18 @@
 // HTTP Message Signatures (RFC 9421) between observatories, in one fixed profile:
-// alg "hmac-sha256" with the secret the two observatories share, label "fed".
+// alg "ed25519" (RFC 8032, pure Ed25519 over the UTF-8 bytes of the signature base) with the
+// signer's private key, label "fed", keyid naming one of the signer's keys in the membership
+// document ("<observatory>:<label>").
 //   request  covers  "@method" "@path" "@query" "content-digest"
 //   response covers  "@status" "content-digest" "@method";req "@path";req "signature";req;key="fed"
 //   parameters       created, nonce, keyid (the signer's observatory id), alg
 // Content-Digest (RFC 9530) is sha-256 of the body (of the empty body for a GET). Structured
-// fields are parsed and serialized by the structured-headers library; docs/SECURITY.md
-// explains the choice of HMAC over Ed25519.
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+// fields are parsed and serialized by the structured-headers library; docs/PROTOCOL.md gives
+// the exact bytes.
+import { createHash, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { parseDictionary, serializeInnerList, type InnerList } from 'structured-headers';
 
 export const SIGNATURE_LABEL = 'fed';
-export const ALGORITHM = 'hmac-sha256';
+export const ALGORITHM = 'ed25519';
 export const REQUEST_COMPONENTS = ['@method', '@path', '@query', 'content-digest'] as const;
 
 export interface SignedRequest {
@@ -42,50 +44,52 @@ export function contentDigest(body: string | Buffer): string {
   return `sha-256=:${createHash('sha256').update(body).digest('base64')}:`;
 }
 
-export function signRequest(request: Omit<SignedRequest, 'headers'>, keyId: string, secret: Buffer, createdS: number): SignatureHeaders {
+export function signRequest(request: Omit<SignedRequest, 'headers'>, keyId: string, privateKey: KeyObject, createdS: number): SignatureHeaders {
   const digest = contentDigest(request.body);
   const params = signatureParams(REQUEST_COMPONENTS.map((c) => [c, new Map()]), createdS, keyId);
   const base = requestBase(request.method, request.target, digest, params);
-  return { 'content-digest': digest, 'signature-input': `${SIGNATURE_LABEL}=${params}`, signature: `${SIGNATURE_LABEL}=:${hmac(secret, base)}:` };
+  return { 'content-digest': digest, 'signature-input': `${SIGNATURE_LABEL}=${params}`, signature: `${SIGNATURE_LABEL}=:${ed25519(privateKey, base)}:` };
 }
 
-export function signResponse(response: Omit<SignedResponse, 'headers'>, request: SignedRequest, keyId: string, secret: Buffer, createdS: number): SignatureHeaders {
+export function signResponse(response: Omit<SignedResponse, 'headers'>, request: SignedRequest, keyId: string, privateKey: KeyObject, createdS: number): SignatureHeaders {
   const digest = contentDigest(response.body);
   const params = signatureParams(RESPONSE_COMPONENTS, createdS, keyId);
   const base = responseBase(response.status, digest, request, params);
-  return { 'content-digest': digest, 'signature-input': `${SIGNATURE_LABEL}=${params}`, signature: `${SIGNATURE_LABEL}=:${hmac(secret, base)}:` };
+  return { 'content-digest': digest, 'signature-input': `${SIGNATURE_LABEL}=${params}`, signature: `${SIGNATURE_LABEL}=:${ed25519(privateKey, base)}:` };
 }
 
 export interface VerifiedSignature {
   keyId: string;
+  /** The member whose key made the signature. */
+  observatoryId: string;
   nonce: string;
   createdS: number;
 }
 
 export interface VerifyOptions {
-  /** The secrets shared with this observatory (more than one while a secret is rotated); none when it is unknown. */
-  secretsOf: (keyId: string) => Buffer[];
+  /** The public key a key id names, with the member that owns it; undefined when no member lists it. */
+  keyOf: (keyId: string) => { observatoryId: string; publicKey: KeyObject } | undefined;
   nowS: number;
   maxSkewS: number;
 }
 
 /** Checks a request's signature; throws SignatureError naming what is wrong. */
 export function verifyRequest(request: SignedRequest, options: VerifyOptions): VerifiedSignature {
-  const { params, signature, keyId, secrets } = parseSignature(request.headers, REQUEST_COMPONENTS, options);
+  const { params, signature, keyId, known } = parseSignature(request.headers, REQUEST_COMPONENTS, options);
   checkDigest(request.headers, request.body);
   const base = requestBase(request.method, request.target, header(request.headers, 'content-digest')!, params.serialized);
-  checkHmac(secrets, base, signature);
-  return { keyId, nonce: params.nonce, createdS: params.createdS };
+  checkEd25519(known.publicKey, base, signature);
+  return { keyId, observatoryId: known.observatoryId, nonce: params.nonce, createdS: params.createdS };
 }
 
-/** Checks a response's signature against the request it answers. */
-export function verifyResponse(response: SignedResponse, request: SignedRequest, expectedKeyId: string, options: VerifyOptions): VerifiedSignature {
-  const { params, signature, keyId, secrets } = parseSignature(response.headers, RESPONSE_COMPONENT_NAMES, options);
-  if (keyId !== expectedKeyId) throw new SignatureError(`the answer is signed by ${keyId}, not by ${expectedKeyId}`);
+/** Checks a response's signature, made by a key of `expectedSigner`, against the request it answers. */
+export function verifyResponse(response: SignedResponse, request: SignedRequest, expectedSigner: string, options: VerifyOptions): VerifiedSignature {
+  const { params, signature, keyId, known } = parseSignature(response.headers, RESPONSE_COMPONENT_NAMES, options);
+  if (known.observatoryId !== expectedSigner) throw new SignatureError(`the answer is signed by ${known.observatoryId} (${keyId}), not by ${expectedSigner}`);
   checkDigest(response.headers, response.body);
   const base = responseBase(response.status, header(response.headers, 'content-digest')!, request, params.serialized);
-  checkHmac(secrets, base, signature);
-  return { keyId, nonce: params.nonce, createdS: params.createdS };
+  checkEd25519(known.publicKey, base, signature);
+  return { keyId, observatoryId: known.observatoryId, nonce: params.nonce, createdS: params.createdS };
 }
 
 const RESPONSE_COMPONENTS: InnerList[0] = [
@@ -152,13 +156,13 @@ function parseSignature(headers: SignedRequest['headers'], expected: readonly st
   if (typeof keyId !== 'string' || typeof nonce !== 'string' || typeof created !== 'number' || params.get('alg') !== ALGORITHM) {
     throw new SignatureError(`the signature needs keyid, nonce, created and alg="${ALGORITHM}"`);
   }
-  const secrets = options.secretsOf(keyId);
-  if (secrets.length === 0) throw new SignatureError(`unknown observatory "${keyId}"`);
+  const known = options.keyOf(keyId);
+  if (!known) throw new SignatureError(`unknown key "${keyId}": no member of the federation lists it`);
   if (Math.abs(options.nowS - created) > options.maxSkewS) {
     throw new SignatureError(`the signature was created ${options.nowS - created} s from now; at most ${options.maxSkewS} s allowed (SIGNATURE_MAX_SKEW_S)`);
   }
   const parsed: ParsedParams = { serialized: serializeInnerList(member as InnerList), createdS: created, nonce };
-  return { params: parsed, signature: Buffer.from(signatureMember[0]), keyId, secrets };
+  return { params: parsed, signature: Buffer.from(signatureMember[0]), keyId, known };
 }
 
 function checkDigest(headers: SignedRequest['headers'], body: string | Buffer): void {
@@ -167,16 +171,13 @@ function checkDigest(headers: SignedRequest['headers'], body: string | Buffer): 
   if (given !== contentDigest(body)) throw new SignatureError('the body does not match its Content-Digest (altered after signing?)');
 }
 
-function checkHmac(secrets: Buffer[], base: string, signature: Buffer): void {
-  const matches = secrets.some((secret) => {
-    const expected = createHmac('sha256', secret).update(base).digest();
-    return signature.length === expected.length && timingSafeEqual(signature, expected);
-  });
-  if (!matches) throw new SignatureError('the signature does not match');
+function checkEd25519(publicKey: KeyObject, base: string, signature: Buffer): void {
+  if (signature.length !== 64 || !verify(null, Buffer.from(base, 'utf8'), publicKey, signature)) throw new SignatureError('the signature does not match');
 }
 
-function hmac(secret: Buffer, base: string): string {
-  return createHmac('sha256', secret).update(base).digest('base64');
+/** The 64-byte Ed25519 signature of the base's UTF-8 bytes, in base64 (the sf-binary of the Signature field). */
+function ed25519(privateKey: KeyObject, base: string): string {
+  return sign(null, Buffer.from(base, 'utf8'), privateKey).toString('base64');
 }
 
 function splitTarget(target: string): [path: string, query: string] {

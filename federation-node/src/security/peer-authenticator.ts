@@ -1,6 +1,7 @@
 // Signing and checking the messages between observatories (docs/SECURITY.md): requests are
-// signed by their sender, answers by the observatory that answers, with the secret of the
-// pair; the receiver checks the signature, the digest, the clock skew and the nonce.
+// signed by their sender, answers by the observatory that answers, each with its own Ed25519
+// key; the receiver checks the signature against the membership's public keys, the digest,
+// the clock skew and the nonce.
 import type { IncomingHttpHeaders } from 'node:http';
 import { SignatureError, signRequest, signResponse, verifyRequest, verifyResponse, type SignedRequest } from './message-signatures.js';
 import type { NodeSecurity } from './node-security.js';
@@ -20,11 +21,10 @@ export class PeerAuthenticator {
     private readonly nowMs: () => number,
   ) {}
 
-  /** Headers that sign a request to `to`. */
-  signRequest(to: string, method: string, target: string, body: string): Record<string, string> {
-    const secret = this.security.secrets.signingSecretOf(to);
-    if (!secret) throw new SignatureError(`no secret shared with ${to}`);
-    return { ...signRequest({ method, target, body }, this.selfId, secret, this.nowS()) };
+  /** Headers that sign a request (to any member: one key signs for all of them). */
+  signRequest(_to: string, method: string, target: string, body: string): Record<string, string> {
+    const key = this.signingKey();
+    return { ...signRequest({ method, target, body }, key.keyId, key.privateKey, this.nowS()) };
   }
 
   /** Checks that an answer comes from `from` and answers this very request; throws SignatureError. */
@@ -35,21 +35,32 @@ export class PeerAuthenticator {
   /** Checks an incoming request; returns the observatory that signed it. Throws SignatureError. */
   verifyIncoming(request: SignedRequest): string {
     const verified = verifyRequest(request, this.options());
-    if (!this.security.nonces.remember(verified.keyId, verified.nonce, this.nowS())) {
+    if (!this.security.nonces.remember(verified.observatoryId, verified.nonce, this.nowS())) {
       throw new SignatureError('this signature was already used (a replayed request)');
     }
-    return verified.keyId;
+    return verified.observatoryId;
   }
 
   /** Headers that sign our answer to a request from `to`. */
-  signAnswer(to: string, request: SignedRequest, status: number, body: string): Record<string, string> {
-    const secret = this.security.secrets.signingSecretOf(to);
-    if (!secret) return {};
-    return { ...signResponse({ status, body }, request, this.selfId, secret, this.nowS()) };
+  signAnswer(_to: string, request: SignedRequest, status: number, body: string): Record<string, string> {
+    const key = this.signingKey();
+    return { ...signResponse({ status, body }, request, key.keyId, key.privateKey, this.nowS()) };
+  }
+
+  /** The key id this node signs with now. */
+  get keyId(): string {
+    return this.signingKey().keyId;
+  }
+
+  private signingKey() {
+    const key = this.security.keyRing.signing;
+    if (!key) throw new SignatureError(`${this.selfId} has no signing key`);
+    return key;
   }
 
   private options() {
-    return { secretsOf: (id: string) => this.security.secrets.secretsOf(id), nowS: this.nowS(), maxSkewS: this.security.maxSkewS };
+    const ring = this.security.keyRing; // one ring for the whole check, even if a reload replaces it meanwhile
+    return { keyOf: (keyId: string) => ring.known(keyId), nowS: this.nowS(), maxSkewS: this.security.maxSkewS };
   }
 
   private nowS(): number {
