@@ -23,6 +23,7 @@ import { FaultInjector } from './faults.js';
 import { loadSecurity, type NodeSecurity } from './security/node-security.js';
 import { PeerAuthenticator } from './security/peer-authenticator.js';
 import { signPeerAnswers } from './http/peer-signatures.js';
+import { dropStaleRequests } from './http/stale-requests.js';
 import { createLoggers, type Loggers } from './logging/logger.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
@@ -126,7 +127,11 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);
   const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [signPeerAnswers(peerAuth)]);
-  const server = http.createServer(app.callback());
+  const server = http.createServer(dropStaleRequests(app.callback(), {
+    nowMs,
+    graceMs: config.STALE_REQUEST_GRACE_MS,
+    onDropped: (count, lateMs) => log.warn(`dropped ${count} protocol request(s) read after their sender's deadline (the latest ${lateMs} ms late): this node was paused or overloaded`),
+  }));
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS; // a slow client cannot hold a connection forever
   server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;

@@ -75,6 +75,8 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: count(1_200, 10_000_000),
   HTTP_HEADERS_TIMEOUT_MS: ms(10_000),
   HTTP_REQUEST_TIMEOUT_MS: ms(30_000),
+  /** How far past its sender's deadline a protocol request is still handled; later it is dropped unread (a resumed node). */
+  STALE_REQUEST_GRACE_MS: ms(500),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;
