@@ -23,7 +23,7 @@ import { FaultInjector } from './faults.js';
 import { loadSecurity, type NodeSecurity } from './security/node-security.js';
 import { PeerAuthenticator } from './security/peer-authenticator.js';
 import { signPeerAnswers } from './http/peer-signatures.js';
-import { dropStaleRequests } from './http/stale-requests.js';
+import { admitRequests } from './http/admission.js';
 import { createLoggers, type Loggers } from './logging/logger.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
@@ -84,7 +84,11 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     batchStallMs: config.PEER_BATCH_STALL_MS,
     batchBytesMax: config.BODY_BYTES_MAX,
   });
-  clock = new FederationClock(timeReference, timeReference === config.NODE_ID, () => peers.referenceTime(timeReference), config.CLOCK_SYNC_SAMPLES);
+  const clockLimits = { jumpMaxMs: config.CLOCK_JUMP_MAX_MS, jumpHoldMs: config.CLOCK_JUMP_HOLD_MS, offsetStepMaxMs: config.CLOCK_OFFSET_STEP_MAX_MS };
+  clock = new FederationClock(timeReference, timeReference === config.NODE_ID, () => peers.referenceTime(timeReference), config.CLOCK_SYNC_SAMPLES, clockLimits, (event, details) => {
+    log.warn(`${event} ${JSON.stringify(details)}`);
+    loggers.audit.event(event, details);
+  });
 
   const fatal = options.onFatal ?? exitAtOnce;
   const faults = FaultInjector.parse(config.FAULT_POINTS);
@@ -127,9 +131,10 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);
   const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [signPeerAnswers(peerAuth)]);
-  const server = http.createServer(dropStaleRequests(app.callback(), {
+  const server = http.createServer(admitRequests(app.callback(), {
     nowMs,
     graceMs: config.STALE_REQUEST_GRACE_MS,
+    writeRefusal: () => writeRefusal(parts),
     onDropped: (count, lateMs) => log.warn(`dropped ${count} protocol request(s) read after their sender's deadline (the latest ${lateMs} ms late): this node was paused or overloaded`),
   }));
   server.keepAliveTimeout = 65_000;
@@ -241,6 +246,13 @@ async function peerProblem(peers: PeerClient, node: string): Promise<string | nu
   } catch (error) {
     return (error as Error).message;
   }
+}
+
+/** Why this node refuses new writes now (its own clock jumped, its disk is nearly full), or null. */
+function writeRefusal(parts: NodeParts): string | null {
+  const clock = parts.clock.trust();
+  if (!clock.ok) return `${parts.directory.selfId} is not taking new work: ${clock.detail}`;
+  return null;
 }
 
 /** Fail-stop: nothing more may leave this process once its log and its memory may disagree. */

@@ -42,6 +42,12 @@ export const ConfigSchema = z.object({
   TIME_REFERENCE: NodeId.optional(),
   CLOCK_SYNC_INTERVAL_MS: ms(30_000),
   CLOCK_SYNC_SAMPLES: count(5, 50),
+  /** Wall clock against monotonic clock: a disagreement beyond this is a jump of the node's own clock. */
+  CLOCK_JUMP_MAX_MS: ms(1_000),
+  /** After its own clock jumped, the node refuses new work (503) at least this long and until a sync confirms its time. */
+  CLOCK_JUMP_HOLD_MS: ms(5_000),
+  /** The most one sync changes the offset from the time reference; a larger change is reported, not followed at once. */
+  CLOCK_OFFSET_STEP_MAX_MS: ms(1_000),
   PREPARE_TIMEOUT_MS: ms(3_000),
   WAIT_DIE_MAX_WAIT_MS: ms(250),
   IN_DOUBT_QUERY_AFTER_MS: ms(2_000),

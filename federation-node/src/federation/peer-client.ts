@@ -260,6 +260,9 @@ export class PeerClient {
     try {
       this.options.auth.verifyAnswer(to, { method, target: fullPath, body, headers: signature }, answer);
     } catch (error) {
+      // A node that refuses work before reading it (stale, clock jumped, disk full) answers 503
+      // unsigned. Its reason is shown, marked unverified: it can only make this call fail.
+      if (answer.status === 503 && !answer.headers.signature) throw new Error(`answered 503 (unsigned, so unverified): ${problemDetail(answer.data)}`);
       throw new Error(`answered ${answer.status} without a valid signature of ${to}: ${(error as Error).message}`);
     }
     return answer;

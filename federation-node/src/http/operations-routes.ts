@@ -28,9 +28,10 @@ export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => 
     const peerIds = [...parts.directory.members.keys()].filter((id) => id !== parts.directory.selfId);
     const peerProblems = await Promise.all(peerIds.map(checkPeer));
     const peers = Object.fromEntries(peerIds.map((id, i) => [id, { ok: peerProblems[i] === null, detail: peerProblems[i] ?? 'reachable' }]));
-    const clock = parts.clock.status();
-    const ready = database.ok && recovery.ok;
-    const degraded = Object.values(peers).some((p) => !p.ok);
+    const trust = parts.clock.trust();
+    const clock = { ok: trust.ok, detail: trust.ok ? parts.clock.status().referenceWarning ?? trust.detail : `${parts.directory.selfId}: ${trust.detail}`, ...parts.clock.status() };
+    const ready = database.ok && recovery.ok && clock.ok;
+    const degraded = Object.values(peers).some((p) => !p.ok) || clock.referenceWarning !== null;
     ctx.set('Cache-Control', 'no-store');
     ctx.status = ready ? 200 : 503;
     if (!ready) ctx.type = 'application/json';
