@@ -2,6 +2,7 @@
 //   NODE_ID=atacama FEDERATION_PEERS=atacama=http://127.0.0.1:7101,... node dist/federation-node/src/main.js
 import { ConfigError, loadConfig } from './config/config.js';
 import { startNode } from './node.js';
+import { STORE_DAMAGED_EXIT_CODE, StoreDamagedError } from './storage/store-check.js';
 
 async function main(): Promise<void> {
   let config;
@@ -32,6 +33,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof StoreDamagedError) {
+    process.stderr.write(`FATAL:${new Date().toISOString()}:${error.message}\n`);
+    process.exit(STORE_DAMAGED_EXIT_CODE);
+  }
   process.stderr.write(`FATAL:${new Date().toISOString()}:could not start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -28,6 +28,7 @@ import { createLoggers, type Loggers } from './logging/logger.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
 import { openDatabase } from './storage/database.js';
+import { checkStore } from './storage/store-check.js';
 import { GroupCommitWriter } from './storage/group-commit-writer.js';
 import { TransactionLog } from './storage/transaction-log.js';
 
@@ -50,6 +51,13 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   const directory = new Directory(config.NODE_ID, catalog, config.FEDERATION_PEERS);
   const security = loadSecurity(config);
   const database = await openDatabase(config.dataDir);
+  try {
+    const checkMs = await checkStore(database.reader, database.file, directory.ownTelescopes());
+    log.info(`store check of ${database.file}: SQLite integrity and domain invariants hold (${checkMs} ms)`);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
   const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX);
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];
   await writer.write((batch) => batch.statement((runner) => loadSeeds(runner, catalog, scientists)));
