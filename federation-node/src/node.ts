@@ -29,6 +29,7 @@ import type { NodeParts } from './node-parts.js';
 import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
 import { openDatabase } from './storage/database.js';
 import { checkStore } from './storage/store-check.js';
+import { RecordPruner } from './storage/record-pruner.js';
 import { GroupCommitWriter } from './storage/group-commit-writer.js';
 import { TransactionLog } from './storage/transaction-log.js';
 
@@ -45,7 +46,8 @@ export interface NodeOptions {
 
 export async function startNode(config: Config, options: NodeOptions = {}): Promise<RunningNode> {
   const startedAtMs = Date.now();
-  const loggers = createLoggers({ service: config.NODE_ID, level: config.LOG_LEVEL, logDir: config.logDir, toStdout: config.LOG_TO_STDOUT });
+  const rotation = { fileMaxBytes: config.LOG_FILE_MAX_MB * 1_048_576, filesMax: config.LOG_FILES_MAX };
+  const loggers = createLoggers({ service: config.NODE_ID, level: config.LOG_LEVEL, logDir: config.logDir, toStdout: config.LOG_TO_STDOUT, rotation });
   const log = loggers.app;
   const catalog = readCatalog(config.CATALOG_FILE);
   const directory = new Directory(config.NODE_ID, catalog, config.FEDERATION_PEERS);
@@ -138,6 +140,8 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);
+  const pruner = new RecordPruner({ writer, nowMs, retentionMs: config.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000, intervalMs: config.PRUNE_INTERVAL_MS, rowsMax: config.PRUNE_ROWS_MAX, log, audit: loggers.audit });
+  pruner.start();
   const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [signPeerAnswers(peerAuth)]);
   const server = http.createServer(admitRequests(app.callback(), {
     nowMs,
@@ -161,6 +165,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     parts,
     async stop() {
       clock!.stop();
+      pruner.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

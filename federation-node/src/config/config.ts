@@ -39,6 +39,10 @@ export const ConfigSchema = z.object({
   LOG_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   LOG_TO_STDOUT: Flag.default(true),
+  /** A log file is closed and a new one begun at this size (and every UTC day). */
+  LOG_FILE_MAX_MB: count(50, 10_000),
+  /** Log files kept per stream (app, audit); the oldest beyond it are deleted. */
+  LOG_FILES_MAX: count(20, 10_000),
   TIME_REFERENCE: NodeId.optional(),
   CLOCK_SYNC_INTERVAL_MS: ms(30_000),
   CLOCK_SYNC_SAMPLES: count(5, 50),
@@ -55,6 +59,12 @@ export const ConfigSchema = z.object({
   DECISION_RESEND_INITIAL_MS: ms(500),
   DECISION_RESEND_MAX_MS: ms(30_000),
   FINISHED_RETENTION_MS: ms(600_000),
+  /** Finished transaction records, tombstones and rejected or cancelled bookings are deleted this long after they ended. */
+  TRANSACTION_RECORD_RETENTION_MINUTES: count(10_080, 5_256_000),
+  /** How often finished records are pruned. */
+  PRUNE_INTERVAL_MS: count(60_000, 86_400_000),
+  /** The most rows of one table deleted in one pruning round (one write transaction). */
+  PRUNE_ROWS_MAX: count(5_000, 1_000_000),
   PEER_REQUEST_TIMEOUT_MS: ms(2_000),
   PEER_REQUEST_ATTEMPTS_MAX: count(3, 10),
   /** Send protocol messages to a peer in batches (POST /federation/v1/messages); false: one request per message. */
@@ -116,6 +126,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   if (raw.FINISHED_RETENTION_MS <= raw.PREPARE_TIMEOUT_MS) {
     throw new ConfigError('configuration: FINISHED_RETENTION_MS must exceed PREPARE_TIMEOUT_MS, so that a late prepare meets its tombstone');
+  }
+  const protocolTimeoutsMaxMs = Math.max(raw.FINISHED_RETENTION_MS, raw.DECISION_RESEND_MAX_MS, raw.IN_DOUBT_QUERY_MAX_INTERVAL_MS, raw.PREPARE_TIMEOUT_MS);
+  if (raw.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000 <= protocolTimeoutsMaxMs) {
+    throw new ConfigError('configuration: TRANSACTION_RECORD_RETENTION_MINUTES must exceed FINISHED_RETENTION_MS and every protocol timeout, so that no message of a pruned transaction can still arrive');
   }
   const timeReference = raw.TIME_REFERENCE ?? [...raw.FEDERATION_PEERS.keys()][0]!;
   if (!raw.FEDERATION_PEERS.has(timeReference)) {
