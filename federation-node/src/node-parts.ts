@@ -12,6 +12,7 @@ import type { BookingRepository } from './storage/booking-repository.js';
 import type { NodeSecurity } from './security/node-security.js';
 import type { PeerAuthenticator } from './security/peer-authenticator.js';
 import type { Database } from './storage/database.js';
+import type { DiskGuard } from './storage/disk-guard.js';
 import type { TransactionLog } from './storage/transaction-log.js';
 
 export interface Readiness {
@@ -34,4 +35,6 @@ export interface NodeParts {
   security: NodeSecurity;
   peerAuth: PeerAuthenticator;
   startedAtMs: number;
+  /** The free-space guard of DATA_DIR (storage/disk-guard.ts). */
+  disk: DiskGuard;
 }

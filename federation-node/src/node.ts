@@ -30,6 +30,7 @@ import { BookingRepository, type BookingRecord } from './storage/booking-reposit
 import { openDatabase } from './storage/database.js';
 import { checkStore } from './storage/store-check.js';
 import { RecordPruner } from './storage/record-pruner.js';
+import { DiskGuard, waitForSpace } from './storage/disk-guard.js';
 import { GroupCommitWriter } from './storage/group-commit-writer.js';
 import { TransactionLog } from './storage/transaction-log.js';
 
@@ -52,6 +53,8 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   const catalog = readCatalog(config.CATALOG_FILE);
   const directory = new Directory(config.NODE_ID, catalog, config.FEDERATION_PEERS);
   const security = loadSecurity(config);
+  const diskFreeMinBytes = config.DISK_FREE_MIN_MB * 1_048_576;
+  await waitForSpace(config.logDir, diskFreeMinBytes, config.DISK_CHECK_INTERVAL_MS, (line) => log.warn(line));
   const database = await openDatabase(config.dataDir);
   try {
     const checkMs = await checkStore(database.reader, database.file, directory.ownTelescopes());
@@ -60,6 +63,13 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     await database.close();
     throw error;
   }
+  const disk = new DiskGuard(config.dataDir, diskFreeMinBytes, config.DISK_CHECK_INTERVAL_MS, (low, freeBytes) => {
+    const details = { freeBytes, minFreeBytes: diskFreeMinBytes, dataDir: config.dataDir };
+    if (low) log.warn(`disk nearly full: ${disk.status().detail}`);
+    else log.info(`disk space returned: ${disk.status().detail}; writes admitted again`);
+    loggers.audit.event(low ? 'DISK_LOW' : 'DISK_RECOVERED', details);
+  });
+  await disk.start();
   const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX);
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];
   await writer.write((batch) => batch.statement((runner) => loadSeeds(runner, catalog, scientists)));
@@ -100,7 +110,11 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     loggers.audit.event(event, details);
   });
 
-  const fatal = options.onFatal ?? exitAtOnce;
+  let answerInFlight: ((detail: string) => void) | undefined;
+  const fatal = options.onFatal ?? ((error: unknown) => {
+    answerInFlight?.(`${config.NODE_ID} stopped at once (${error instanceof Error ? error.message : String(error)}); the outcome of this request is unknown: ask again (GET /bookings/{id}) once the node is back`);
+    exitAtOnce(error);
+  });
   const faults = FaultInjector.parse(config.FAULT_POINTS);
   if (faults.enabled) log.warn(`fault injection enabled (test setting): ${config.FAULT_POINTS}`);
   const engine: ProtocolEngine = new ProtocolEngine(
@@ -136,19 +150,21 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     audit: loggers.audit,
   });
   const readiness = { recoveryFinished: false };
-  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, startedAtMs };
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, startedAtMs, disk };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);
-  const pruner = new RecordPruner({ writer, nowMs, retentionMs: config.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000, intervalMs: config.PRUNE_INTERVAL_MS, rowsMax: config.PRUNE_ROWS_MAX, log, audit: loggers.audit });
+  const pruner = new RecordPruner({ writer, nowMs, retentionMs: config.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000, intervalMs: config.PRUNE_INTERVAL_MS, rowsMax: config.PRUNE_ROWS_MAX, log, audit: loggers.audit, paused: () => disk.isLow() });
   pruner.start();
   const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [signPeerAnswers(peerAuth)]);
-  const server = http.createServer(admitRequests(app.callback(), {
+  const admitting = admitRequests(app.callback(), {
     nowMs,
     graceMs: config.STALE_REQUEST_GRACE_MS,
     writeRefusal: () => writeRefusal(parts),
     onDropped: (count, lateMs) => log.warn(`dropped ${count} protocol request(s) read after their sender's deadline (the latest ${lateMs} ms late): this node was paused or overloaded`),
-  }));
+  });
+  answerInFlight = admitting.answerInFlight;
+  const server = http.createServer(admitting);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS; // a slow client cannot hold a connection forever
   server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
@@ -166,6 +182,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     async stop() {
       clock!.stop();
       pruner.stop();
+      disk.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -265,7 +282,7 @@ async function peerProblem(peers: PeerClient, node: string): Promise<string | nu
 function writeRefusal(parts: NodeParts): string | null {
   const clock = parts.clock.trust();
   if (!clock.ok) return `${parts.directory.selfId} is not taking new work: ${clock.detail}`;
-  return null;
+  return parts.disk.refusal(parts.directory.selfId);
 }
 
 /** Fail-stop: nothing more may leave this process once its log and its memory may disagree. */

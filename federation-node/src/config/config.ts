@@ -82,6 +82,10 @@ export const ConfigSchema = z.object({
   BOOKING_HORIZON_DAYS: count(366, 3660),
   AVAILABILITY_RANGE_MAX_DAYS: count(31, 366),
   WRITE_BATCH_MAX: count(512, 10_000),
+  /** Below this much free space in DATA_DIR the node refuses new writes (503) and serves reads; at start it waits. */
+  DISK_FREE_MIN_MB: count(64, 1_000_000),
+  /** How often the free space of DATA_DIR is checked. */
+  DISK_CHECK_INTERVAL_MS: count(1_000, 60_000),
   FAULT_POINTS: z.string().default(''),
   FEDERATION_SECRETS_FILE: z.string().min(1),
   TOKEN_HASHES_FILE: z.string().min(1),

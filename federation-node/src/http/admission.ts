@@ -27,14 +27,24 @@ export interface AdmissionOptions {
 
 type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
 
+export interface AdmittingHandler extends Handler {
+  /**
+   * Answers every request still in progress with 503 and this detail, synchronously: called
+   * when the node must stop at once (a failed write), so that its clients get an answer
+   * rather than a reset connection.
+   */
+  answerInFlight(detail: string): void;
+}
+
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** Wraps the server's request handler: stale protocol requests and refused writes never reach it. */
-export function admitRequests(handler: Handler, options: AdmissionOptions): Handler {
+export function admitRequests(handler: Handler, options: AdmissionOptions): AdmittingHandler {
   let burst = 0;
   let latestLateMs = 0;
   let burstTimer: NodeJS.Timeout | undefined;
-  return (request, response) => {
+  const inFlight = new Set<http.ServerResponse>();
+  const admitting = (request: http.IncomingMessage, response: http.ServerResponse) => {
     const header = request.headers[REQUEST_DEADLINE_HEADER];
     const deadlineMs = typeof header === 'string' ? Number(header) : NaN;
     const lateMs = Number.isFinite(deadlineMs) ? options.nowMs() - deadlineMs : 0;
@@ -56,8 +66,15 @@ export function admitRequests(handler: Handler, options: AdmissionOptions): Hand
       unavailable(response, refusal, false);
       return;
     }
+    inFlight.add(response);
+    response.once('close', () => inFlight.delete(response));
     handler(request, response);
   };
+  return Object.assign(admitting, {
+    answerInFlight(detail: string) {
+      for (const response of inFlight) if (!response.headersSent) unavailable(response, detail, true);
+    },
+  });
 }
 
 function unavailable(response: http.ServerResponse, detail: string, close: boolean): void {

@@ -30,12 +30,13 @@ export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => 
     const peers = Object.fromEntries(peerIds.map((id, i) => [id, { ok: peerProblems[i] === null, detail: peerProblems[i] ?? 'reachable' }]));
     const trust = parts.clock.trust();
     const clock = { ok: trust.ok, detail: trust.ok ? parts.clock.status().referenceWarning ?? trust.detail : `${parts.directory.selfId}: ${trust.detail}`, ...parts.clock.status() };
-    const ready = database.ok && recovery.ok && clock.ok;
+    const disk = parts.disk.status();
+    const ready = database.ok && recovery.ok && clock.ok && disk.ok;
     const degraded = Object.values(peers).some((p) => !p.ok) || clock.referenceWarning !== null;
     ctx.set('Cache-Control', 'no-store');
     ctx.status = ready ? 200 : 503;
     if (!ready) ctx.type = 'application/json';
-    ctx.body = { status: ready ? (degraded ? 'degraded' : 'ready') : 'not-ready', observatory: parts.directory.selfId, checks: { database, recovery, peers, clock } };
+    ctx.body = { status: ready ? (degraded ? 'degraded' : 'ready') : 'not-ready', observatory: parts.directory.selfId, checks: { database, recovery, peers, clock, disk } };
   });
 
   const operatorOnly = async (ctx: Context, next: Next) => {

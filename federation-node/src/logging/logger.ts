@@ -135,6 +135,12 @@ function destinations(options: LoggingOptions, suffix: string): winston.transpor
     symlinkName: current,
     auditFile: path.join(options.logDir, `.${current}.rotation.json`),
   });
+  // A log file that cannot be written (disk full) must not crash the node: say so once on stderr.
+  let reported = false;
+  (rotating as unknown as { logStream: NodeJS.EventEmitter }).logStream.on('error', (error: Error) => {
+    if (!reported) process.stderr.write(`ERROR:${new Date().toISOString()}:${options.service}:cannot write ${current}: ${error.message}\n`);
+    reported = true;
+  });
   return [rotating, ...stdout];
 }
 

@@ -19,6 +19,8 @@ export interface PrunerOptions {
   rowsMax: number;
   log: AppLogger;
   audit: AuditLogger;
+  /** While true, rounds are skipped (a nearly full disk: deleting rows needs WAL space first). */
+  paused?: () => boolean;
 }
 
 export interface PruneRound {
@@ -61,6 +63,7 @@ export class RecordPruner {
   private async round(): Promise<PruneRound> {
     const horizonMs = this.options.nowMs() - this.options.retentionMs;
     const round: PruneRound = { horizonMs, participant: 0, coordinator: 0, bookings: 0 };
+    if (this.options.paused?.()) return round;
     await this.options.writer.write((batch) =>
       batch.statement(async (runner) => {
         // The horizon only moves forward (a clock stepped back must not shrink it).
