@@ -25,6 +25,8 @@ import { PeerAuthenticator } from './security/peer-authenticator.js';
 import { signPeerAnswers } from './http/peer-signatures.js';
 import { admitRequests } from './http/admission.js';
 import { createLoggers, type Loggers } from './logging/logger.js';
+import { NodeMetrics } from './metrics/metrics.js';
+import { metricsObserver, metricsRoutes } from './http/metrics-routes.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
 import { openDatabase } from './storage/database.js';
@@ -48,7 +50,7 @@ export interface NodeOptions {
 export async function startNode(config: Config, options: NodeOptions = {}): Promise<RunningNode> {
   const startedAtMs = Date.now();
   const rotation = { fileMaxBytes: config.LOG_FILE_MAX_MB * 1_048_576, filesMax: config.LOG_FILES_MAX };
-  const loggers = createLoggers({ service: config.NODE_ID, level: config.LOG_LEVEL, logDir: config.logDir, toStdout: config.LOG_TO_STDOUT, rotation });
+  const loggers = createLoggers({ service: config.NODE_ID, level: config.LOG_LEVEL, logDir: config.logDir, toStdout: config.LOG_TO_STDOUT, format: config.LOG_FORMAT, rotation });
   const log = loggers.app;
   const catalog = readCatalog(config.CATALOG_FILE);
   const directory = new Directory(config.NODE_ID, catalog, config.FEDERATION_PEERS);
@@ -70,7 +72,14 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     loggers.audit.event(low ? 'DISK_LOW' : 'DISK_RECOVERED', details);
   });
   await disk.start();
-  const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX);
+  // The gauges read the parts below only when Prometheus scrapes, after start-up.
+  const metrics: NodeMetrics = new NodeMetrics(config.NODE_ID, {
+    participantOpen: () => engine.participant.unfinished(),
+    coordinatorOpen: () => engine.coordinator.unfinished().length,
+    clock: () => clock!.status(),
+    nowMs: () => clock!.nowMs(),
+  });
+  const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX, (statements, seconds, ok) => metrics.groupCommit(statements, seconds, ok));
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];
   await writer.write((batch) => batch.statement((runner) => loadSeeds(runner, catalog, scientists)));
   await writer.write((batch) => batch.statement((runner) => storeTokenHashes(runner, security)));
@@ -135,7 +144,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }),
+    instrumented(enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }), metrics),
   );
 
   const bookingService = new BookingService({
@@ -156,7 +165,8 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   await recover(parts);
   const pruner = new RecordPruner({ writer, nowMs, retentionMs: config.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000, intervalMs: config.PRUNE_INTERVAL_MS, rowsMax: config.PRUNE_ROWS_MAX, log, audit: loggers.audit, paused: () => disk.isLow() });
   pruner.start();
-  const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [signPeerAnswers(peerAuth)]);
+  const routers = [publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts), metricsRoutes(metrics, security.tokens, config.NODE_ID)];
+  const app = createApp(routers, log, loggers.audit, [signPeerAnswers(peerAuth)], [metricsObserver(metrics)]);
   const admitting = admitRequests(app.callback(), {
     nowMs,
     graceMs: config.STALE_REQUEST_GRACE_MS,
@@ -227,6 +237,15 @@ function enginePorts(deps: PortDeps): EnginePorts {
     },
     fatal: deps.fatal,
     ...(deps.faults.enabled ? { faultPoint: (point, txId, kind) => deps.faults.hit(point, txId, kind) } : {}),
+  };
+}
+
+/** The same ports, timed: log writes until durable, protocol requests until answered. */
+function instrumented(ports: EnginePorts, metrics: NodeMetrics): EnginePorts {
+  return {
+    ...ports,
+    writeLog: (entry) => metrics.logWrite(entry.role, entry.record.state, ports.writeLog(entry)),
+    request: (to, message) => metrics.peerRequest(to, message.type, ports.request(to, message)),
   };
 }
 

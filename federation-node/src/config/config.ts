@@ -39,6 +39,7 @@ export const ConfigSchema = z.object({
   LOG_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   LOG_TO_STDOUT: Flag.default(true),
+  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   /** A log file is closed and a new one begun at this size (and every UTC day). */
   LOG_FILE_MAX_MB: count(50, 10_000),
   /** Log files kept per stream (app, audit); the oldest beyond it are deleted. */
