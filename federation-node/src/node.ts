@@ -56,7 +56,11 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   const directory = new Directory(config.NODE_ID, catalog, config.FEDERATION_PEERS);
   const security = loadSecurity(config);
   const diskFreeMinBytes = config.DISK_FREE_MIN_MB * 1_048_576;
-  await waitForSpace(config.logDir, diskFreeMinBytes, config.DISK_CHECK_INTERVAL_MS, (line) => log.warn(line));
+  // Also on stderr: with the disk full, the log files may not take the line.
+  await waitForSpace(config.logDir, diskFreeMinBytes, config.DISK_CHECK_INTERVAL_MS, (line) => {
+    log.warn(line);
+    process.stderr.write(`WARN:${new Date().toISOString()}:${config.NODE_ID}:${line}\n`);
+  });
   const database = await openDatabase(config.dataDir);
   try {
     const checkMs = await checkStore(database.reader, database.file, directory.ownTelescopes());

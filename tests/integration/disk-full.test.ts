@@ -4,7 +4,7 @@
 // a restart with the disk still full waits for space instead of failing in a loop.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statfsSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalFederation } from '../support/federation-harness.js';
@@ -103,12 +103,14 @@ describe('disk full (a small tmpfs under a real node)', function () {
     fillLeaving(DISK_FREE_MIN_MB / 2);
     let started = false;
     const launching = federation!.launch('atacama').then(() => (started = true));
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    launching.catch(() => undefined); // awaited below
+    await until('the waiting line on stderr', async () => (/disk nearly full at start/.test(federation!.node('atacama').output.join('')) ? true : undefined), 12_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     const child = federation!.node('atacama').child;
     expect(child, 'the node is still running').to.not.equal(undefined);
     expect(child!.exitCode, 'it did not exit').to.equal(null);
     expect(started, 'it does not listen while the disk is full').to.equal(false);
-    expect(readFileSync(path.join(mountPoint, 'atacama', 'logs', 'atacama.app.log'), 'utf8')).to.match(/disk nearly full at start: .* waiting for space before starting/);
+    expect(federation!.node('atacama').output.join(''), 'said on stderr').to.match(/WARN:.*:atacama:disk nearly full at start: .* waiting for space before starting/);
 
     rmSync(filler());
     await launching;
