@@ -167,7 +167,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);
-  const pruner = new RecordPruner({ writer, nowMs, retentionMs: config.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000, intervalMs: config.PRUNE_INTERVAL_MS, rowsMax: config.PRUNE_ROWS_MAX, log, audit: loggers.audit, paused: () => disk.isLow() });
+  const pruner = new RecordPruner({ writer, reader: database.reader, nowMs, retentionMs: config.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000, intervalMs: config.PRUNE_INTERVAL_MS, rowsMax: config.PRUNE_ROWS_MAX, log, audit: loggers.audit, paused: () => disk.isLow() });
   pruner.start();
   const routers = [publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts), metricsRoutes(metrics, security.tokens, config.NODE_ID)];
   const app = createApp(routers, log, loggers.audit, [signPeerAnswers(peerAuth)], [metricsObserver(metrics)]);

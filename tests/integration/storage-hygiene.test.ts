@@ -56,7 +56,7 @@ describe('storage hygiene: pruning finished records, rotating logs', function ()
     const transactionLog = new TransactionLog(writer, database.reader);
     expect(await transactionLog.pruneHorizonMs(), 'nothing pruned yet').to.equal(null);
 
-    const pruner = new RecordPruner({ writer, nowMs: () => NOW_MS, retentionMs: RETENTION_MS, intervalMs: 60_000, rowsMax: 1_000, log: silentLog, audit });
+    const pruner = new RecordPruner({ writer, reader: database.reader, nowMs: () => NOW_MS, retentionMs: RETENTION_MS, intervalMs: 60_000, rowsMax: 1_000, log: silentLog, audit });
     const round = await pruner.pruneOnce();
 
     expect(round).to.deep.equal({ horizonMs: NOW_MS - RETENTION_MS, participant: 2, coordinator: 1, bookings: 2 });
@@ -70,14 +70,14 @@ describe('storage hygiene: pruning finished records, rotating logs', function ()
     await database.close();
     database = await openDatabase(dir);
     writer = new GroupCommitWriter(database.writer, 512);
-    await new RecordPruner({ writer, nowMs: () => NOW_MS - 10 * MINUTE_MS, retentionMs: RETENTION_MS, intervalMs: 60_000, rowsMax: 1_000, log: silentLog, audit }).pruneOnce();
+    await new RecordPruner({ writer, reader: database.reader, nowMs: () => NOW_MS - 10 * MINUTE_MS, retentionMs: RETENTION_MS, intervalMs: 60_000, rowsMax: 1_000, log: silentLog, audit }).pruneOnce();
     expect(await new TransactionLog(writer, database.reader).pruneHorizonMs()).to.equal(NOW_MS - RETENTION_MS);
   });
 
   it('deletes at most PRUNE_ROWS_MAX rows of a table per round', async () => {
     const old = NOW_MS - RETENTION_MS - MINUTE_MS;
     await Promise.all(Array.from({ length: 7 }, (_, i) => participant(`atacama.t${i}`, 'aborted', old)));
-    const pruner = new RecordPruner({ writer, nowMs: () => NOW_MS, retentionMs: RETENTION_MS, intervalMs: 60_000, rowsMax: 3, log: silentLog, audit });
+    const pruner = new RecordPruner({ writer, reader: database.reader, nowMs: () => NOW_MS, retentionMs: RETENTION_MS, intervalMs: 60_000, rowsMax: 3, log: silentLog, audit });
     expect((await pruner.pruneOnce()).participant).to.equal(3);
     expect((await pruner.pruneOnce()).participant).to.equal(3);
     expect((await pruner.pruneOnce()).participant).to.equal(1);

@@ -71,12 +71,6 @@ export class PeerClient {
   private readonly lanes = new Map<string, Lane>();
   /** Peers that answered the batch endpoint with 404/405/501. */
   private readonly withoutBatching = new Set<NodeId>();
-  /**
-   * Peers whose last batch timed out (paused, overloaded, cut off): one batch per lane in
-   * flight to them, without the stall release, so that a silent peer does not collect a new
-   * connection every PEER_BATCH_STALL_MS — requests it would read, stale, when it resumes.
-   */
-  private readonly silentPeers = new Set<NodeId>();
   private readonly limits: Required<Pick<PeerClientOptions, 'batchMessagesMax' | 'batchesInFlightMax' | 'batchStallMs' | 'batchBytesMax'>>;
 
   constructor(private readonly options: PeerClientOptions) {
@@ -201,14 +195,8 @@ export class PeerClient {
     const body = `{"from":${JSON.stringify(this.options.selfId)},"messages":[${batch.map((p) => p.json).join(',')}]}`;
     const release = this.occupy(lane);
     this.exchange(lane.to, 'POST', `${FEDERATION_PREFIX}${BATCH_PATH}`, body, this.options.requestTimeoutMs).then(
-      (answer) => {
-        this.silentPeers.delete(lane.to);
-        this.settleBatch(lane.to, batch, answer);
-      },
-      (error: Error) => {
-        if (error.message === 'timed out') this.silentPeers.add(lane.to);
-        batch.forEach((p) => fail(p, error)); // as each single call would have failed
-      },
+      (answer) => this.settleBatch(lane.to, batch, answer),
+      (error: Error) => batch.forEach((p) => fail(p, error)), // as each single call would have failed
     ).finally(release);
   }
 
@@ -226,7 +214,7 @@ export class PeerClient {
       lane.inFlight -= 1;
       if (lane.queue.length > 0) this.scheduleFlush(lane);
     };
-    const stallTimer = this.silentPeers.has(lane.to) ? undefined : setTimeout(release, this.limits.batchStallMs);
+    const stallTimer = setTimeout(release, this.limits.batchStallMs);
     return release;
   }
 

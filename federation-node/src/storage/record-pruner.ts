@@ -5,6 +5,7 @@
 // the deletes: afterwards the node can tell "pruned, unknown" (a transaction begun before the
 // horizon) from "never decided" (TransactionLog.pruneHorizonMs). Each round deletes at most
 // PRUNE_ROWS_MAX rows per table, so that one write never stalls the group commit for long.
+import type { DataSource } from 'typeorm';
 import type { AppLogger, AuditLogger } from '../logging/logger.js';
 import { BookingRepository } from './booking-repository.js';
 import type { GroupCommitWriter } from './group-commit-writer.js';
@@ -12,6 +13,8 @@ import { TransactionLog } from './transaction-log.js';
 
 export interface PrunerOptions {
   writer: GroupCommitWriter;
+  /** The read-only connection: a round with nothing to prune writes nothing. */
+  reader: DataSource;
   /** Federation time, in epoch milliseconds (records are stamped with it). */
   nowMs: () => number;
   retentionMs: number;
@@ -64,6 +67,7 @@ export class RecordPruner {
     const horizonMs = this.options.nowMs() - this.options.retentionMs;
     const round: PruneRound = { horizonMs, participant: 0, coordinator: 0, bookings: 0 };
     if (this.options.paused?.()) return round;
+    if (!(await this.anythingToPrune(horizonMs))) return round; // the recorded horizon stays true: nothing more was deleted
     await this.options.writer.write((batch) =>
       batch.statement(async (runner) => {
         // The horizon only moves forward (a clock stepped back must not shrink it).
@@ -82,5 +86,15 @@ export class RecordPruner {
       this.options.audit.event('RECORDS_PRUNED', { prunedBefore: new Date(horizonMs).toISOString(), participantRecords: round.participant, coordinatorRecords: round.coordinator, bookings: round.bookings });
     }
     return round;
+  }
+
+  private async anythingToPrune(horizonMs: number): Promise<boolean> {
+    const [row]: Array<{ due: number }> = await this.options.reader.query(
+      `SELECT EXISTS (SELECT 1 FROM participant_transactions WHERE updated_at_ms < ? AND state IN ('committed', 'aborted') AND deadline_ms < ?)
+        OR EXISTS (SELECT 1 FROM coordinator_transactions WHERE state = 'ended' AND updated_at_ms < ?)
+        OR EXISTS (SELECT 1 FROM bookings WHERE status IN ('REJECTED', 'CANCELLED') AND updated_at < ?) AS due`,
+      [horizonMs, horizonMs, horizonMs, new Date(horizonMs).toISOString()],
+    );
+    return Number(row?.due ?? 0) === 1;
   }
 }
