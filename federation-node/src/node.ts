@@ -13,6 +13,7 @@ import { SlotTable } from './domain/slot-table.js';
 import { FederationClock } from './federation/clock.js';
 import { Directory } from './federation/directory.js';
 import { PeerClient } from './federation/peer-client.js';
+import { createAdmission } from './federation/peer-admission.js';
 import { createApp } from './http/app.js';
 import { docsRoutes } from './http/docs-routes.js';
 import { federationRoutes } from './http/federation-routes.js';
@@ -163,7 +164,8 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     audit: loggers.audit,
   });
   const readiness = { recoveryFinished: false };
-  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, startedAtMs, disk };
+  const admission = createAdmission(config, directory, engine, slots, nowMs, loggers, metrics);
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, startedAtMs, admission, disk };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);

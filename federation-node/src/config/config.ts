@@ -95,6 +95,15 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_PER_TOKEN_PER_MINUTE: count(600, 10_000_000),
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: count(1_200, 10_000_000),
   HTTP_HEADERS_TIMEOUT_MS: ms(10_000),
+  /** What a participant accepts from another member (docs/PROTOCOL.md §14). */
+  PEER_CLOCK_SKEW_MAX_MS: ms(5_000),
+  PEER_TIMESTAMP_AGE_MAX_MS: ms(10_000),
+  PEER_DEADLINE_AHEAD_MAX_MS: ms(60_000),
+  PEER_OPEN_TRANSACTIONS_MAX: count(256, 1_000_000),
+  PEER_HELD_SLOTS_MAX: count(2_000, 10_000_000),
+  PEER_PREPARES_PER_SECOND_MAX: count(2_000, 1_000_000),
+  PEER_PREPARE_BURST_MAX: count(4_000, 1_000_000),
+  IN_DOUBT_REPORT_AFTER_MS: ms(60_000),
   HTTP_REQUEST_TIMEOUT_MS: ms(30_000),
   /** How far past its sender's deadline a protocol request is still handled; later it is dropped unread (a resumed node). */
   STALE_REQUEST_GRACE_MS: ms(500),
@@ -131,6 +140,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   if (raw.FINISHED_RETENTION_MS <= raw.PREPARE_TIMEOUT_MS) {
     throw new ConfigError('configuration: FINISHED_RETENTION_MS must exceed PREPARE_TIMEOUT_MS, so that a late prepare meets its tombstone');
+  }
+  if (raw.PREPARE_TIMEOUT_MS > raw.PEER_TIMESTAMP_AGE_MAX_MS || raw.PREPARE_TIMEOUT_MS > raw.PEER_DEADLINE_AHEAD_MAX_MS) {
+    throw new ConfigError('configuration: PREPARE_TIMEOUT_MS must not exceed PEER_TIMESTAMP_AGE_MAX_MS nor PEER_DEADLINE_AHEAD_MAX_MS, or the peers (configured alike) refuse this node\'s own prepares');
   }
   const protocolTimeoutsMaxMs = Math.max(raw.FINISHED_RETENTION_MS, raw.DECISION_RESEND_MAX_MS, raw.IN_DOUBT_QUERY_MAX_INTERVAL_MS, raw.PREPARE_TIMEOUT_MS);
   if (raw.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000 <= protocolTimeoutsMaxMs) {
