@@ -3,6 +3,7 @@
 import { ConfigError, loadConfig } from './config/config.js';
 import { startNode } from './node.js';
 import { ownerOnlyFromNowOn } from './security/file-permissions.js';
+import { STORE_DAMAGED_EXIT_CODE, StoreDamagedError } from './storage/store-check.js';
 
 async function main(): Promise<void> {
   ownerOnlyFromNowOn(); // databases, logs and keys this process writes: 0600 files, 0700 folders
@@ -34,6 +35,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof StoreDamagedError) {
+    process.stderr.write(`FATAL:${new Date().toISOString()}:${error.message}\n`);
+    process.exit(STORE_DAMAGED_EXIT_CODE);
+  }
   process.stderr.write(`FATAL:${new Date().toISOString()}:could not start: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

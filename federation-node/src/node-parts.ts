@@ -15,6 +15,7 @@ import type { MembershipReloader } from './security/membership-reloader.js';
 import type { CredentialDeps } from './security/credential-exchange.js';
 import type { PeerAuthenticator } from './security/peer-authenticator.js';
 import type { Database } from './storage/database.js';
+import type { DiskGuard } from './storage/disk-guard.js';
 import type { TransactionLog } from './storage/transaction-log.js';
 import type { Reconciler } from './durability/reconciler.js';
 import type { StoreIdentity } from './durability/store-identity.js';
@@ -45,4 +46,6 @@ export interface NodeParts {
   admission: PeerAdmission;
   identity: StoreIdentity;
   reconciler: Reconciler;
+  /** The free-space guard of DATA_DIR (storage/disk-guard.ts). */
+  disk: DiskGuard;
 }

@@ -4,7 +4,8 @@
 import { writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CoordinatorCore, ParticipantCore, ProtocolEngine, recordsComplete, type EnginePorts } from '../../coordinator-2pc/src/index.js';
+import { CoordinatorCore, ParticipantCore, ProtocolEngine, type EnginePorts } from '../../coordinator-2pc/src/index.js';
+import { durableKnowledge } from './durability/transaction-views.js';
 import { Reconciler } from './durability/reconciler.js';
 import { StoreIdentityStore, type StoreIdentity } from './durability/store-identity.js';
 import { readScientists } from '../../seeds/catalog.js';
@@ -30,12 +31,16 @@ import { restrictToOwner } from './security/file-permissions.js';
 import { loadSecurity, type NodeSecurity } from './security/node-security.js';
 import { PeerAuthenticator } from './security/peer-authenticator.js';
 import { signPeerAnswers } from './http/peer-signatures.js';
+import { admitRequests } from './http/admission.js';
 import { createLoggers, type Loggers } from './logging/logger.js';
 import { NodeMetrics } from './metrics/metrics.js';
 import { metricsObserver, metricsRoutes } from './http/metrics-routes.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
 import { openDatabase } from './storage/database.js';
+import { checkStore } from './storage/store-check.js';
+import { RecordPruner } from './storage/record-pruner.js';
+import { DiskGuard, waitForSpace } from './storage/disk-guard.js';
 import { GroupCommitWriter } from './storage/group-commit-writer.js';
 import { TransactionLog } from './storage/transaction-log.js';
 import { recoverFromStore, type StoredState, type UndecidedTransaction } from './recovery.js';
@@ -53,7 +58,8 @@ export interface NodeOptions {
 
 export async function startNode(environment: Config, options: NodeOptions = {}): Promise<RunningNode> {
   const startedAtMs = Date.now();
-  const loggers = createLoggers({ service: environment.NODE_ID, level: environment.LOG_LEVEL, logDir: environment.logDir, toStdout: environment.LOG_TO_STDOUT, format: environment.LOG_FORMAT });
+  const rotation = { fileMaxBytes: environment.LOG_FILE_MAX_MB * 1_048_576, filesMax: environment.LOG_FILES_MAX };
+  const loggers = createLoggers({ service: environment.NODE_ID, level: environment.LOG_LEVEL, logDir: environment.logDir, toStdout: environment.LOG_TO_STDOUT, format: environment.LOG_FORMAT, rotation });
   const log = loggers.app;
   const membership = readMembership(environment.MEMBERSHIP_FILE);
   const catalog = catalogOf(membership);
@@ -62,7 +68,27 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   const security = loadSecurity(config, membership);
   const membershipReloader = new MembershipReloader({ membershipFile: config.MEMBERSHIP_FILE, signingKeyFile: config.SIGNING_KEY_FILE }, membership, directory, security, loggers);
   restrictToOwner(config.dataDir); // what an older version or another umask left readable by others
+  const diskFreeMinBytes = config.DISK_FREE_MIN_MB * 1_048_576;
+  // Also on stderr: with the disk full, the log files may not take the line.
+  await waitForSpace(config.logDir, diskFreeMinBytes, config.DISK_CHECK_INTERVAL_MS, (line) => {
+    log.warn(line);
+    process.stderr.write(`WARN:${new Date().toISOString()}:${config.NODE_ID}:${line}\n`);
+  });
   const database = await openDatabase(config.dataDir);
+  try {
+    const checkMs = await checkStore(database.reader, database.file, directory.ownTelescopes());
+    log.info(`store check of ${database.file}: SQLite integrity and domain invariants hold (${checkMs} ms)`);
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  const disk = new DiskGuard(config.dataDir, diskFreeMinBytes, config.DISK_CHECK_INTERVAL_MS, (low, freeBytes) => {
+    const details = { freeBytes, minFreeBytes: diskFreeMinBytes, dataDir: config.dataDir };
+    if (low) log.warn(`disk nearly full: ${disk.status().detail}`);
+    else log.info(`disk space returned: ${disk.status().detail}; writes admitted again`);
+    loggers.audit.event(low ? 'DISK_LOW' : 'DISK_RECOVERED', details);
+  });
+  await disk.start();
   // The gauges read the parts below only when Prometheus scrapes, after start-up.
   const metrics: NodeMetrics = new NodeMetrics(config.NODE_ID, {
     participantOpen: () => engine.participant.unfinished(),
@@ -106,9 +132,17 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     batchStallMs: config.PEER_BATCH_STALL_MS,
     batchBytesMax: config.BODY_BYTES_MAX,
   });
-  clock = new FederationClock(timeReference, timeReference === config.NODE_ID, () => peers.referenceTime(timeReference), config.CLOCK_SYNC_SAMPLES);
+  const clockLimits = { jumpMaxMs: config.CLOCK_JUMP_MAX_MS, jumpHoldMs: config.CLOCK_JUMP_HOLD_MS, offsetStepMaxMs: config.CLOCK_OFFSET_STEP_MAX_MS };
+  clock = new FederationClock(timeReference, timeReference === config.NODE_ID, () => peers.referenceTime(timeReference), config.CLOCK_SYNC_SAMPLES, clockLimits, (event, details) => {
+    log.warn(`${event} ${JSON.stringify(details)}`);
+    loggers.audit.event(event, details);
+  });
 
-  const fatal = options.onFatal ?? exitAtOnce;
+  let answerInFlight: ((detail: string) => void) | undefined;
+  const fatal = options.onFatal ?? ((error: unknown) => {
+    answerInFlight?.(`${config.NODE_ID} stopped at once (${error instanceof Error ? error.message : String(error)}); the outcome of this request is unknown: ask again (GET /bookings/{id}) once the node is back`);
+    exitAtOnce(error);
+  });
   const faults = FaultInjector.parse(config.FAULT_POINTS);
   if (faults.enabled) log.warn(`fault injection enabled (test setting): ${config.FAULT_POINTS}`);
   const engine: ProtocolEngine = new ProtocolEngine(
@@ -163,16 +197,25 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   });
   const readiness = { recoveryFinished: false };
   const admission = createAdmission(config, directory, engine, slots, nowMs, loggers, metrics);
-  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, membership: membershipReloader, credentials, startedAtMs, admission, identity, reconciler };
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, membership: membershipReloader, credentials, startedAtMs, admission, identity, reconciler, disk };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   membershipReloader.start(config.MEMBERSHIP_POLL_INTERVAL_MS);
   await recover(parts);
   log.info(`store ${identity.storeId}, incarnation ${identity.incarnation}, complete since ${new Date(identity.completeSinceMs).toISOString()}${identity.reconciliation ? `; reconciling (${identity.reconciliation.reason})` : ''}`);
   await reconciler.start();
+  const pruner = new RecordPruner({ writer, reader: database.reader, nowMs, retentionMs: config.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000, intervalMs: config.PRUNE_INTERVAL_MS, rowsMax: config.PRUNE_ROWS_MAX, log, audit: loggers.audit, paused: () => disk.isLow() });
+  pruner.start();
   const routers = [publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts), metricsRoutes(metrics, security.tokens, config.NODE_ID)];
   const app = createApp(routers, log, loggers.audit, [signPeerAnswers(peerAuth)], [metricsObserver(metrics)]);
-  const server = http.createServer(app.callback());
+  const admitting = admitRequests(app.callback(), {
+    nowMs,
+    graceMs: config.STALE_REQUEST_GRACE_MS,
+    writeRefusal: () => writeRefusal(parts),
+    onDropped: (count, lateMs) => log.warn(`dropped ${count} protocol request(s) read after their sender's deadline (the latest ${lateMs} ms late): this node was paused or overloaded`),
+  });
+  answerInFlight = admitting.answerInFlight;
+  const server = http.createServer(admitting);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS; // a slow client cannot hold a connection forever
   server.requestTimeout = config.HTTP_REQUEST_TIMEOUT_MS;
@@ -191,6 +234,8 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
       clock!.stop();
       reconciler.stop();
       membershipReloader.stop();
+      pruner.stop();
+      disk.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -236,12 +281,7 @@ function enginePorts(deps: PortDeps): EnginePorts {
       if (deps.debugLogged) deps.loggers.app.debug(`${effect.event} ${effect.txId} ${JSON.stringify(effect.details)}`);
     },
     fatal: deps.fatal,
-    async knowledgeOf(txId) {
-      const records = await deps.transactionLog.recordsOf(txId);
-      // Read live: a reconciliation that finds a gap moves the horizon forward.
-      const horizon = { completeSinceMs: deps.identity.completeSinceMs, completeSinceIncarnation: deps.identity.completeSinceIncarnation, marginMs: deps.clockMarginMs };
-      return { ...records, complete: recordsComplete(txId, deps.selfId, horizon) };
-    },
+    knowledgeOf: (txId) => durableKnowledge(deps, txId),
     ...(deps.faults.enabled ? { faultPoint: (point, txId, kind) => deps.faults.hit(point, txId, kind) } : {}),
   };
 }
@@ -305,6 +345,13 @@ async function peerProblem(peers: PeerClient, node: string): Promise<string | nu
   } catch (error) {
     return (error as Error).message;
   }
+}
+
+/** Why this node refuses new writes now (its own clock jumped, its disk is nearly full), or null. */
+function writeRefusal(parts: NodeParts): string | null {
+  const clock = parts.clock.trust();
+  if (!clock.ok) return `${parts.directory.selfId} is not taking new work: ${clock.detail}`;
+  return parts.disk.refusal(parts.directory.selfId);
 }
 
 /** Fail-stop: nothing more may leave this process once its log and its memory may disagree. */

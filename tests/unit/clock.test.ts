@@ -44,4 +44,15 @@ describe("federation clock (Cristian's algorithm)", () => {
     }, 2);
     expect((await clock.sync()).errorBoundMs).to.equal(0);
   });
+
+  it('does not follow a reference whose time jumps +60 s between syncs: moves the offset by CLOCK_OFFSET_STEP_MAX_MS and reports it', async () => {
+    let referenceAheadMs = 0;
+    const clock = new FederationClock('atacama', false, async () => Date.now() + referenceAheadMs, 1, { jumpMaxMs: 1_000, jumpHoldMs: 5_000, offsetStepMaxMs: 1_000 });
+    expect((await clock.sync()).referenceWarning).to.equal(null);
+    referenceAheadMs = 60_000;
+    const status = await clock.sync();
+    expect(Math.abs(status.offsetMs - 1_000)).to.be.below(20);
+    expect(status.referenceWarning).to.match(/^the time reference atacama moved \+(59|60)\d{3} ms against this node's clock since the last sync/);
+    expect(clock.trust().ok, "the node's own clock did not jump").to.equal(true);
+  });
 });

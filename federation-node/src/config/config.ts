@@ -46,9 +46,19 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   LOG_TO_STDOUT: Flag.default(true),
   LOG_FORMAT: z.enum(['text', 'json']).default('text'),
+  /** A log file is closed and a new one begun at this size (and every UTC day). */
+  LOG_FILE_MAX_MB: count(50, 10_000),
+  /** Log files kept per stream (app, audit); the oldest beyond it are deleted. */
+  LOG_FILES_MAX: count(20, 10_000),
   TIME_REFERENCE: NodeId.optional(),
   CLOCK_SYNC_INTERVAL_MS: ms(30_000),
   CLOCK_SYNC_SAMPLES: count(5, 50),
+  /** Wall clock against monotonic clock: a disagreement beyond this is a jump of the node's own clock. */
+  CLOCK_JUMP_MAX_MS: ms(1_000),
+  /** After its own clock jumped, the node refuses new work (503) at least this long and until a sync confirms its time. */
+  CLOCK_JUMP_HOLD_MS: ms(5_000),
+  /** The most one sync changes the offset from the time reference; a larger change is reported, not followed at once. */
+  CLOCK_OFFSET_STEP_MAX_MS: ms(1_000),
   PREPARE_TIMEOUT_MS: ms(3_000),
   WAIT_DIE_MAX_WAIT_MS: ms(250),
   IN_DOUBT_QUERY_AFTER_MS: ms(2_000),
@@ -56,6 +66,12 @@ export const ConfigSchema = z.object({
   DECISION_RESEND_INITIAL_MS: ms(500),
   DECISION_RESEND_MAX_MS: ms(30_000),
   FINISHED_RETENTION_MS: ms(600_000),
+  /** Finished transaction records, tombstones and rejected or cancelled bookings are deleted this long after they ended. */
+  TRANSACTION_RECORD_RETENTION_MINUTES: count(10_080, 5_256_000),
+  /** How often finished records are pruned. */
+  PRUNE_INTERVAL_MS: count(60_000, 86_400_000),
+  /** The most rows of one table deleted in one pruning round (one write transaction). */
+  PRUNE_ROWS_MAX: count(5_000, 1_000_000),
   PEER_REQUEST_TIMEOUT_MS: ms(2_000),
   PEER_REQUEST_ATTEMPTS_MAX: count(3, 10),
   /** Send protocol messages to a peer in batches (POST /federation/v1/messages); false: one request per message. */
@@ -73,6 +89,10 @@ export const ConfigSchema = z.object({
   BOOKING_HORIZON_DAYS: count(366, 3660),
   AVAILABILITY_RANGE_MAX_DAYS: count(31, 366),
   WRITE_BATCH_MAX: count(512, 10_000),
+  /** Below this much free space in DATA_DIR the node refuses new writes (503) and serves reads; at start it waits. */
+  DISK_FREE_MIN_MB: count(64, 1_000_000),
+  /** How often the free space of DATA_DIR is checked. */
+  DISK_CHECK_INTERVAL_MS: count(1_000, 60_000),
   FAULT_POINTS: z.string().default(''),
   TOKEN_HASHES_FILE: z.string().min(1),
   SIGNATURE_MAX_SKEW_S: count(30, 3_600),
@@ -96,6 +116,8 @@ export const ConfigSchema = z.object({
   RECONCILIATION_MARGIN_MS: ms(120_000),
   RECONCILIATION_PAGE_TRANSACTIONS_MAX: count(200, 1_000),
   STORE_CLOCK_MARGIN_MS: ms(60_000),
+  /** How far past its sender's deadline a protocol request is still handled; later it is dropped unread (a resumed node). */
+  STALE_REQUEST_GRACE_MS: ms(500),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;
@@ -134,6 +156,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   if (raw.PREPARE_TIMEOUT_MS > raw.PEER_TIMESTAMP_AGE_MAX_MS || raw.PREPARE_TIMEOUT_MS > raw.PEER_DEADLINE_AHEAD_MAX_MS) {
     throw new ConfigError('configuration: PREPARE_TIMEOUT_MS must not exceed PEER_TIMESTAMP_AGE_MAX_MS nor PEER_DEADLINE_AHEAD_MAX_MS, or the peers (configured alike) refuse this node\'s own prepares');
+  }
+  const protocolTimeoutsMaxMs = Math.max(raw.FINISHED_RETENTION_MS, raw.DECISION_RESEND_MAX_MS, raw.IN_DOUBT_QUERY_MAX_INTERVAL_MS, raw.PREPARE_TIMEOUT_MS);
+  if (raw.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000 <= protocolTimeoutsMaxMs) {
+    throw new ConfigError('configuration: TRANSACTION_RECORD_RETENTION_MINUTES must exceed FINISHED_RETENTION_MS and every protocol timeout, so that no message of a pruned transaction can still arrive');
+  }
+  // A tombstone knows no deadline: it must outlive every prepare a participant still admits
+  // (found by the simulator, seed 53624; docs/PROTOCOL.md §9).
+  if (raw.FINISHED_RETENTION_MS <= raw.PEER_DEADLINE_AHEAD_MAX_MS + raw.PEER_CLOCK_SKEW_MAX_MS) {
+    throw new ConfigError('configuration: FINISHED_RETENTION_MS must exceed PEER_DEADLINE_AHEAD_MAX_MS + PEER_CLOCK_SKEW_MAX_MS, so that a tombstone outlives every prepare still admitted');
   }
   const dataDir = path.resolve(raw.DATA_DIR ?? path.join('data', raw.NODE_ID));
   return {

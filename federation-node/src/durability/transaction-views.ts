@@ -4,6 +4,8 @@
 // after its END record, for as long as the record is kept.
 import { coordinatorAnswer, recordsComplete, type DurableKnowledge, type ParticipantTxView, type StatusAnswer } from '../../../coordinator-2pc/src/index.js';
 import type { NodeParts } from '../node-parts.js';
+import type { TransactionLog } from '../storage/transaction-log.js';
+import type { StoreIdentity } from './store-identity.js';
 
 export interface LocalTransactionView {
   txId: string;
@@ -16,11 +18,29 @@ export interface LocalTransactionView {
   recordsComplete: boolean;
 }
 
-export async function knowledgeHere(parts: NodeParts, txId: string): Promise<DurableKnowledge> {
-  const records = await parts.transactionLog.recordsOf(txId);
-  const { identity, config } = parts;
-  const horizon = { completeSinceMs: identity.completeSinceMs, completeSinceIncarnation: identity.completeSinceIncarnation, marginMs: config.STORE_CLOCK_MARGIN_MS };
-  return { ...records, complete: recordsComplete(txId, parts.directory.selfId, horizon) };
+export interface KnowledgeSources {
+  transactionLog: TransactionLog;
+  /** Read live: a reconciliation that finds a gap moves its horizon forward. */
+  identity: StoreIdentity;
+  selfId: string;
+  clockMarginMs: number;
+}
+
+/**
+ * What the records say of one transaction, and whether they can say it all: the store is
+ * complete only since its own horizon (restore, new disk) and since the prune horizon
+ * (finished records deleted after their retention are "unknown", never "aborted").
+ */
+export async function durableKnowledge(sources: KnowledgeSources, txId: string): Promise<DurableKnowledge> {
+  const [records, prunedBeforeMs] = await Promise.all([sources.transactionLog.recordsOf(txId), sources.transactionLog.pruneHorizonMs()]);
+  const { identity } = sources;
+  const completeSinceMs = Math.max(identity.completeSinceMs, prunedBeforeMs ?? 0);
+  const horizon = { completeSinceMs, completeSinceIncarnation: identity.completeSinceIncarnation, marginMs: sources.clockMarginMs };
+  return { ...records, complete: recordsComplete(txId, sources.selfId, horizon) };
+}
+
+export function knowledgeHere(parts: NodeParts, txId: string): Promise<DurableKnowledge> {
+  return durableKnowledge({ transactionLog: parts.transactionLog, identity: parts.identity, selfId: parts.directory.selfId, clockMarginMs: parts.config.STORE_CLOCK_MARGIN_MS }, txId);
 }
 
 export async function transactionViewHere(parts: NodeParts, txId: string): Promise<LocalTransactionView> {

@@ -22,6 +22,8 @@ import { TimedOut, describeTransportError, fail, parseBody, parseReply, problemD
 export const FEDERATION_PREFIX = '/federation/v1';
 export const BATCH_PATH = '/messages';
 export const TIME_PATH = '/time';
+/** The instant (epoch ms, federation clock) a sender stops waiting for its request; a receiver drops it unread after that. */
+export const REQUEST_DEADLINE_HEADER = 'federation-request-deadline';
 
 export interface PeerClientOptions {
   selfId: NodeId;
@@ -281,6 +283,9 @@ export class PeerClient {
     try {
       this.options.auth.verifyAnswer(to, { method, target: fullPath, body, headers: signature }, answer);
     } catch (error) {
+      // A node that refuses work before reading it (stale, clock jumped, disk full) answers 503
+      // unsigned. Its reason is shown, marked unverified: it can only make this call fail.
+      if (answer.status === 503 && !answer.headers.signature) throw new Error(`answered 503 (unsigned, so unverified): ${problemDetail(answer.data)}`);
       throw new Error(`answered ${answer.status} without a valid signature of ${to}: ${(error as Error).message}`);
     }
     return answer;
@@ -288,7 +293,8 @@ export class PeerClient {
 
   private send(target: URL, method: 'GET' | 'POST', fullPath: string, body: string, signature: Record<string, string>, timeoutMs: number): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = { accept: 'application/json', ...signature };
+      // The instant this sender stops waiting: a receiver that reads the request later drops it unprocessed.
+      const headers: Record<string, string | number> = { accept: 'application/json', [REQUEST_DEADLINE_HEADER]: this.options.nowMs() + timeoutMs, ...signature };
       if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       const transport = target.protocol === 'https:' ? https : http;
       const request = transport.request({ method, host: target.hostname, port: target.port, path: fullPath, headers, agent: this.agents[target.protocol as 'http:'] });

@@ -28,6 +28,8 @@ export const ClockStatus = z.object({
   lastSyncAt: z.string().nullable(),
   lastError: z.string().nullable(),
   samples: z.number().int(),
+  ownClockJump: z.object({ jumpMs: z.number().int(), detectedAt: z.string() }).nullable().describe("This node's own wall clock jumped against its monotonic clock (docs/OPERATIONS.md, \"Clock jumps\")"),
+  referenceWarning: z.string().nullable().describe("The time reference's time moved more than CLOCK_OFFSET_STEP_MAX_MS since the last sync"),
 });
 
 export const TimeResponse = z.object({
@@ -93,7 +95,15 @@ const InDoubtCheck = z.object({
 export const Ready = z.object({
   status: z.enum(['ready', 'degraded', 'not-ready']),
   observatory: z.string(),
-  checks: z.object({ database: Check, recovery: Check, reconciliation: Check, peers: z.record(z.string(), Check), clock: ClockStatus, inDoubt: InDoubtCheck }),
+  checks: z.object({
+    database: Check,
+    recovery: Check,
+    reconciliation: Check,
+    peers: z.record(z.string(), Check),
+    clock: ClockStatus.extend(Check.shape).describe('not ok while this node\'s own clock jumped and is not yet confirmed'),
+    inDoubt: InDoubtCheck,
+    disk: Check.extend({ freeBytes: z.number().nullable() }).describe('not ok below DISK_FREE_MIN_MB free: writes refused, reads served'),
+  }),
 });
 
 export const UnfinishedTransactions = z.object({

@@ -34,17 +34,19 @@ export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => 
     const peerIds = [...parts.directory.members.keys()].filter((id) => id !== parts.directory.selfId);
     const peerProblems = await Promise.all(peerIds.map(checkPeer));
     const peers = Object.fromEntries(peerIds.map((id, i) => [id, { ok: peerProblems[i] === null, detail: peerProblems[i] ?? 'reachable' }]));
-    const clock = parts.clock.status();
+    const trust = parts.clock.trust();
+    const clock = { ok: trust.ok, detail: trust.ok ? parts.clock.status().referenceWarning ?? trust.detail : `${parts.directory.selfId}: ${trust.detail}`, ...parts.clock.status() };
+    const disk = parts.disk.status();
     const inDoubt = inDoubtCheck(parts);
     const refusal = parts.reconciler.refusalReason();
     const reconciliation = { ok: refusal === null, detail: refusal ?? 'continuous or reconciled' };
-    const ready = database.ok && recovery.ok && reconciliation.ok;
+    const ready = database.ok && recovery.ok && reconciliation.ok && clock.ok && disk.ok;
     // Holds in doubt too long degrade, never un-ready: a member that never decides must not take this node out of service.
-    const degraded = Object.values(peers).some((p) => !p.ok) || !inDoubt.ok;
+    const degraded = Object.values(peers).some((p) => !p.ok) || !inDoubt.ok || clock.referenceWarning !== null;
     ctx.set('Cache-Control', 'no-store');
     ctx.status = ready ? 200 : 503;
     if (!ready) ctx.type = 'application/json';
-    ctx.body = { status: ready ? (degraded ? 'degraded' : 'ready') : 'not-ready', observatory: parts.directory.selfId, checks: { database, recovery, reconciliation, peers, clock, inDoubt } };
+    ctx.body = { status: ready ? (degraded ? 'degraded' : 'ready') : 'not-ready', observatory: parts.directory.selfId, checks: { database, recovery, reconciliation, peers, clock, disk, inDoubt } };
   });
 
   const operatorOnly = async (ctx: Context, next: Next) => {

@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { createRequire } from 'node:module';
 import type { SonicBoom as SonicBoomType, SonicBoomOpts } from 'sonic-boom';
 import winston from 'winston';
+import DailyRotateFile from 'winston-daily-rotate-file';
 
 export interface LogContext {
   requestId?: string;
@@ -50,6 +51,15 @@ export interface LoggingOptions {
   toStdout: boolean;
   /** `text`: LEVEL:timestamp:service:message; `json`: one object per line, for log shippers. */
   format?: 'text' | 'json';
+  /** Rotation of the files (docs/LOGGING.md); without it, one growing file per stream. */
+  rotation?: LogRotation;
+}
+
+export interface LogRotation {
+  /** LOG_FILE_MAX_MB, in bytes: a file is closed and a new one begun at this size. */
+  fileMaxBytes: number;
+  /** LOG_FILES_MAX: files kept per stream; the oldest beyond it are deleted. */
+  filesMax: number;
 }
 
 export function createLoggers(options: LoggingOptions): Loggers {
@@ -99,17 +109,42 @@ export function createLoggers(options: LoggingOptions): Loggers {
 }
 
 /**
- * A file and, optionally, stdout. Lines are written synchronously (sonic-boom, sync mode): a
- * write(2) costs a few microseconds, far less than a trip through the libuv thread pool, and
- * a line is in the file before the node goes on — even if it is killed the next instant.
+ * A file and, optionally, stdout. Stdout lines are written synchronously (sonic-boom, sync
+ * mode): a line is out before the node goes on, even if it is killed the next instant. The
+ * file rotates (winston-daily-rotate-file): a new file every UTC day and whenever one reaches
+ * LOG_FILE_MAX_MB, at most LOG_FILES_MAX kept; `<service>.app.log` / `.audit.jsonl` is a
+ * symbolic link to the current file.
  */
 // sonic-boom is CommonJS (module.exports = SonicBoom) and its typings describe a default export.
 const SonicBoom = createRequire(import.meta.url)('sonic-boom') as new (options: SonicBoomOpts) => SonicBoomType;
 
 function destinations(options: LoggingOptions, suffix: string): winston.transport[] {
-  const file = new SonicBoom({ dest: path.join(options.logDir, `${options.service}.${suffix}`), sync: true, mkdir: true, append: true });
-  const streams = [file, ...(options.toStdout ? [new SonicBoom({ fd: 1, sync: true })] : [])];
-  return streams.map((boom) => new winston.transports.Stream({ stream: asWritable(boom) }));
+  const stdout = options.toStdout ? [new winston.transports.Stream({ stream: asWritable(new SonicBoom({ fd: 1, sync: true })) })] : [];
+  const current = `${options.service}.${suffix}`;
+  if (!options.rotation) {
+    const file = new SonicBoom({ dest: path.join(options.logDir, current), sync: true, mkdir: true, append: true });
+    return [new winston.transports.Stream({ stream: asWritable(file) }), ...stdout];
+  }
+  const extension = path.extname(suffix);
+  const rotating = new DailyRotateFile({
+    dirname: options.logDir,
+    filename: `${options.service}.${path.basename(suffix, extension)}-%DATE%`,
+    extension,
+    datePattern: 'YYYY-MM-DD',
+    utc: true,
+    maxSize: options.rotation.fileMaxBytes,
+    maxFiles: options.rotation.filesMax,
+    createSymlink: true,
+    symlinkName: current,
+    auditFile: path.join(options.logDir, `.${current}.rotation.json`),
+  });
+  // A log file that cannot be written (disk full) must not crash the node: say so once on stderr.
+  let reported = false;
+  (rotating as unknown as { logStream: NodeJS.EventEmitter }).logStream.on('error', (error: Error) => {
+    if (!reported) process.stderr.write(`ERROR:${new Date().toISOString()}:${options.service}:cannot write ${current}: ${error.message}\n`);
+    reported = true;
+  });
+  return [rotating, ...stdout];
 }
 
 /** winston wants a stream.Writable; sonic-boom is a plain emitter with write(). */

@@ -1,6 +1,6 @@
 // The coordinator's booking records. Writes go through the serial writer (in order with the
 // transaction log); reads use the read-only connection and see only committed rows.
-import type { DataSource } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import type { BookingItem } from '../domain/slots.js';
 import type { BookingRow, BookingStatus } from './entities.js';
 import type { GroupCommitWriter } from './group-commit-writer.js';
@@ -28,6 +28,20 @@ export class BookingRepository {
     private readonly writer: GroupCommitWriter,
     private readonly reader: DataSource,
   ) {}
+
+  /**
+   * Deletes (in the caller's write transaction) bookings that ended REJECTED or CANCELLED
+   * before `before` (ISO instant): their slots are free and their story is in the audit trail.
+   * Confirmed bookings are never pruned.
+   */
+  static async pruneFinished(runner: QueryRunner, before: string, rowsMax: number): Promise<number> {
+    const result = (await runner.query(
+      `DELETE FROM bookings WHERE rowid IN (SELECT rowid FROM bookings WHERE status IN ('REJECTED', 'CANCELLED') AND updated_at < ? LIMIT ?)`,
+      [before, rowsMax],
+      true,
+    )) as { affected?: number };
+    return Number(result.affected ?? 0);
+  }
 
   insert(booking: BookingRecord): Promise<void> {
     return this.writer.write((batch) => batch.insertBooking(booking));

@@ -3,7 +3,7 @@
 // hold and its PREPARED record are durable together or not at all). A commit decision also
 // sets its booking's status in that same transaction. Right before a write it asserts that
 // every claim change belongs to the record it is written with (store-invariants.ts).
-import type { DataSource } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import type { CoordinatorRecord, LogEntry, ParticipantRecord } from '../../../coordinator-2pc/src/index.js';
 import type { Claim } from '../domain/slot-table.js';
 import { canonicalInstant } from '../domain/slots.js';
@@ -82,6 +82,30 @@ export class TransactionLog {
     return rows.map(coordinatorRecordOf);
   }
 
+  /**
+   * The prune horizon: finished records of transactions that ended before it may have been
+   * deleted (storage/record-pruner.ts); every transaction begun at or after it still has all
+   * its records. Null: nothing was ever pruned. A missing record of a transaction begun before
+   * it means "pruned, unknown", not "never decided".
+   */
+  async pruneHorizonMs(): Promise<number | null> {
+    const [row]: Array<{ prunedBeforeMs: number }> = await this.reader.query('SELECT pruned_before_ms AS prunedBeforeMs FROM prune_horizon WHERE singleton = 1');
+    return row ? Number(row.prunedBeforeMs) : null;
+  }
+
+  /**
+   * Deletes (in the caller's write transaction) finished records that ended before `beforeMs`:
+   * participant records committed or aborted (tombstones included) whose deadline has passed
+   * too, and coordinator records every participant acknowledged. At most `rowsMax` of each.
+   */
+  static async pruneFinished(runner: QueryRunner, beforeMs: number, rowsMax: number): Promise<{ participant: number; coordinator: number }> {
+    const participant = await deleted(runner, `DELETE FROM participant_transactions WHERE rowid IN (SELECT rowid FROM participant_transactions
+      WHERE updated_at_ms < ? AND state IN ('committed', 'aborted') AND deadline_ms < ? LIMIT ?)`, [beforeMs, beforeMs, rowsMax]);
+    const coordinator = await deleted(runner, `DELETE FROM coordinator_transactions WHERE rowid IN (SELECT rowid FROM coordinator_transactions
+      WHERE state = 'ended' AND updated_at_ms < ? LIMIT ?)`, [beforeMs, rowsMax]);
+    return { participant, coordinator };
+  }
+
   async claims(): Promise<Claim[]> {
     const rows: SlotClaimRow[] = await this.reader.query(
       `SELECT telescope_id AS telescopeId, slot_start AS slotStart, slot_end AS slotEnd, booking_id AS bookingId,
@@ -121,4 +145,10 @@ function coordinatorRecordOf(row: CoordinatorTxRow): CoordinatorRecord {
     createdAtMs: Number(row.createdAtMs),
     updatedAtMs: Number(row.updatedAtMs),
   };
+}
+
+/** Runs a DELETE through TypeORM's SQLite driver and returns how many rows it removed. */
+async function deleted(runner: QueryRunner, sql: string, params: unknown[]): Promise<number> {
+  const result = (await runner.query(sql, params, true)) as { affected?: number };
+  return Number(result.affected ?? 0);
 }
