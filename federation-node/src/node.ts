@@ -9,7 +9,7 @@ import { readCatalog, readScientists } from '../../seeds/catalog.js';
 import { loadSeeds } from '../../seeds/loader.js';
 import { BookingService } from './bookings/booking-service.js';
 import type { Config } from './config/config.js';
-import { SlotTable } from './domain/slot-table.js';
+import { SlotTable, type ClaimChange } from './domain/slot-table.js';
 import { FederationClock } from './federation/clock.js';
 import { Directory } from './federation/directory.js';
 import { PeerClient } from './federation/peer-client.js';
@@ -29,6 +29,9 @@ import { BookingRepository, type BookingRecord } from './storage/booking-reposit
 import { openDatabase } from './storage/database.js';
 import { GroupCommitWriter } from './storage/group-commit-writer.js';
 import { TransactionLog } from './storage/transaction-log.js';
+import { publishClaimChanges } from './web/slot-events.js';
+import { availabilityReader, createEventHub, publishBookingStatus } from './web/web-parts.js';
+import { publicReadCors, webRoutes } from './web/web-routes.js';
 
 export interface RunningNode {
   url: string;
@@ -85,6 +88,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   });
   clock = new FederationClock(timeReference, timeReference === config.NODE_ID, () => peers.referenceTime(timeReference), config.CLOCK_SYNC_SAMPLES);
 
+  const events = createEventHub(config);
   const fatal = options.onFatal ?? exitAtOnce;
   const faults = FaultInjector.parse(config.FAULT_POINTS);
   if (faults.enabled) log.warn(`fault injection enabled (test setting): ${config.FAULT_POINTS}`);
@@ -106,7 +110,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }),
+    enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug', onDurableClaims: (changes) => publishClaimChanges(events, directory.telescopes, changes) }),
   );
 
   const bookingService = new BookingService({
@@ -119,13 +123,15 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     prepareTimeoutMs: config.PREPARE_TIMEOUT_MS,
     log,
     audit: loggers.audit,
+    alternatives: { perItemMax: config.BOOKING_ALTERNATIVES_PER_ITEM_MAX, attemptsMax: config.BOOKING_ALTERNATIVE_ATTEMPTS_MAX, suggestionsMax: config.BOOKING_SUGGESTIONS_MAX, readAvailability: availabilityReader(directory, slots, peers, nowMs) },
+    onStatusChange: (booking) => publishBookingStatus(events, booking),
   });
   const readiness = { recoveryFinished: false };
   const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, startedAtMs };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);
-  const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [signPeerAnswers(peerAuth)]);
+  const app = createApp([webRoutes(parts, events), publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [signPeerAnswers(peerAuth), publicReadCors]);
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS; // a slow client cannot hold a connection forever
@@ -143,6 +149,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     parts,
     async stop() {
       clock!.stop();
+      events.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -166,12 +173,17 @@ interface PortDeps {
   wake: () => void;
   /** The app log keeps debug lines (LOG_LEVEL=debug). */
   debugLogged: boolean;
+  /** Slot changes, once written with the record that caused them (the event stream). */
+  onDurableClaims: (changes: ClaimChange[]) => void;
 }
 
 function enginePorts(deps: PortDeps): EnginePorts {
   let wakeTimer: NodeJS.Timeout | undefined;
   return {
-    writeLog: (entry) => deps.transactionLog.write(entry, deps.slots.takeChanges()),
+    writeLog: (entry) => {
+      const changes = deps.slots.takeChanges();
+      return deps.transactionLog.write(entry, changes).then(() => deps.onDurableClaims(changes));
+    },
     request: (to, message) => deps.peers.request(to, message),
     nowMs: deps.nowMs,
     scheduleWake(atMs) {
