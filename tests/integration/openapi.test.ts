@@ -69,7 +69,7 @@ describe('OpenAPI document', function () {
     });
     const output = `${run.stdout}${run.stderr}`;
     expect(run.status, output).to.equal(0);
-    expect(output).to.contain('valid').and.not.match(/warning|error\s/i);
+    expect(output).to.contain('valid').and.not.match(/^(warning|error)\s+[\w-]+: \d+/m); // the summary's rule lines
   });
 
   it('documents the 307 of availability and the new web operations', () => {
