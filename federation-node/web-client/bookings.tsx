@@ -74,7 +74,7 @@ export function MyBookings(props: { me: Me; bookings: Booking[]; onCancel: (link
   const calendar = props.me._links.calendar?.href;
   return (
     <section aria-labelledby="mine-title">
-      <h2 id="mine-title">{props.me.kind === 'operator' ? `Bookings coordinated by ${props.me.observatory}` : 'My bookings'}</h2>
+      <h2 id="mine-title">{props.me.kind === 'operator' ? `Bookings coordinated by ${props.me.observatory}` : `My bookings made through ${props.me.observatory}`}</h2>
       {calendar && (
         <p>
           Calendar: <a class="calendar" href={calendar} download="bookings.ics">download (.ics)</a> · subscribe in a calendar app with this address:{' '}

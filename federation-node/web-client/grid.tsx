@@ -1,6 +1,7 @@
 // The federation's night: per observatory a table of its telescopes × 30-minute columns, UTC
 // and the observatory's local time in the header, astronomical night shaded, every slot a
 // button (free, held, booked, mine, past) that a scientist selects to book.
+import { useEffect, useRef } from 'preact/hooks';
 import type { Member, Telescope } from './api';
 import { COLUMN_MS, columnsOf, isAstronomicalNight, localHour, utcHour } from './night';
 
@@ -36,10 +37,18 @@ function ObservatoryNight(props: GridProps & { member: Member }) {
   const columns = columnsOf(windowStartMs);
   const night = columns.map((at) => isAstronomicalNight(at, member.latitude, member.longitude));
   const hours = columns.filter((_, i) => i % 2 === 0);
+  const scroller = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    // Start each observatory's row at its first bookable hour: on a phone the night is off-screen otherwise.
+    const box = scroller.current;
+    const first = box?.querySelector<HTMLElement>('td.slot');
+    const names = box?.querySelector<HTMLElement>('th.telescope');
+    if (box && first && names && box.scrollLeft === 0) box.scrollLeft = Math.max(0, first.offsetLeft - names.offsetWidth - 8);
+  }, [props.telescopes.length, windowStartMs]);
   return (
     <section class="observatory" aria-labelledby={`obs-${member.id}`}>
       <h3 id={`obs-${member.id}`}>{member.name} <small>{member.site} · local time {member.timezone}</small></h3>
-      <div class="scroll" tabIndex={0} aria-label={`${member.name}: slots, scroll sideways for more hours`}>
+      <div class="scroll" ref={scroller} tabIndex={0} aria-label={`${member.name}: slots, scroll sideways for more hours`}>
         <table class="night">
           <caption class="visually-hidden">{member.name}: each telescope's slots from {utcHour(windowStartMs)} UTC for 24 hours; shaded columns are astronomical night there</caption>
           <thead>

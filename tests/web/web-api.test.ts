@@ -98,6 +98,30 @@ describe('web app API: alternatives, events, calendar', function () {
     expect(bookingEvents.find((e) => e.type === 'booking')!.data).to.deep.include({ bookingId: first.data.id, status: 'CANCELLED' });
   });
 
+  it('names who a token is (/me), serves the calendar with the token or at its keyed address only, and the clock page names its observatory', async () => {
+    const url = federation.url('atacama');
+    const scientist = await httpClient(url, federation.tokens.scientists['vera-rubin']).get('/me');
+    expect(scientist.data).to.deep.include({ kind: 'scientist', scientistId: 'vera-rubin', observatory: 'atacama' });
+    const operator = await httpClient(url, federation.tokens.operators.atacama).get('/me');
+    expect(operator.data).to.deep.include({ kind: 'operator', observatoryId: 'atacama' });
+    expect((await httpClient(url).get('/me')).status).to.equal(401);
+    const withToken = await httpClient(url, federation.tokens.scientists['vera-rubin']).get('/bookings.ics');
+    expect(withToken.headers['content-type']).to.contain('text/calendar');
+    expect(withToken.data).to.match(/^BEGIN:VCALENDAR\r\n/).and.contain('STATUS:CONFIRMED');
+    const feed = new URL(scientist.data._links.calendar.href);
+    const keyed = await httpClient(url).get(feed.pathname + feed.search);
+    expect(keyed.status).to.equal(200);
+    const withoutStamps = (text: string) => text.replace(/DTSTAMP:\w+\r\n/g, '');
+    expect(withoutStamps(keyed.data), 'the keyed address serves the same calendar').to.equal(withoutStamps(withToken.data));
+    const wrongKey = await httpClient(url).get(`${feed.pathname}?key=${'A'.repeat(43)}`);
+    expect(wrongKey.status).to.equal(404);
+    const otherScientist = await httpClient(url).get(`/calendars/carl-sagan.ics${feed.search}`);
+    expect(otherScientist.status, 'one scientist\'s key does not open another\'s calendar').to.equal(404);
+    const clock = await httpClient(url).get('/clock');
+    expect(clock.data).to.not.contain('{{observatory}}');
+    expect(clock.data).to.contain('Atacama Southern Observatory');
+  });
+
   it('serves the app to a browser at / and the JSON index to API clients; lists carry next/prev links', async () => {
     const client = httpClient(federation.url('atacama'));
     const page = await client.get('/', { headers: { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
