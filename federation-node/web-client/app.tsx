@@ -3,12 +3,14 @@
 // their event streams, atomic bookings across observatories, my bookings, the clock.
 import { render } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, call, expand, session, type Booking, type Item, type Link, type Me, type Member, type Telescope } from './api';
-import { MyBookings, OutcomePanel, SelectionPanel, type Outcome } from './bookings';
+import { useBookingActions } from './actions';
+import { ApiError, call, session, type Item, type Me, type Telescope } from './api';
+import { MyBookings, OutcomePanel, SelectionPanel } from './bookings';
 import { synchronise, type ClockEstimate } from './clock';
-import { NightGrid, slotKey, type CellState } from './grid';
-import { COLUMN_MS, COLUMNS, tomorrowUtc, windowStart } from './night';
-import { alternativesFor, selectionItems } from './selection';
+import { useFederationNight } from './federation-data';
+import { NightGrid, slotKey } from './grid';
+import { tomorrowUtc, windowStart } from './night';
+import { selectionItems } from './selection';
 
 function App() {
   const [me, setMe] = useState<Me | undefined>();
@@ -79,55 +81,11 @@ function Clock() {
 
 function Federation(props: { me: Me }) {
   const { me } = props;
-  const [members, setMembers] = useState<Member[]>([]);
-  const [telescopes, setTelescopes] = useState<Telescope[]>([]);
   const [date, setDate] = useState(tomorrowUtc(Date.now()));
-  const [slots, setSlots] = useState(new Map<string, CellState>());
-  const [bookings, setBookings] = useState<Booking[]>([]);
+  const startMs = windowStart(date);
+  const { members, telescopes, slots, bookings, live, loadBookings } = useFederationNight(startMs);
   const [selected, setSelected] = useState(new Map<string, Item>());
   const [withAlternatives, setWithAlternatives] = useState(false);
-  const [outcome, setOutcome] = useState<Outcome | undefined>();
-  const [busy, setBusy] = useState(false);
-  const [cancelling, setCancelling] = useState<string | undefined>();
-  const [live, setLive] = useState('connecting');
-  const startMs = windowStart(date);
-
-  const loadBookings = () => call<{ bookings: Booking[] }>('/bookings?limit=100').then((r) => setBookings(r.bookings), () => undefined);
-  const loadNight = async (forTelescopes: Telescope[]) => {
-    const query = { from: new Date(startMs).toISOString(), to: new Date(startMs + COLUMNS * COLUMN_MS).toISOString() };
-    const answers = await Promise.all(forTelescopes.map((t) => call<{ slots: Array<{ start: string; state: string; bookingId?: string }> }>(expand(t._links.availability.href, query)).then((a) => ({ t, a }), () => undefined)));
-    setSlots((old) => {
-      const next = new Map(old);
-      for (const answer of answers) if (answer) for (const s of answer.a.slots) next.set(slotKey(answer.t.id, Date.parse(s.start)), { state: s.state, ...(s.bookingId ? { bookingId: s.bookingId } : {}) });
-      return next;
-    });
-  };
-
-  useEffect(() => {
-    Promise.all([call<{ observatories: Member[] }>('/observatories'), call<{ telescopes: Telescope[] }>('/telescopes?scope=federation')]).then(([o, t]) => {
-      setMembers(o.observatories);
-      setTelescopes(t.telescopes);
-    });
-    loadBookings();
-  }, []);
-  useEffect(() => { if (telescopes.length) loadNight(telescopes); }, [telescopes, date]);
-  useEffect(() => {
-    if (!members.length) return undefined;
-    const sources = members.map((m) => {
-      const source = new EventSource(`${m.url}/events`);
-      source.addEventListener('open', () => setLive('live'));
-      source.addEventListener('error', () => setLive('reconnecting'));
-      source.addEventListener('slot', (e) => {
-        const s = JSON.parse((e as MessageEvent).data) as { telescopeId: string; start: string; state: string; bookingId?: string };
-        setSlots((old) => new Map(old).set(slotKey(s.telescopeId, Date.parse(s.start)), { state: s.state, ...(s.bookingId ? { bookingId: s.bookingId } : {}) }));
-      });
-      source.addEventListener('booking', () => loadBookings());
-      source.addEventListener('resync', () => loadNight(telescopes.filter((t) => t.observatoryId === m.id)));
-      return source;
-    });
-    return () => sources.forEach((s) => s.close());
-  }, [members, telescopes]);
-
   const mine = useMemo(() => new Set(bookings.filter((b) => b.status === 'CONFIRMED' && b.scientistId === me.scientistId).map((b) => b.id)), [bookings]);
   const items = selectionItems(selected, telescopes);
   const toggle = (telescope: Telescope, at: number) => {
@@ -139,36 +97,8 @@ function Federation(props: { me: Me }) {
       return next;
     });
   };
-  const book = async (chosen: Item[]) => {
-    setBusy(true);
-    const request = { scientistId: me.scientistId, items: chosen.map((i) => ({ telescopeId: i.telescopeId, start: i.start, end: i.end, ...(withAlternatives ? { alternatives: alternativesFor(i, telescopes, slots) } : {}) })) };
-    try {
-      const booking = await call<Booking>('/bookings', { method: 'POST', json: request, headers: { 'Idempotency-Key': crypto.randomUUID() } });
-      setOutcome({ kind: 'confirmed', booking });
-      setSelected(new Map());
-    } catch (error) {
-      if (!(error instanceof ApiError)) setOutcome({ kind: 'error', detail: String(error) });
-      else {
-        const rejected = error.problem.bookingId ? await call<Booking>(`/bookings/${encodeURIComponent(error.problem.bookingId)}`).catch(() => undefined) : undefined;
-        setOutcome({ kind: 'refused', problem: error.problem, ...(rejected ? { rejected } : {}) });
-      }
-    } finally {
-      setBusy(false);
-      loadBookings();
-    }
-  };
+  const { outcome, busy, cancelling, book, cancel } = useBookingActions({ me, telescopes, slots, withAlternatives, onBooked: () => setSelected(new Map()), reload: loadBookings });
   const bookSuggestion = (segment: number, suggestion: Item) => book(items.map((item, index) => (index === segment ? suggestion : item)));
-  const cancel = async (link: Link, booking: Booking) => {
-    setCancelling(booking.id);
-    try {
-      await call<Booking>(link.href, { method: link.method ?? 'DELETE' });
-    } catch (error) {
-      setOutcome({ kind: 'error', detail: error instanceof ApiError ? error.problem.detail : String(error) });
-    } finally {
-      setCancelling(undefined);
-      loadBookings();
-    }
-  };
 
   return (
     <>
