@@ -132,7 +132,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     prepareTimeoutMs: config.PREPARE_TIMEOUT_MS,
     log,
     audit: loggers.audit,
-    alternatives: { perItemMax: config.BOOKING_ALTERNATIVES_PER_ITEM_MAX, attemptsMax: config.BOOKING_ALTERNATIVE_ATTEMPTS_MAX, suggestionsMax: config.BOOKING_SUGGESTIONS_MAX, readAvailability: availabilityReader(directory, slots, peers, nowMs) },
+    alternatives: { perItemMax: config.BOOKING_ALTERNATIVES_PER_ITEM_MAX, attemptsMax: config.BOOKING_ALTERNATIVE_ATTEMPTS_MAX, suggestionsMax: config.BOOKING_SUGGESTIONS_MAX, suggestionLookupsMax: config.BOOKING_SUGGESTION_LOOKUPS_MAX, readAvailability: availabilityReader(directory, slots, peers, nowMs) },
     onStatusChange: (booking) => publishBookingStatus(events, booking),
   });
   const readiness = { recoveryFinished: false };

@@ -39,7 +39,7 @@ export function useBookingActions(context: BookingContext) {
     setBusy(true);
     const items = chosen.map((i) => ({ telescopeId: i.telescopeId, start: i.start, end: i.end, ...(context.withAlternatives ? { alternatives: alternativesFor(i, context.telescopes, context.slots) } : {}) }));
     try {
-      confirmed(await call<Booking>('/bookings', { method: 'POST', json: { scientistId: context.me.scientistId, items }, headers: { 'Idempotency-Key': crypto.randomUUID() } }));
+      confirmed(await call<Booking>('/bookings', { method: 'POST', json: { scientistId: context.me.scientistId, items, suggestAlternatives: true }, headers: { 'Idempotency-Key': crypto.randomUUID() } }));
     } catch (error) {
       await refused(error);
     } finally {

@@ -63,6 +63,9 @@ describe('web app API: alternatives, events, calendar', function () {
     expect([at(DAY, 7), at(DAY, 9)]).to.include(suggestions[0]!.start);
     const atacama = await api.get('/telescopes/atacama-ut1/availability', { params: { from: at(DAY, 8), to: at(DAY, 9) } });
     expect(atacama.data.slots[0].state, 'all or nothing: the free segment is not held').to.equal('free');
+    const plain = await api.post('/bookings', { scientistId: 'vera-rubin', items: [item('mauna-kea-keck1', DAY, 8)], suggestAlternatives: true });
+    expect(plain.status).to.equal(409);
+    expect(plain.data.suggestions.length, 'a request without alternatives gets suggestions when it asks').to.be.greaterThan(0);
     const withSuggestion = await api.post('/bookings', { scientistId: 'vera-rubin', items: [item('atacama-ut1', DAY, 8), { telescopeId: suggestions[0]!.telescopeId, start: suggestions[0]!.start, end: new Date(Date.parse(suggestions[0]!.start) + 3_600_000).toISOString() }] });
     expect(withSuggestion.status, 'the suggestion is bookable').to.equal(201);
   });

@@ -90,11 +90,11 @@ export async function suggestionsFor(
   const others = [...telescopes.values()]
     .filter((t) => t.id !== item.telescopeId && durationMs % (t.slotMinutes * MINUTE_MS) === 0 && startMs % (t.slotMinutes * MINUTE_MS) === 0)
     .sort((a, b) => Number(b.observatoryId === item.observatoryId) - Number(a.observatoryId === item.observatoryId));
-  for (const telescope of others) {
-    if (found.length >= max * 2) break;
-    const states = await read(telescope, startMs, startMs + durationMs).catch(() => new Map<number, string>());
-    if (wholeRangeFree(states, startMs, durationMs, telescope.slotMinutes * MINUTE_MS)) found.push(suggestion(segment, telescope, startMs, durationMs));
-  }
+  const candidates = others.slice(0, max * 2);
+  const states = await Promise.all(candidates.map((t) => read(t, startMs, startMs + durationMs).catch(() => new Map<number, string>())));
+  candidates.forEach((telescope, index) => {
+    if (found.length < max * 2 && wholeRangeFree(states[index]!, startMs, durationMs, telescope.slotMinutes * MINUTE_MS)) found.push(suggestion(segment, telescope, startMs, durationMs));
+  });
   return found;
 }
 

@@ -21,6 +21,7 @@ export const CreateBookingRequest = z.strictObject({
   scientistId: z.string().min(1).max(64).describe('The scientist the booking is for.'),
   items: z.array(BookingItemRequest).min(1, 'a booking needs at least one item').max(ITEMS_SCHEMA_MAX),
   note: z.string().max(500).optional().describe('Free text kept with the booking.'),
+  suggestAlternatives: z.boolean().optional().describe('On 409 slot-taken, also suggest the nearest free alternatives (reads the owners\' availability; always done when an item lists alternatives).'),
 });
 export type CreateBookingRequest = z.infer<typeof CreateBookingRequest>;
 

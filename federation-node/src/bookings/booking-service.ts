@@ -33,6 +33,8 @@ export interface AlternativesOptions {
   perItemMax: number;
   attemptsMax: number;
   suggestionsMax: number;
+  /** 409s computing suggestions at once; past it a 409 carries none, so that a contested slot under load costs no extra reads. */
+  suggestionLookupsMax: number;
   readAvailability: AvailabilityReader;
 }
 
@@ -50,6 +52,7 @@ const TRANSIENT: ReadonlyArray<AbortReason['code']> = ['unreachable', 'timeout',
 export class BookingService {
   private readonly inFlight = new Map<string, { hash: string; done: Promise<BookingOutcome> }>();
   private readonly cancelling = new Set<string>();
+  private suggestionLookups = 0;
 
   constructor(private readonly deps: BookingServiceDeps) {}
 
@@ -131,7 +134,7 @@ export class BookingService {
     if (segments.some((s) => s.length > 1)) return this.bookFirstFree(request, segments, timestampMs, hash, key);
     const attempt = await this.attemptBooking(request, segments.map((s) => s[0]!), timestampMs, hash, key);
     if (attempt.confirmed) return attempt.booking;
-    throw await this.withSuggestions(attempt, segments, [attempt.booking.id]);
+    throw request.suggestAlternatives ? await this.withSuggestions(attempt, segments, [attempt.booking.id]) : attempt.problem;
   }
 
   /** Tries combinations of the alternatives, most preferred first, each atomically, with the one fairness timestamp. */
@@ -163,8 +166,15 @@ export class BookingService {
     const items = attempt.booking.items;
     const taken = takenChoices(attempt.reasons, items, items.map(() => 0));
     const suggestions: Suggestion[] = [];
-    for (const { segment } of taken) {
-      suggestions.push(...(await suggestionsFor(segment, items[segment]!, this.deps.directory.telescopes, options.readAvailability, options.suggestionsMax)));
+    if (this.suggestionLookups < options.suggestionLookupsMax) {
+      this.suggestionLookups += 1;
+      try {
+        for (const { segment } of taken) {
+          suggestions.push(...(await suggestionsFor(segment, items[segment]!, this.deps.directory.telescopes, options.readAvailability, options.suggestionsMax)));
+        }
+      } finally {
+        this.suggestionLookups -= 1;
+      }
     }
     const detail = segments.some((s) => s.length > 1) ? `no combination of the alternatives was wholly free (${why}); last try: ${attempt.problem.detail}` : attempt.problem.detail;
     return new HttpProblem('slot-taken', detail, {

@@ -84,6 +84,7 @@ export const ConfigSchema = z.object({
   BOOKING_ALTERNATIVES_PER_ITEM_MAX: count(5, 10),
   BOOKING_ALTERNATIVE_ATTEMPTS_MAX: count(4, 64),
   BOOKING_SUGGESTIONS_MAX: count(3, 20),
+  BOOKING_SUGGESTION_LOOKUPS_MAX: count(2, 1_000),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;
