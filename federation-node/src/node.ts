@@ -192,7 +192,10 @@ function enginePorts(deps: PortDeps): EnginePorts {
   return {
     writeLog: (entry) => {
       const changes = deps.slots.takeChanges();
-      return deps.transactionLog.write(entry, changes).then(() => deps.onDurableClaims(changes));
+      const written = deps.transactionLog.write(entry, changes);
+      // Published beside the engine's own wait, not in front of it: the engine sees the same promise.
+      if (changes.length > 0) written.then(() => deps.onDurableClaims(changes), () => undefined);
+      return written;
     },
     request: (to, message) => deps.peers.request(to, message),
     nowMs: deps.nowMs,
