@@ -7,6 +7,7 @@ import type { SlotTable } from './domain/slot-table.js';
 import type { FederationClock } from './federation/clock.js';
 import type { Directory } from './federation/directory.js';
 import type { PeerClient } from './federation/peer-client.js';
+import type { PeerAdmission } from './federation/peer-admission.js';
 import type { Loggers } from './logging/logger.js';
 import type { BookingRepository } from './storage/booking-repository.js';
 import type { NodeSecurity } from './security/node-security.js';
@@ -34,4 +35,6 @@ export interface NodeParts {
   security: NodeSecurity;
   peerAuth: PeerAuthenticator;
   startedAtMs: number;
+  /** What this participant lets each other member ask of it. */
+  admission: PeerAdmission;
 }
