@@ -12,7 +12,7 @@ import { readScientists } from '../../seeds/catalog.js';
 import { loadSeeds } from '../../seeds/loader.js';
 import { BookingService } from './bookings/booking-service.js';
 import type { Config, NodeConfig } from './config/config.js';
-import { SlotTable } from './domain/slot-table.js';
+import { SlotTable, type ClaimChange } from './domain/slot-table.js';
 import { FederationClock } from './federation/clock.js';
 import { Directory } from './federation/directory.js';
 import { PeerClient } from './federation/peer-client.js';
@@ -44,6 +44,9 @@ import { DiskGuard, waitForSpace } from './storage/disk-guard.js';
 import { GroupCommitWriter } from './storage/group-commit-writer.js';
 import { TransactionLog } from './storage/transaction-log.js';
 import { recoverFromStore, type StoredState, type UndecidedTransaction } from './recovery.js';
+import { publishClaimChanges } from './web/slot-events.js';
+import { availabilityReader, createEventHub, publishBookingStatus } from './web/web-parts.js';
+import { publicReadCors, webRoutes } from './web/web-routes.js';
 
 export interface RunningNode {
   url: string;
@@ -138,6 +141,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     loggers.audit.event(event, details);
   });
 
+  const events = createEventHub(config);
   let answerInFlight: ((detail: string) => void) | undefined;
   const fatal = options.onFatal ?? ((error: unknown) => {
     answerInFlight?.(`${config.NODE_ID} stopped at once (${error instanceof Error ? error.message : String(error)}); the outcome of this request is unknown: ask again (GET /bookings/{id}) once the node is back`);
@@ -163,7 +167,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    instrumented(enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug', identity, selfId: config.NODE_ID, clockMarginMs: config.STORE_CLOCK_MARGIN_MS }), metrics),
+    instrumented(enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug', identity, selfId: config.NODE_ID, clockMarginMs: config.STORE_CLOCK_MARGIN_MS, onDurableClaims: (changes) => publishClaimChanges(events, directory.telescopes, changes) }), metrics),
   );
   const reconciler = new Reconciler({
     selfId: config.NODE_ID,
@@ -194,6 +198,8 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     audit: loggers.audit,
     incarnation: identity.incarnation,
     refusalReason: () => reconciler.refusalReason(),
+    alternatives: { perItemMax: config.BOOKING_ALTERNATIVES_PER_ITEM_MAX, attemptsMax: config.BOOKING_ALTERNATIVE_ATTEMPTS_MAX, suggestionsMax: config.BOOKING_SUGGESTIONS_MAX, suggestionLookupsMax: config.BOOKING_SUGGESTION_LOOKUPS_MAX, readAvailability: availabilityReader(directory, slots, peers, nowMs) },
+    onStatusChange: (booking) => publishBookingStatus(events, booking),
   });
   const readiness = { recoveryFinished: false };
   const admission = createAdmission(config, directory, engine, slots, nowMs, loggers, metrics);
@@ -206,8 +212,8 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   await reconciler.start();
   const pruner = new RecordPruner({ writer, reader: database.reader, nowMs, retentionMs: config.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000, intervalMs: config.PRUNE_INTERVAL_MS, rowsMax: config.PRUNE_ROWS_MAX, log, audit: loggers.audit, paused: () => disk.isLow() });
   pruner.start();
-  const routers = [publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts), metricsRoutes(metrics, security.tokens, config.NODE_ID)];
-  const app = createApp(routers, log, loggers.audit, [signPeerAnswers(peerAuth)], [metricsObserver(metrics)]);
+  const routers = [webRoutes(parts, events), publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts), metricsRoutes(metrics, security.tokens, config.NODE_ID)];
+  const app = createApp(routers, log, loggers.audit, [signPeerAnswers(peerAuth), publicReadCors], [metricsObserver(metrics)]);
   const admitting = admitRequests(app.callback(), {
     nowMs,
     graceMs: config.STALE_REQUEST_GRACE_MS,
@@ -236,6 +242,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
       membershipReloader.stop();
       pruner.stop();
       disk.stop();
+      events.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -261,12 +268,19 @@ interface PortDeps {
   identity: StoreIdentity;
   selfId: string;
   clockMarginMs: number;
+  /** Slot changes, once written with the record that caused them (the event stream). */
+  onDurableClaims: (changes: ClaimChange[]) => void;
 }
 
 function enginePorts(deps: PortDeps): EnginePorts {
   let wakeTimer: NodeJS.Timeout | undefined;
   return {
-    writeLog: (entry) => deps.transactionLog.write(entry),
+    writeLog: (entry) => {
+      const written = deps.transactionLog.write(entry);
+      // Published beside the engine's own wait, not in front of it: the engine sees the same promise.
+      if (entry.role === 'participant' && entry.changes.length > 0) written.then(() => deps.onDurableClaims(entry.changes as ClaimChange[]), () => undefined);
+      return written;
+    },
     request: (to, message) => deps.peers.request(to, message),
     nowMs: deps.nowMs,
     scheduleWake(atMs) {

@@ -1,6 +1,8 @@
 // The OpenAPI document: generated from the zod schemas, committed under docs/, served by
 // every node — and true: real answers of a real node match it.
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
 import type { AxiosInstance, AxiosResponse } from 'axios';
@@ -49,9 +51,36 @@ describe('OpenAPI document', function () {
     expect(Object.keys(res.data.paths)).to.include.members(['/bookings', '/federation/v1/transactions/{txId}/prepare', '/time']);
     const page = await api.get('/docs');
     expect(page.headers['content-type']).to.contain('text/html');
-    expect(page.data).to.contain('/federation/v1/transactions/{txId}/commit');
+    expect(page.data).to.contain('/docs/assets/swagger-ui-bundle.js'); // rendered in the browser by Swagger UI (tests/browser)
+    const bundle = await api.get('/docs/assets/swagger-ui-bundle.js');
+    expect(bundle.status).to.equal(200);
+    expect(bundle.headers['content-type']).to.contain('javascript');
     const clock = await api.get('/clock');
     expect(clock.data).to.contain("Cristian's algorithm").and.contain("fetch('/time'");
+  });
+
+  it('lints clean with Redocly\'s recommended rules (a 4XX for every operation, a license, servers)', function () {
+    this.timeout(120_000);
+    const cli = fileURLToPath(new URL('../../../node_modules/.bin/redocly', import.meta.url));
+    const run = spawnSync(cli, ['lint', '--extends=recommended', '--format=summary', fileURLToPath(COMMITTED)], {
+      encoding: 'utf8',
+      timeout: 100_000,
+      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+    });
+    const output = `${run.stdout}${run.stderr}`;
+    expect(run.status, output).to.equal(0);
+    expect(output).to.contain('valid').and.not.match(/^(warning|error)\s+[\w-]+: \d+/m); // the summary's rule lines
+  });
+
+  it('documents the 307 of availability and the new web operations', () => {
+    const paths = openApiDocument().paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    expect(paths['/telescopes/{id}/availability']!.get!.responses).to.have.property('307');
+    expect(Object.keys(paths)).to.include.members(['/events', '/me', '/bookings.ics', '/calendars/{file}', '/']);
+    for (const [path, methods] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        expect(Object.keys(operation.responses).some((status) => status.startsWith('4')), `${method} ${path} documents a 4XX`).to.equal(true);
+      }
+    }
   });
 
   it('real answers of the public API match their documented schemas', async () => {

@@ -6,10 +6,22 @@ import { BookingItemInput } from '../domain/slots.js';
 /** A hard ceiling that the schema enforces; the configurable ITEMS_PER_BOOKING_MAX is checked after it. */
 export const ITEMS_SCHEMA_MAX = 100;
 
+/** A hard ceiling that the schema enforces; the configurable BOOKING_ALTERNATIVES_PER_ITEM_MAX is checked after it. */
+export const ALTERNATIVES_SCHEMA_MAX = 10;
+
+export const BookingItemRequest = BookingItemInput.extend({
+  alternatives: z
+    .array(BookingItemInput)
+    .max(ALTERNATIVES_SCHEMA_MAX)
+    .optional()
+    .describe('Acceptable replacements for this item, most preferred first (another telescope, another slot). The federation books the first combination of items that is wholly free, atomically, with the request\'s one fairness timestamp.'),
+});
+
 export const CreateBookingRequest = z.strictObject({
   scientistId: z.string().min(1).max(64).describe('The scientist the booking is for.'),
-  items: z.array(BookingItemInput).min(1, 'a booking needs at least one item').max(ITEMS_SCHEMA_MAX),
+  items: z.array(BookingItemRequest).min(1, 'a booking needs at least one item').max(ITEMS_SCHEMA_MAX),
   note: z.string().max(500).optional().describe('Free text kept with the booking.'),
+  suggestAlternatives: z.boolean().optional().describe('On 409 slot-taken, also suggest the nearest free alternatives (reads the owners\' availability; always done when an item lists alternatives).'),
 });
 export type CreateBookingRequest = z.infer<typeof CreateBookingRequest>;
 

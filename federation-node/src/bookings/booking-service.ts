@@ -11,6 +11,7 @@ import type { Directory } from '../federation/directory.js';
 import { partDigest } from '../security/booking-credentials.js';
 import { HttpProblem } from '../http/problem.js';
 import type { BookingRecord, BookingRepository } from '../storage/booking-repository.js';
+import { type AvailabilityReader, type Segment, type Suggestion, keyOf, nextCombination, suggestionsFor, takenChoices } from './alternatives.js';
 import type { CreateBookingRequest } from './booking-schemas.js';
 
 export interface BookingServiceDeps {
@@ -29,6 +30,10 @@ export interface BookingServiceDeps {
   refusalReason?: () => string | null;
   /** A credential from the scientist's home observatory for this booking and these parts (node.ts). */
   credentialFor: (request: CredentialRequest) => Promise<string>;
+  /** Booking alternatives (bookings/alternatives.ts); without them, alternatives are refused. */
+  alternatives?: AlternativesOptions;
+  /** Told of every booking whose status this coordinator changed (the event stream). */
+  onStatusChange?: (booking: BookingRecord) => void;
 }
 
 export interface CredentialRequest {
@@ -39,6 +44,18 @@ export interface CredentialRequest {
   /** The scientist's own API token, shown only to the scientist's home observatory when it is another. */
   token: string | undefined;
 }
+
+export interface AlternativesOptions {
+  perItemMax: number;
+  attemptsMax: number;
+  suggestionsMax: number;
+  /** 409s computing suggestions at once; past it a 409 carries none, so that a contested slot under load costs no extra reads. */
+  suggestionLookupsMax: number;
+  readAvailability: AvailabilityReader;
+}
+
+type Refused = { booking: BookingRecord; confirmed: false; problem: HttpProblem; reasons: AbortReason[] };
+type Attempt = { booking: BookingRecord; confirmed: true } | Refused;
 
 export interface BookingOutcome {
   booking: BookingRecord;
@@ -52,6 +69,7 @@ const TRANSIENT: ReadonlyArray<AbortReason['code']> = ['unreachable', 'timeout',
 export class BookingService {
   private readonly inFlight = new Map<string, { hash: string; done: Promise<BookingOutcome> }>();
   private readonly cancelling = new Set<string>();
+  private suggestionLookups = 0;
 
   constructor(private readonly deps: BookingServiceDeps) {}
 
@@ -117,15 +135,104 @@ export class BookingService {
     const earlier = await this.deps.bookings.findByIdempotencyKey(request.scientistId, key);
     if (!earlier) return { booking: await this.book(request, hash, key, token), replayed: false };
     if (earlier.requestHash !== hash) throw reusedKey(key);
-    if (earlier.status === 'REJECTED') throw problemOf(earlier.reason);
-    return { booking: earlier, replayed: true };
+    const latest = earlier.status === 'REJECTED' ? await this.latestAlternativeAttempt(request.scientistId, key, earlier) : earlier;
+    if (latest.status === 'REJECTED') throw problemOf(latest.reason);
+    return { booking: latest, replayed: true };
+  }
+
+  /** A request with alternatives stores its later tries under `<key>:alt<n>`: the last one made is its outcome. */
+  private async latestAlternativeAttempt(scientistId: string, key: string, first: BookingRecord): Promise<BookingRecord> {
+    let latest = first;
+    for (let n = 1; n < (this.deps.alternatives?.attemptsMax ?? 1); n += 1) {
+      const next = await this.deps.bookings.findByIdempotencyKey(scientistId, `${key}:alt${n}`);
+      if (!next) break;
+      latest = next;
+    }
+    return latest;
   }
 
   private async book(request: CreateBookingRequest, hash: string, key: string | null, token: string | undefined): Promise<BookingRecord> {
     this.refuseWhileReconciling();
-    const items = this.resolveItems(request);
+    const segments = this.resolveSegments(request);
     const timestampMs = this.deps.nowMs();
-    const now = canonicalInstant(timestampMs);
+    if (segments.some((s) => s.length > 1)) return this.bookFirstFree(request, segments, timestampMs, hash, key, token);
+    const attempt = await this.attemptBooking(request, segments.map((s) => s[0]!), timestampMs, hash, key, token);
+    if (attempt.confirmed) return attempt.booking;
+    throw request.suggestAlternatives ? await this.withSuggestions(attempt, segments, [attempt.booking.id]) : attempt.problem;
+  }
+
+  /** Tries combinations of the alternatives, most preferred first, each atomically, with the one fairness timestamp. */
+  private async bookFirstFree(request: CreateBookingRequest, segments: Segment[], timestampMs: number, hash: string, key: string | null, token: string | undefined): Promise<BookingRecord> {
+    const taken = new Set<string>();
+    const tried: string[] = [];
+    let last: Refused | undefined;
+    for (let n = 0; n < this.deps.alternatives!.attemptsMax; n += 1) {
+      const next = nextCombination(segments, taken);
+      if (!next) break;
+      const problem = bookingProblem(next.items, this.deps.limits);
+      if (problem) throw new HttpProblem('unprocessable-booking', `the combination ${next.choices.join(',')} of the alternatives: ${problem}`, { attempts: tried });
+      const attempt = await this.attemptBooking(request, next.items, timestampMs, hash, n === 0 || !key ? key : `${key}:alt${n}`, token);
+      tried.push(attempt.booking.id);
+      if (attempt.confirmed) return attempt.booking;
+      last = attempt;
+      const nowTaken = takenChoices(attempt.reasons, next.items, next.choices);
+      if (nowTaken.length === 0) throw attempt.problem; // not a taken slot (an outage, a refusal): no alternative helps
+      for (const choice of nowTaken) taken.add(keyOf(choice));
+      this.deps.log.info(`booking request of ${request.scientistId}: ${describeItems(nowTaken.map((t) => segments[t.segment]![t.choice]!))} taken; trying the next alternative`);
+    }
+    throw await this.withSuggestions(last!, segments, tried, nextCombination(segments, taken) ? 'BOOKING_ALTERNATIVE_ATTEMPTS_MAX tries made' : 'no alternative left');
+  }
+
+  /** A 409 that names the taken slots also suggests the nearest free alternatives. */
+  private async withSuggestions(attempt: Refused, segments: Segment[], tried: string[], why?: string): Promise<HttpProblem> {
+    const options = this.deps.alternatives;
+    if (attempt.problem.type !== 'slot-taken' || !options) return attempt.problem;
+    const items = attempt.booking.items;
+    const taken = takenChoices(attempt.reasons, items, items.map(() => 0));
+    const suggestions: Suggestion[] = [];
+    if (this.suggestionLookups < options.suggestionLookupsMax) {
+      this.suggestionLookups += 1;
+      try {
+        for (const { segment } of taken) {
+          suggestions.push(...(await suggestionsFor(segment, items[segment]!, this.deps.directory.telescopes, options.readAvailability, options.suggestionsMax)));
+        }
+      } finally {
+        this.suggestionLookups -= 1;
+      }
+    }
+    const detail = segments.some((s) => s.length > 1) ? `no combination of the alternatives was wholly free (${why}); last try: ${attempt.problem.detail}` : attempt.problem.detail;
+    return new HttpProblem('slot-taken', detail, {
+      ...attempt.problem.extensions,
+      takenSlots: taken.map(({ segment }) => ({ segment, ...items[segment]! })),
+      suggestions,
+      attempts: tried,
+    });
+  }
+
+  /** Each segment's choices, validated: the item, then its alternatives. */
+  private resolveSegments(request: CreateBookingRequest): Segment[] {
+    const primary = this.resolveItems(request);
+    const perItemMax = this.deps.alternatives?.perItemMax ?? 0;
+    return request.items.map((input, index) => {
+      const alternatives = input.alternatives ?? [];
+      if (alternatives.length > perItemMax) {
+        throw new HttpProblem('unprocessable-booking', `items.${index}: ${alternatives.length} alternatives, more than the limit of ${perItemMax} (BOOKING_ALTERNATIVES_PER_ITEM_MAX)`);
+      }
+      return [primary[index]!, ...alternatives.map((alternative, a) => this.resolveItem(alternative, `items.${index}.alternatives.${a}`))];
+    });
+  }
+
+  private resolveItem(input: { telescopeId: string; start: string; end: string }, where: string): BookingItem {
+    const telescope = this.deps.directory.telescopes.get(input.telescopeId);
+    if (!telescope) throw new HttpProblem('unprocessable-booking', `${where}: unknown telescope ${input.telescopeId}`);
+    const item = { telescopeId: telescope.id, observatoryId: telescope.observatoryId, start: canonicalInstant(Date.parse(input.start)), end: canonicalInstant(Date.parse(input.end)) };
+    const problem = itemProblem(item, telescope, this.deps.nowMs(), this.deps.limits);
+    if (problem) throw new HttpProblem('unprocessable-booking', `${where}: ${problem}`);
+    return item;
+  }
+
+  private async attemptBooking(request: CreateBookingRequest, items: BookingItem[], timestampMs: number, hash: string, key: string | null, token: string | undefined): Promise<Attempt> {
+    const now = canonicalInstant(this.deps.nowMs());
     const booking: BookingRecord = {
       id: newTxId(this.deps.directory.selfId, this.deps.incarnation),
       scientistId: request.scientistId,
@@ -146,7 +253,7 @@ export class BookingService {
     return withLogContext({ txId: booking.id }, () => this.decide(booking, credential));
   }
 
-  private async decide(booking: BookingRecord, credential: string | undefined): Promise<BookingRecord> {
+  private async decide(booking: BookingRecord, credential: string | undefined): Promise<Attempt> {
     // Not awaited: presumed abort needs no record before the decision, and the decision's
     // own write comes after this one in the same ordered log.
     this.deps.bookings.insert(booking).catch((error: unknown) => this.deps.log.error(`booking ${booking.id} could not be recorded: ${String(error)}`));
@@ -155,7 +262,9 @@ export class BookingService {
     if (result.outcome === 'committed') {
       this.deps.log.info(`booking ${booking.id} confirmed at ${observatoriesOf(booking.items)}`);
       this.deps.audit.event('BOOKING_CREATED', { bookingId: booking.id, scientistId: booking.scientistId, items: booking.items });
-      return { ...booking, status: 'CONFIRMED' };
+      const confirmed: BookingRecord = { ...booking, status: 'CONFIRMED' };
+      this.deps.onStatusChange?.(confirmed);
+      return { booking: confirmed, confirmed: true };
     }
     const problem = problemForAbort(result.reasons, 'booking', booking.id);
     const transient = result.reasons.every((r) => TRANSIENT.includes(r.code));
@@ -163,7 +272,9 @@ export class BookingService {
     await this.deps.bookings.markRejected(booking.id, stored, canonicalInstant(this.deps.nowMs()), transient);
     this.deps.log.info(`booking ${booking.id} rejected (${problem.status}): ${problem.detail}`);
     this.deps.audit.event('BOOKING_REJECTED', { bookingId: booking.id, scientistId: booking.scientistId, reasons: result.reasons });
-    throw problem;
+    const rejected: BookingRecord = { ...booking, status: 'REJECTED', reason: stored };
+    this.deps.onStatusChange?.(rejected);
+    return { booking: rejected, confirmed: false, problem, reasons: result.reasons };
   }
 
   private runCancellation(booking: BookingRecord): Promise<BookingRecord> {
@@ -179,7 +290,9 @@ export class BookingService {
     if (result.outcome === 'committed') {
       this.deps.log.info(`booking ${booking.id} cancelled: every slot released`);
       this.deps.audit.event('BOOKING_CANCELLED', { bookingId: booking.id, scientistId: booking.scientistId, cancelTxId: txId });
-      return { ...booking, status: 'CANCELLED', cancelTxId: txId, updatedAt: canonicalInstant(this.deps.nowMs()) };
+      const cancelled: BookingRecord = { ...booking, status: 'CANCELLED', cancelTxId: txId, updatedAt: canonicalInstant(this.deps.nowMs()) };
+      this.deps.onStatusChange?.(cancelled);
+      return cancelled;
     }
     const problem = problemForAbort(result.reasons, 'cancellation', booking.id);
     await this.deps.bookings.recordCancellationRefused(booking.id, { cancellation: txId, problem: problem.type, detail: problem.detail }, canonicalInstant(this.deps.nowMs()));

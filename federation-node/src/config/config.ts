@@ -118,6 +118,15 @@ export const ConfigSchema = z.object({
   STORE_CLOCK_MARGIN_MS: ms(60_000),
   /** How far past its sender's deadline a protocol request is still handled; later it is dropped unread (a resumed node). */
   STALE_REQUEST_GRACE_MS: ms(500),
+  SSE_CONNECTIONS_MAX: count(256, 100_000),
+  SSE_CLIENT_QUEUE_EVENTS_MAX: count(1_000, 1_000_000),
+  SSE_REPLAY_EVENTS_MAX: count(10_000, 1_000_000),
+  SSE_HEARTBEAT_MS: count(15_000, 3_600_000),
+  CALENDAR_BOOKINGS_MAX: count(500, 10_000),
+  BOOKING_ALTERNATIVES_PER_ITEM_MAX: count(5, 10),
+  BOOKING_ALTERNATIVE_ATTEMPTS_MAX: count(4, 64),
+  BOOKING_SUGGESTIONS_MAX: count(3, 20),
+  BOOKING_SUGGESTION_LOOKUPS_MAX: count(2, 1_000),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;

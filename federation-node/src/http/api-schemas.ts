@@ -6,6 +6,8 @@ import { Link } from '../bookings/booking-schemas.js';
 
 const Links = z.record(z.string(), z.union([Link.extend({ templated: z.boolean().optional() }), z.array(Link)]));
 
+const ProblemItem = z.object({ telescopeId: z.string(), observatoryId: z.string(), start: z.string(), end: z.string() });
+
 export const Problem = z
   .object({
     type: z.string().describe('A URN naming the kind of problem, e.g. urn:observatory-federation:problem:slot-taken'),
@@ -17,6 +19,9 @@ export const Problem = z
     bookingId: z.string().optional().describe('A rejected booking\'s id (GET it for its reason)'),
     conflicts: z.array(z.object({ code: z.string(), detail: z.string(), node: z.string().optional() })).optional(),
     unavailableObservatories: z.array(z.string()).optional(),
+    takenSlots: z.array(ProblemItem.extend({ segment: z.number().int() })).optional().describe('409 slot-taken: the items that were taken (`segment`: the item\'s index in the request)'),
+    suggestions: z.array(ProblemItem.extend({ segment: z.number().int() })).optional().describe('409 slot-taken: free alternatives for each taken item, nearest first (free when answered, not held)'),
+    attempts: z.array(z.string()).optional().describe('409 slot-taken: the booking ids of the tries made (alternatives)'),
   })
   .describe('RFC 9457 problem details');
 

@@ -1,48 +1,62 @@
-// Human-readable pages: the API reference rendered from the OpenAPI document (/docs), the
+// Human-readable pages: the API reference rendered from the OpenAPI document by Swagger UI (/docs), the
 // document itself (/openapi.json), and the clock page that synchronises a browser with the
 // federation by Cristian's algorithm (/clock). Self-contained: no scripts from elsewhere.
+import { createReadStream } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import Router from '@koa/router';
 import type { NodeParts } from '../node-parts.js';
 import { openApiDocument } from './openapi.js';
+import { HttpProblem } from './problem.js';
 
 export function docsRoutes(parts: NodeParts): Router {
   const router = new Router();
   const document = openApiDocument(parts.config.publicUrl);
-  const docsPage = renderDocs(document, parts.directory.selfId);
+  const docsPage = renderDocs(parts.directory.self.name);
 
   router.get('/openapi.json', (ctx) => {
     ctx.body = document;
   });
   router.get('/docs', (ctx) => {
+    ctx.set('Content-Security-Policy', DOCS_CSP);
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = docsPage;
   });
+  router.get('/docs/assets/:file', (ctx) => {
+    const file = ctx.params.file!;
+    if (file === 'init.js') {
+      ctx.type = 'text/javascript; charset=utf-8';
+      ctx.body = SWAGGER_INIT;
+      return;
+    }
+    const type = SWAGGER_FILES[file];
+    if (!type) throw new HttpProblem('not-found', `no file ${file} in the API reference`);
+    ctx.type = type;
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.body = createReadStream(path.join(SWAGGER_DIR, file));
+  });
   router.get('/clock', (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
-    ctx.body = CLOCK_PAGE.replace('{{observatory}}', escapeHtml(parts.directory.self.name));
+    ctx.body = CLOCK_PAGE.replaceAll('{{observatory}}', escapeHtml(parts.directory.self.name));
   });
   return router;
 }
 
-function renderDocs(document: Record<string, unknown>, observatory: string): string {
-  const paths = document.paths as Record<string, Record<string, { summary: string; tags: string[]; parameters?: Array<{ name: string; in: string; description: string; required?: boolean }>; requestBody?: { content: Record<string, { schema: { $ref: string } }> }; responses: Record<string, { description: string; content?: Record<string, { schema: { $ref: string } }> }> }>>;
-  const schemas = (document.components as { schemas: Record<string, unknown> }).schemas;
-  const sections = Object.entries(paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, op]) => {
-      const params = (op.parameters ?? []).map((p) => `<li><code>${escapeHtml(p.name)}</code> (${p.in}${p.required ? ', required' : ''}): ${escapeHtml(p.description)}</li>`).join('');
-      const body = op.requestBody ? schemaBlock('Request body', Object.values(op.requestBody.content)[0]!.schema.$ref, schemas) : '';
-      const responses = Object.entries(op.responses).map(([status, r]) => `<li><b>${status}</b> ${escapeHtml(r.description)}${r.content ? schemaBlock('', Object.values(r.content)[0]!.schema.$ref, schemas) : ''}</li>`).join('');
-      return `<section><h3><span class="m ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code> <small>${op.tags.join(', ')}</small></h3><p>${escapeHtml(op.summary)}</p>${params ? `<ul>${params}</ul>` : ''}${body}<ul>${responses}</ul></section>`;
-    }),
-  );
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Observatory Federation API — ${escapeHtml(observatory)}</title>
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}section{border-top:1px solid #ddd;padding:.5rem 0}.m{font-weight:bold;padding:0 .4rem;border-radius:3px;color:#fff}.get{background:#2a7}.post{background:#27a}.delete{background:#a33}pre{background:#f5f5f5;padding:.5rem;overflow:auto;font-size:12px}small{color:#888}</style></head>
-<body><h1>Observatory Federation API</h1><p>Served by <b>${escapeHtml(observatory)}</b>. Machine-readable: <a href="/openapi.json">/openapi.json</a>. Guides: docs/API.md and docs/PROTOCOL.md in the repository. Clock: <a href="/clock">/clock</a>.</p>${sections.join('\n')}</body></html>`;
-}
+/** Swagger UI, served from its npm package (swagger-ui-dist): nothing is loaded from elsewhere. */
+const SWAGGER_DIR = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+const SWAGGER_FILES: Record<string, string> = {
+  'swagger-ui.css': 'text/css; charset=utf-8',
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+};
+const DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'";
+const SWAGGER_INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#reference', deepLinking: true, tryItOutEnabled: false, defaultModelsExpandDepth: 0, docExpansion: 'list' });\n`;
 
-function schemaBlock(title: string, ref: string, schemas: Record<string, unknown>): string {
-  const name = ref.split('/').pop()!;
-  return `<details><summary>${title ? `${escapeHtml(title)}: ` : ''}${escapeHtml(name)}</summary><pre>${escapeHtml(JSON.stringify(schemas[name], null, 2))}</pre></details>`;
+function renderDocs(observatory: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Observatory Federation API — ${escapeHtml(observatory)}</title><link rel="icon" href="/docs/assets/favicon-32x32.png"><link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><header style="font:15px/1.5 system-ui,sans-serif;max-width:1460px;margin:1rem auto 0;padding:0 20px"><a href="/">← the web app</a> · served by <b>${escapeHtml(observatory)}</b> · machine-readable: <a href="/openapi.json">/openapi.json</a> · guides: docs/API.md and docs/PROTOCOL.md in the repository</header>
+<main id="reference"></main><script src="/docs/assets/swagger-ui-bundle.js"></script><script src="/docs/assets/init.js"></script></body></html>`;
 }
 
 function escapeHtml(text: string): string {

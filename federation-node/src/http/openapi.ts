@@ -24,6 +24,10 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> 
   Health: { schema: api.Health, io: 'output' },
   Ready: { schema: api.Ready, io: 'output' },
   UnfinishedTransactions: { schema: api.UnfinishedTransactions, io: 'output' },
+  Index: { schema: z.object({ observatory: z.record(z.string(), z.unknown()), _links: z.record(z.string(), z.object({ href: z.string() })) }), io: 'output' },
+  Me: { schema: z.object({ kind: z.enum(['scientist', 'operator']), scientistId: z.string().optional(), observatoryId: z.string().optional(), observatory: z.string(), _links: z.record(z.string(), z.object({ href: z.string() })) }), io: 'output' },
+  EventStream: { schema: z.string().describe('`id: <boot>.<seq>` / `event: slot|booking|resync` / `data: <JSON>` frames, and `: heartbeat` comments'), io: 'output' },
+  Calendar: { schema: z.string().describe('An RFC 5545 VCALENDAR with one VEVENT per booked item'), io: 'output' },
   ResolveRequest: { schema: api.ResolveRequest, io: 'input' },
   Resolved: { schema: api.Resolved, io: 'output' },
   PrepareMessage: { schema: PrepareMessage.extend({ payload: PartPayload }).strict(), io: 'input' },
@@ -48,26 +52,33 @@ interface Operation {
   summary: string;
   parameters?: Array<{ name: string; in: 'path' | 'query' | 'header'; required?: boolean; description: string; schema?: object }>;
   body?: ComponentName;
-  ok: [status: number, description: string, schema?: ComponentName];
-  errors: number[];
+  ok: [status: number, description: string, schema?: ComponentName, contentType?: string];
+  errors: Array<number | '4XX'>;
+  /** A redirect this operation may answer with. */
+  redirect?: [status: number, description: string];
 }
 
 const id = (name: string, description: string) => ({ name, in: 'path' as const, required: true, description, schema: { type: 'string' } });
 const query = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'query' as const, description, schema });
 
 const OPERATIONS: Operation[] = [
-  { method: 'get', path: '/time', tag: 'public', summary: 'Federation time, for Cristian\'s algorithm', ok: [200, 'The node\'s federation time and clock estimate', 'Time'], errors: [] },
-  { method: 'get', path: '/observatories', tag: 'public', summary: 'The members of the federation', ok: [200, 'Every observatory', 'ObservatoryList'], errors: [] },
-  { method: 'get', path: '/observatories/{id}', tag: 'public', summary: 'One observatory', parameters: [id('id', 'Observatory id')], ok: [200, 'The observatory', 'Observatory'], errors: [404] },
-  { method: 'get', path: '/telescopes', tag: 'public', summary: 'This observatory\'s telescopes (scope=federation: every member\'s)', parameters: [query('scope', 'local (default) or federation', { type: 'string', enum: ['local', 'federation'] })], ok: [200, 'Telescopes', 'TelescopeList'], errors: [] },
-  { method: 'get', path: '/telescopes/{id}', tag: 'public', summary: 'One telescope', parameters: [id('id', 'Telescope id')], ok: [200, 'The telescope', 'Telescope'], errors: [404] },
-  { method: 'get', path: '/telescopes/{id}/availability', tag: 'public', summary: 'A telescope\'s slots in its bookable hours (307 to the owner for another observatory\'s telescope)', parameters: [id('id', 'Telescope id'), query('from', 'ISO-8601 start (default: now)'), query('to', 'ISO-8601 end (default: from + 1 day; at most AVAILABILITY_RANGE_MAX_DAYS)')], ok: [200, 'The slots', 'Availability'], errors: [400, 404] },
+  { method: 'get', path: '/time', tag: 'public', summary: 'Federation time, for Cristian\'s algorithm', ok: [200, 'The node\'s federation time and clock estimate', 'Time'], errors: [401, 429] },
+  { method: 'get', path: '/observatories', tag: 'public', summary: 'The members of the federation', ok: [200, 'Every observatory', 'ObservatoryList'], errors: [401, 429] },
+  { method: 'get', path: '/observatories/{id}', tag: 'public', summary: 'One observatory', parameters: [id('id', 'Observatory id')], ok: [200, 'The observatory', 'Observatory'], errors: [401, 404, 429] },
+  { method: 'get', path: '/telescopes', tag: 'public', summary: 'This observatory\'s telescopes (scope=federation: every member\'s)', parameters: [query('scope', 'local (default) or federation', { type: 'string', enum: ['local', 'federation'] })], ok: [200, 'Telescopes', 'TelescopeList'], errors: [401, 429] },
+  { method: 'get', path: '/telescopes/{id}', tag: 'public', summary: 'One telescope', parameters: [id('id', 'Telescope id')], ok: [200, 'The telescope', 'Telescope'], errors: [401, 404, 429] },
+  { method: 'get', path: '/telescopes/{id}/availability', tag: 'public', summary: 'A telescope\'s slots in its bookable hours (307 to the owner for another observatory\'s telescope)', parameters: [id('id', 'Telescope id'), query('from', 'ISO-8601 start (default: now)'), query('to', 'ISO-8601 end (default: from + 1 day; at most AVAILABILITY_RANGE_MAX_DAYS)')], ok: [200, 'The slots', 'Availability'], redirect: [307, 'The telescope belongs to another observatory: `Location` is the same query at its owner, whose schedule it is'], errors: [400, 401, 404, 429] },
   { method: 'post', path: '/bookings', tag: 'public', summary: 'Book slots at one or several observatories, all or nothing', parameters: [{ name: 'Idempotency-Key', in: 'header', description: 'Makes a retry return the original result (1-128 of A-Z a-z 0-9 . _ : -)', schema: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' } }], body: 'CreateBookingRequest', ok: [201, 'Confirmed at every observatory', 'Booking'], errors: [400, 401, 403, 409, 413, 415, 422, 429, 503] },
   { method: 'get', path: '/bookings', tag: 'public', summary: 'Bookings this node coordinates, newest first', parameters: [query('scientist', 'Only this scientist\'s'), query('status', 'Only this status', { type: 'string', enum: ['PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED'] }), query('limit', '1-500, default 50', { type: 'integer' }), query('offset', 'default 0', { type: 'integer' })], ok: [200, 'Bookings', 'BookingList'], errors: [400, 401, 403, 429] },
   { method: 'get', path: '/bookings/{id}', tag: 'public', summary: 'A booking, from any node (answered by its coordinator)', parameters: [id('id', 'Booking id')], ok: [200, 'The booking', 'Booking'], errors: [401, 403, 404, 429, 503] },
   { method: 'delete', path: '/bookings/{id}', tag: 'public', summary: 'Cancel: release every slot atomically; the booking stays as CANCELLED', parameters: [id('id', 'Booking id')], ok: [200, 'Cancelled everywhere', 'Booking'], errors: [401, 403, 404, 409, 429, 503] },
-  { method: 'get', path: '/health', tag: 'operations', summary: 'Liveness', ok: [200, 'The process runs', 'Health'], errors: [] },
-  { method: 'get', path: '/ready', tag: 'operations', summary: 'Readiness: database, recovery, peers, clock, disk', ok: [200, 'Ready (or degraded: a peer is unreachable, or the time reference moved too far)', 'Ready'], errors: [503] },
+  { method: 'get', path: '/health', tag: 'operations', summary: 'Liveness', ok: [200, 'The process runs', 'Health'], errors: ['4XX'] },
+  { method: 'get', path: '/ready', tag: 'operations', summary: 'Readiness: database, recovery, reconciliation, peers, clock, disk, holds in doubt', ok: [200, 'Ready (or degraded: a peer is unreachable, the time reference moved too far, or a hold is in doubt too long)', 'Ready'], errors: ['4XX', 503] },
+  { method: 'get', path: '/', tag: 'public', summary: 'This observatory and links to the API (a browser asking for text/html gets the web app)', ok: [200, 'The index', 'Index'], errors: [401, 429] },
+  { method: 'get', path: '/events', tag: 'public', summary: 'This node\'s slot and booking changes as Server-Sent Events, resumable with Last-Event-ID (docs/API.md)', parameters: [{ name: 'Last-Event-ID', in: 'header', description: 'The id of the last event received: the stream starts with every event since (or a `resync` event)', schema: { type: 'string' } }], ok: [200, 'An endless text/event-stream of `slot`, `booking` and `resync` events, with heartbeats', 'EventStream', 'text/event-stream'], errors: [401, 429] },
+  { method: 'get', path: '/me', tag: 'public', summary: 'Who the bearer token is, and their links (calendar subscription address)', ok: [200, 'The principal', 'Me'], errors: [401, 429] },
+  { method: 'get', path: '/bookings.ics', tag: 'public', summary: 'The scientist\'s bookings coordinated by this node as an iCalendar feed (RFC 5545)', ok: [200, 'The calendar', 'Calendar', 'text/calendar'], errors: [401, 403, 429] },
+  { method: 'get', path: '/calendars/{file}', tag: 'public', summary: 'The iCalendar feed at its subscription address (from GET /me), for calendar apps that cannot send a token', parameters: [id('file', '`<scientist id>.ics`'), { ...query('key', 'The key from the subscription address'), required: true }], ok: [200, 'The calendar', 'Calendar', 'text/calendar'], errors: [404, 429] },
   { method: 'get', path: '/admin/transactions', tag: 'operations', summary: 'Unfinished and in-doubt transactions at this node (its operator\'s token)', ok: [200, 'Transactions', 'UnfinishedTransactions'], errors: [401, 403] },
   { method: 'get', path: '/admin/transactions/{txId}', tag: 'operations', summary: 'What every observatory knows of one transaction (asked over the signed protocol)', parameters: [id('txId', 'Transaction id')], ok: [200, 'Each observatory\'s view, or why it could not be asked', 'FederationTransactionView'], errors: [400, 401, 403] },
   { method: 'post', path: '/admin/transactions/{txId}/resolve', tag: 'operations', summary: 'Force the outcome of an in-doubt transaction whose coordinator is gone for good (docs/OPERATIONS.md)', parameters: [id('txId', 'Transaction id')], body: 'ResolveRequest', ok: [200, 'Resolved (heuristic)', 'Resolved'], errors: [400, 401, 403, 409] },
@@ -91,9 +102,10 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
     info: {
       title: 'Observatory Federation',
       version: '1.0.0',
-      description: 'Atomic telescope bookings across observatories. Public API: docs/API.md; inter-node protocol: docs/PROTOCOL.md; authentication: docs/SECURITY.md (bearer API tokens for people, RFC 9421 ed25519 message signatures between observatories, each with its own key from the membership document). Every error is RFC 9457 problem+json.',
+      license: { name: 'Proprietary: a private project, not offered under an open licence (package.json)', identifier: 'LicenseRef-Proprietary' },
+      description: 'Atomic telescope bookings across observatories. Public API: docs/API.md; inter-node protocol: docs/PROTOCOL.md; authentication: docs/SECURITY.md (bearer API tokens for people, RFC 9421 ed25519 message signatures between observatories). Every error is RFC 9457 problem+json.',
     },
-    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    servers: serverUrl ? [{ url: serverUrl }] : [{ url: 'http://127.0.0.1:7101', description: 'atacama in the local federation (npm start); every node serves this document with its own URL' }],
     tags: [
       { name: 'public', description: 'Scientists and their tools' },
       { name: 'protocol', description: 'Two-phase commit between observatory nodes' },
@@ -114,13 +126,14 @@ export function openApiDocument(serverUrl?: string): Record<string, unknown> {
 function paths(): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const op of OPERATIONS) {
-    const responses: Record<string, unknown> = { [op.ok[0]]: response(op.ok[1], op.ok[2], 'application/json') };
-    for (const status of op.errors) responses[status] = response(problemTitles(status), 'Problem', 'application/problem+json');
+    const responses: Record<string, unknown> = { [op.ok[0]]: response(op.ok[1], op.ok[2], op.ok[3] ?? 'application/json') };
+    if (op.redirect) responses[op.redirect[0]] = { description: op.redirect[1], headers: { Location: { description: 'Where to ask', schema: { type: 'string' } } } };
+    for (const status of op.errors) responses[status] = response(status === '4XX' ? 'Any client error, e.g. 405 Method not allowed for another method, as problem+json' : problemTitles(status), 'Problem', 'application/problem+json');
     out[op.path] ??= {};
     out[op.path]![op.method] = {
       tags: [op.tag],
       summary: op.summary,
-      operationId: `${op.method}${op.path.replace(/[{}]/g, '').replace(/[/-](\w)/g, (_, c: string) => c.toUpperCase())}`,
+      operationId: op.path === '/' ? 'getIndex' : `${op.method}${op.path.replace(/[{}]/g, '').replace(/[/.-](\w)/g, (_, c: string) => c.toUpperCase())}`,
       ...(op.parameters ? { parameters: op.parameters } : {}),
       ...securityOf(op),
       ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body) } } } } : {}),
@@ -132,7 +145,7 @@ function paths(): Record<string, Record<string, unknown>> {
 
 function securityOf(op: Operation): Record<string, unknown> {
   if (op.tag === 'protocol') return { security: [{ peerSignature: [] }] };
-  if (op.path.startsWith('/admin') || op.path.startsWith('/bookings')) return { security: [{ apiToken: [] }] };
+  if (op.path.startsWith('/admin') || op.path.startsWith('/bookings') || op.path === '/me') return { security: [{ apiToken: [] }] };
   return {};
 }
 

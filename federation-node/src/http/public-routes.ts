@@ -88,7 +88,7 @@ export function publicRoutes(parts: NodeParts): Router {
     ctx.body = {
       coordinator: directory.selfId,
       bookings: bookings.map((b) => viewOf(b, parts)),
-      _links: { self: { href: `${directory.self.url}${ctx.url}` } },
+      _links: { self: { href: `${directory.self.url}${ctx.url}` }, ...pageLinks(`${directory.self.url}${ctx.path}`, ctx.querystring, query, bookings.length) },
     };
   });
 
@@ -111,6 +111,20 @@ export function publicRoutes(parts: NodeParts): Router {
   });
 
   return router;
+}
+
+/** `next` when this page is full, `prev` when it is not the first: the same query with another offset. */
+function pageLinks(base: string, querystring: string, query: { limit: number; offset: number }, count: number): Record<string, { href: string }> {
+  const at = (offset: number) => {
+    const params = new URLSearchParams(querystring);
+    params.set('limit', String(query.limit));
+    params.set('offset', String(offset));
+    return { href: `${base}?${params.toString()}` };
+  };
+  return {
+    ...(count === query.limit ? { next: at(query.offset + query.limit) } : {}),
+    ...(query.offset > 0 ? { prev: at(Math.max(0, query.offset - query.limit)) } : {}),
+  };
 }
 
 /** A scientist lists their own bookings; this observatory's operator lists anyone's. */
