@@ -5,6 +5,7 @@ import type { BookingService } from './bookings/booking-service.js';
 import type { Config } from './config/config.js';
 import type { SlotTable } from './domain/slot-table.js';
 import type { FederationClock } from './federation/clock.js';
+import type { EdgeRateLimits } from './http/rate-limits.js';
 import type { Directory } from './federation/directory.js';
 import type { PeerClient } from './federation/peer-client.js';
 import type { Loggers } from './logging/logger.js';
@@ -33,5 +34,7 @@ export interface NodeParts {
   readiness: Readiness;
   security: NodeSecurity;
   peerAuth: PeerAuthenticator;
+  /** Request-rate limits: per address and token, per signed peer; probes exempt (http/rate-limits.ts). */
+  rateLimits: EdgeRateLimits;
   startedAtMs: number;
 }

@@ -16,6 +16,9 @@ import { PeerClient } from './federation/peer-client.js';
 import { createApp } from './http/app.js';
 import { docsRoutes } from './http/docs-routes.js';
 import { federationRoutes } from './http/federation-routes.js';
+import { forwardingRoutes } from './http/forwarding-routes.js';
+import { clientAddress } from './http/client-address.js';
+import { EdgeRateLimits } from './http/rate-limits.js';
 import { operationsRoutes } from './http/operations-routes.js';
 import { publicRoutes } from './http/public-routes.js';
 import type { QueryRunner } from 'typeorm';
@@ -121,11 +124,12 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
     audit: loggers.audit,
   });
   const readiness = { recoveryFinished: false };
-  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, startedAtMs };
+  const rateLimits = new EdgeRateLimits(config, loggers.audit);
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, rateLimits, startedAtMs };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);
-  const app = createApp([publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [signPeerAnswers(peerAuth)]);
+  const app = createApp([publicRoutes(parts), federationRoutes(parts), forwardingRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [clientAddress(config.TRUSTED_PROXIES), signPeerAnswers(peerAuth)]);
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS; // a slow client cannot hold a connection forever
@@ -231,7 +235,7 @@ async function storeTokenHashes(runner: QueryRunner, security: NodeSecurity): Pr
 
 async function peerProblem(peers: PeerClient, node: string): Promise<string | null> {
   try {
-    const answer = await peers.forward(node, 'GET', '/health', {});
+    const answer = await peers.forward(node, 'GET', '/health');
     return answer.status === 200 ? null : `answered ${answer.status}`;
   } catch (error) {
     return (error as Error).message;
