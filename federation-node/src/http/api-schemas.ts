@@ -17,6 +17,9 @@ export const Problem = z
     bookingId: z.string().optional().describe('A rejected booking\'s id (GET it for its reason)'),
     conflicts: z.array(z.object({ code: z.string(), detail: z.string(), node: z.string().optional() })).optional(),
     unavailableObservatories: z.array(z.string()).optional(),
+    outcome: z.literal('unknown').optional().describe('504: the request was passed on to the booking\'s coordinator and may or may not have been carried out'),
+    coordinator: z.string().optional().describe('504: the observatory that coordinates the booking'),
+    _links: z.object({ booking: Link }).optional().describe('504: where to GET the booking to learn the outcome'),
   })
   .describe('RFC 9457 problem details');
 
