@@ -4,7 +4,8 @@
 #   docker compose up -d --build        # the three-observatory federation: docker-compose.yml
 # docs/OPERATIONS.md, "Docker Compose", explains running, watching, killing and restarting.
 
-ARG NODE_VERSION=20
+# Node 24 is the active LTS line (Node 20 left support in April 2026).
+ARG NODE_VERSION=24
 
 # --- build: compile sqlite3 from source, type-check and compile the TypeScript -------------
 FROM node:${NODE_VERSION}-bookworm AS build

@@ -27,6 +27,8 @@ import { loadSecurity, type NodeSecurity } from './security/node-security.js';
 import { PeerAuthenticator } from './security/peer-authenticator.js';
 import { signPeerAnswers } from './http/peer-signatures.js';
 import { createLoggers, type Loggers } from './logging/logger.js';
+import { NodeMetrics } from './metrics/metrics.js';
+import { metricsObserver, metricsRoutes } from './http/metrics-routes.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
 import { openDatabase } from './storage/database.js';
@@ -46,13 +48,20 @@ export interface NodeOptions {
 
 export async function startNode(config: Config, options: NodeOptions = {}): Promise<RunningNode> {
   const startedAtMs = Date.now();
-  const loggers = createLoggers({ service: config.NODE_ID, level: config.LOG_LEVEL, logDir: config.logDir, toStdout: config.LOG_TO_STDOUT });
+  const loggers = createLoggers({ service: config.NODE_ID, level: config.LOG_LEVEL, logDir: config.logDir, toStdout: config.LOG_TO_STDOUT, format: config.LOG_FORMAT });
   const log = loggers.app;
   const catalog = readCatalog(config.CATALOG_FILE);
   const directory = new Directory(config.NODE_ID, catalog, config.FEDERATION_PEERS);
   const security = loadSecurity(config);
   const database = await openDatabase(config.dataDir);
-  const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX);
+  // The gauges read the parts below only when Prometheus scrapes, after start-up.
+  const metrics: NodeMetrics = new NodeMetrics(config.NODE_ID, {
+    participantOpen: () => engine.participant.unfinished(),
+    coordinatorOpen: () => engine.coordinator.unfinished().length,
+    clock: () => clock!.status(),
+    nowMs: () => clock!.nowMs(),
+  });
+  const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX, (statements, seconds, ok) => metrics.groupCommit(statements, seconds, ok));
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];
   await writer.write((batch) => batch.statement((runner) => loadSeeds(runner, catalog, scientists)));
   await writer.write((batch) => batch.statement((runner) => storeTokenHashes(runner, security)));
@@ -109,7 +118,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }),
+    instrumented(enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }), metrics),
   );
 
   const bookingService = new BookingService({
@@ -129,7 +138,8 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);
-  const app = createApp([publicRoutes(parts), federationRoutes(parts), forwardingRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts)], log, loggers.audit, [clientAddress(config.TRUSTED_PROXIES), signPeerAnswers(peerAuth)]);
+  const routers = [publicRoutes(parts), federationRoutes(parts), forwardingRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts), metricsRoutes(metrics, security.tokens, config.NODE_ID)];
+  const app = createApp(routers, log, loggers.audit, [clientAddress(config.TRUSTED_PROXIES), signPeerAnswers(peerAuth)], [metricsObserver(metrics)]);
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = config.HTTP_HEADERS_TIMEOUT_MS; // a slow client cannot hold a connection forever
@@ -191,6 +201,15 @@ function enginePorts(deps: PortDeps): EnginePorts {
     },
     fatal: deps.fatal,
     ...(deps.faults.enabled ? { faultPoint: (point, txId, kind) => deps.faults.hit(point, txId, kind) } : {}),
+  };
+}
+
+/** The same ports, timed: log writes until durable, protocol requests until answered. */
+function instrumented(ports: EnginePorts, metrics: NodeMetrics): EnginePorts {
+  return {
+    ...ports,
+    writeLog: (entry) => metrics.logWrite(entry.role, entry.record.state, ports.writeLog(entry)),
+    request: (to, message) => metrics.peerRequest(to, message.type, ports.request(to, message)),
   };
 }
 

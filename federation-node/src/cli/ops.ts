@@ -8,10 +8,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import axios from 'axios';
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { node: { type: 'string', default: 'http://127.0.0.1:7101' }, reason: { type: 'string' }, token: { type: 'string' } },
-});
+const USAGE = `usage: npm run ops -- COMMAND [--node URL] [--token TOKEN]
+commands:
+  transactions                                   unfinished and in-doubt transactions at the node
+  inspect TXID                                   what every observatory knows of one transaction
+  resolve TXID committed|aborted --reason TEXT   force the outcome of an in-doubt transaction (heuristic, audited)
+options:
+  --node URL      the observatory to ask (default http://127.0.0.1:7101)
+  --token TOKEN   its operator's API token (else OFED_OPERATOR_TOKEN, else keys/local-tokens.json)
+  --help          this text
+`;
+
+const { values, positionals } = parseArgsOrExit();
 const api = axios.create({ baseURL: values.node, validateStatus: () => true, timeout: 10_000 });
 
 async function operatorToken(): Promise<string | undefined> {
@@ -22,6 +30,23 @@ async function operatorToken(): Promise<string | undefined> {
   return observatory ? (JSON.parse(readFileSync('keys/local-tokens.json', 'utf8')).operators?.[observatory] as string | undefined) : undefined;
 }
 
+function parseArgsOrExit() {
+  try {
+    const parsed = parseArgs({
+      allowPositionals: true,
+      options: { node: { type: 'string', default: 'http://127.0.0.1:7101' }, reason: { type: 'string' }, token: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
+    if (parsed.values.help) {
+      process.stdout.write(USAGE);
+      process.exit(0);
+    }
+    return parsed;
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<number> {
   const token = await operatorToken();
   if (token) api.defaults.headers.common.Authorization = `Bearer ${token}`;
@@ -29,7 +54,7 @@ async function main(): Promise<number> {
   if (command === 'transactions') return listTransactions();
   if (command === 'inspect' && rest[0]) return inspect(rest[0]);
   if (command === 'resolve' && rest[0] && (rest[1] === 'committed' || rest[1] === 'aborted') && values.reason) return resolve(rest[0], rest[1], values.reason);
-  process.stderr.write('usage: ops transactions | inspect TXID | resolve TXID committed|aborted --reason TEXT   [--node URL]\n');
+  process.stderr.write(USAGE);
   return 2;
 }
 

@@ -52,6 +52,7 @@ export const ConfigSchema = z.object({
   LOG_DIR: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
   LOG_TO_STDOUT: Flag.default(true),
+  LOG_FORMAT: z.enum(['text', 'json']).default('text'),
   TIME_REFERENCE: NodeId.optional(),
   CLOCK_SYNC_INTERVAL_MS: ms(30_000),
   CLOCK_SYNC_SAMPLES: count(5, 50),

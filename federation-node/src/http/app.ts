@@ -10,15 +10,18 @@ import { HttpProblem, PROBLEM_CONTENT_TYPE } from './problem.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/** Told of every answered request (metrics): the matched route template, never the raw path. */
+export type ResponseObserver = (ctx: Koa.Context, route: string, seconds: number) => void;
+
 /** `outermost` run before the error handler, so that they see the final answer (e.g. to sign it). */
-export function createApp(routers: Router[], log: AppLogger, audit: AuditLogger, outermost: Koa.Middleware[] = []): Koa {
+export function createApp(routers: Router[], log: AppLogger, audit: AuditLogger, outermost: Koa.Middleware[] = [], observers: ResponseObserver[] = []): Koa {
   const app = new Koa();
   app.proxy = false;
   app.silent = true; // errors are answered and logged below, never printed as stack traces
   const root = new Router();
   for (const router of routers) root.use(router.routes(), router.allowedMethods({ throw: true }));
   app.use(requestId);
-  app.use(accessLog(log));
+  app.use(accessLog(log, observers));
   for (const middleware of outermost) app.use(middleware);
   app.use(problems(log, audit));
   app.use(wellFormedPath);
@@ -45,15 +48,28 @@ async function requestId(ctx: Koa.Context, next: Koa.Next): Promise<void> {
   await withLogContext({ requestId: id }, next);
 }
 
-function accessLog(log: AppLogger) {
+/** One line per answered request at INFO, refusals included (docs/LOGGING.md, "Access lines"). */
+function accessLog(log: AppLogger, observers: ResponseObserver[]) {
   return async (ctx: Koa.Context, next: Koa.Next): Promise<void> => {
     const startedAt = performance.now();
     try {
       await next();
     } finally {
-      log.debug(`${ctx.method} ${ctx.path} ${ctx.status} ${(performance.now() - startedAt).toFixed(2)} ms`);
+      const ms = performance.now() - startedAt;
+      log.info(`${ctx.method} ${ctx.path} ${ctx.status} ${ms.toFixed(2)} ms ${principalOf(ctx)}`);
+      const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
+      for (const observe of observers) observe(ctx, typeof route === 'string' ? route : 'unmatched', ms / 1000);
     }
   };
+}
+
+/** Who asked, as far as the node knows: a verified peer, a token's holder, or nobody. */
+function principalOf(ctx: Koa.Context): string {
+  const peer = ctx.state.peer as string | undefined;
+  if (peer) return `peer=${peer}`;
+  const principal = ctx.state.principal as { kind: string; scientistId?: string; observatoryId?: string } | undefined;
+  if (!principal) return 'anonymous';
+  return principal.kind === 'scientist' ? `scientist=${principal.scientistId}` : `operator=${principal.observatoryId}`;
 }
 
 function problems(log: AppLogger, audit: AuditLogger) {

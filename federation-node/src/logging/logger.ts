@@ -48,6 +48,8 @@ export interface LoggingOptions {
   level: 'error' | 'warn' | 'info' | 'debug';
   logDir: string;
   toStdout: boolean;
+  /** `text`: LEVEL:timestamp:service:message; `json`: one object per line, for log shippers. */
+  format?: 'text' | 'json';
 }
 
 export function createLoggers(options: LoggingOptions): Loggers {
@@ -56,9 +58,10 @@ export function createLoggers(options: LoggingOptions): Loggers {
     const ids = [info.requestId ? `req=${String(info.requestId)}` : '', info.txId ? `tx=${String(info.txId)}` : ''].filter(Boolean).join(' ');
     return `${info.level.toUpperCase()}:${String(info.timestamp)}:${options.service}:${ids ? `[${ids}] ` : ''}${String(info.message)}`;
   });
+  const jsonFormat = winston.format.printf((info) => JSON.stringify({ level: info.level.toUpperCase(), timestamp: info.timestamp, service: options.service, message: info.message, ...(info.requestId ? { requestId: info.requestId } : {}), ...(info.txId ? { txId: info.txId } : {}) }));
   const app = winston.createLogger({
     level: options.level,
-    format: winston.format.combine(winston.format((info) => Object.assign(info, currentLogContext()))(), winston.format.timestamp(), appFormat),
+    format: winston.format.combine(winston.format((info) => Object.assign(info, currentLogContext()))(), winston.format.timestamp(), options.format === 'json' ? jsonFormat : appFormat),
     transports: destinations(options, 'app.log'),
   });
   const auditFormat = winston.format.printf((info) => JSON.stringify(info.line));

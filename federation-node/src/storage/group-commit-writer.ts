@@ -9,6 +9,7 @@
 // libuv thread pool per group commit. Bound statements cost three trips each (prepare, run,
 // finalize), and each trip wakes a pool thread: on this VM that was most of a write's CPU
 // (docs/PERFORMANCE.md).
+import { performance } from 'node:perf_hooks';
 import type sqlite3 from 'sqlite3';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { WriteBatch, scriptOf } from './write-batch.js';
@@ -31,6 +32,8 @@ export class GroupCommitWriter {
   constructor(
     private readonly dataSource: DataSource,
     private readonly batchMax: number,
+    /** Told of every group commit: statements, seconds, success (metrics). */
+    private readonly onCommit: (statements: number, seconds: number, ok: boolean) => void = () => undefined,
   ) {}
 
   /** Stage writes now; resolves once they (and everything staged before) are on disk. */
@@ -75,10 +78,13 @@ export class GroupCommitWriter {
     try {
       while (this.queue.length > 0) {
         const open = this.queue[0]!;
+        const startedAt = performance.now();
         try {
           await this.inTransaction(open.batch);
+          this.onCommit(open.batch.size, (performance.now() - startedAt) / 1000, true);
           open.waiters.forEach((w) => w.resolve());
         } catch (error) {
+          this.onCommit(open.batch.size, (performance.now() - startedAt) / 1000, false);
           open.waiters.forEach((w) => w.reject(error));
         }
         this.queue.shift();
