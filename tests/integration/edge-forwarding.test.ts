@@ -79,7 +79,7 @@ describe('edge: forwarded reads and cancellations carry no token, only a princip
       ['get', 'scientist=vera-rubin', 'la-palma may vouch only for its own scientists'],
       ['delete', 'scientist=caroline-herschel', 'belongs to another scientist'],
       ['get', 'operator=atacama', 'la-palma may vouch only for its own operator'],
-      ['get', 'operator=la-palma', 'belongs to another scientist'],
+      ['get', 'operator=la-palma', 'holds no telescope of la-palma'],
       ['delete', 'operator=la-palma', 'only a scientist'],
     ];
     for (const [method, query, detail] of attempts) {

@@ -57,7 +57,7 @@ describe('security: scientists and operators on the public API', function () {
     expect((await as('mauna-kea', operator('mauna-kea')).get(url)).status, 'the coordinator\'s operator').to.equal(200);
     expect((await as('atacama', operator('atacama')).get(url)).status, 'a participant\'s operator, through its node').to.equal(200);
     const elsewhere = await as('mauna-kea', scientist('vera-rubin')).post('/bookings', { scientistId: 'vera-rubin', items: [item('mauna-kea-keck1', 41, 8)] });
-    expectRefused(await as('atacama', operator('atacama')).get(`/bookings/${elsewhere.data.id}`), 403, 'another scientist');
+    expectRefused(await as('atacama', operator('atacama')).get(`/bookings/${elsewhere.data.id}`), 403, 'holds no telescope of atacama');
     expectRefused(await as('atacama', scientist('carl-sagan')).delete(url), 403, 'another scientist');
     expectRefused(await as('atacama', operator('atacama')).delete(url), 403, 'only a scientist');
     expect((await as('mauna-kea', scientist('vera-rubin')).get(url)).data.status).to.equal('CONFIRMED');

@@ -32,23 +32,19 @@ export function requireOperatorOf(ctx: Context, observatoryId: string): void {
   if (principal.kind !== 'operator' || principal.observatoryId !== observatoryId) throw new HttpProblem('forbidden', `only ${observatoryId}'s operator can do this`);
 }
 
-/** A scientist sees their own bookings; the operators of its coordinator and of its participants see it too. */
-export function requireBookingReader(ctx: Context, booking: BookingAccessFacts, coordinatorId: string): void {
-  checkBookingReader(ctx.state.principal as Principal | undefined, booking, coordinatorId);
-}
-
 export interface BookingAccessFacts {
   id: string;
   scientistId: string;
   items: Array<{ observatoryId: string }>;
 }
 
+/** A scientist sees their own bookings; the operators of its coordinator and of the observatories it holds telescopes of see it too. */
 export function checkBookingReader(principal: Principal | undefined, booking: BookingAccessFacts, coordinatorId: string): void {
   if (!principal) throw unauthorized('send an API token: Authorization: Bearer <token>');
-  if (principal.kind === 'operator' && principal.observatoryId === coordinatorId) return;
-  if (principal.kind === 'operator' && booking.items.some((i) => i.observatoryId === principal.observatoryId)) return;
   if (principal.kind === 'scientist' && principal.scientistId === booking.scientistId) return;
-  throw new HttpProblem('forbidden', `booking ${booking.id} belongs to another scientist`);
+  if (principal.kind === 'scientist') throw new HttpProblem('forbidden', `booking ${booking.id} belongs to another scientist`);
+  if (principal.observatoryId === coordinatorId || booking.items.some((i) => i.observatoryId === principal.observatoryId)) return;
+  throw new HttpProblem('forbidden', `booking ${booking.id} is coordinated by ${coordinatorId} and holds no telescope of ${principal.observatoryId}: its operator may not read it`);
 }
 
 /** Only the scientist a booking belongs to may cancel it. */
