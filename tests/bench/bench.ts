@@ -5,12 +5,11 @@
 //   --concurrency N   clients for the main run (default 64)
 //   --seconds S       length of each measured run (default 10)
 //   --single-seconds S length of the one-client run (default 5)
-import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { readCatalog } from '../../seeds/catalog.js';
 import { LocalFederation } from '../support/federation-harness.js';
+import { benchCatalogFile } from './bench-catalog.js';
 import { measureFloor } from './floor.js';
 import { driveLoad, type LoadResult } from './load.js';
 
@@ -21,17 +20,6 @@ const { values } = parseArgs({
     'single-seconds': { type: 'string', default: '5' },
   },
 });
-
-/** The seeded observatories, each with telescopes bookable all day in 5-minute slots: room for a long run. */
-function benchCatalogFile(): string {
-  const catalog = readCatalog();
-  for (const o of catalog.observatories) {
-    o.telescopes = o.telescopes.map((t) => ({ ...t, slotMinutes: 5, bookableFromHourUtc: 0, bookableToHourUtc: 24 }));
-  }
-  const file = path.join(os.tmpdir(), `bench-catalog-${process.pid}.json`);
-  writeFileSync(file, JSON.stringify(catalog));
-  return file;
-}
 
 function report(label: string, r: LoadResult): void {
   console.log(`${label}: ${r.committed} committed, ${r.aborted} aborted, ${r.failed} failed in ${r.seconds.toFixed(1)} s -> ${r.bookingsPerSecond.toFixed(0)} bookings/s; latency p50 ${r.p50Ms.toFixed(2)} ms, p95 ${r.p95Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms; abort rate ${(r.abortRate * 100).toFixed(2)} %`);
