@@ -8,6 +8,7 @@ import type { FederationClock } from './federation/clock.js';
 import type { EdgeRateLimits } from './http/rate-limits.js';
 import type { Directory } from './federation/directory.js';
 import type { PeerClient } from './federation/peer-client.js';
+import type { PeerAdmission } from './federation/peer-admission.js';
 import type { Loggers } from './logging/logger.js';
 import type { BookingRepository } from './storage/booking-repository.js';
 import type { NodeSecurity } from './security/node-security.js';
@@ -37,4 +38,6 @@ export interface NodeParts {
   /** Request-rate limits: per address and token, per signed peer; probes exempt (http/rate-limits.ts). */
   rateLimits: EdgeRateLimits;
   startedAtMs: number;
+  /** What this participant lets each other member ask of it. */
+  admission: PeerAdmission;
 }

@@ -13,6 +13,7 @@ import { SlotTable } from './domain/slot-table.js';
 import { FederationClock } from './federation/clock.js';
 import { Directory } from './federation/directory.js';
 import { PeerClient } from './federation/peer-client.js';
+import { createAdmission } from './federation/peer-admission.js';
 import { createApp } from './http/app.js';
 import { docsRoutes } from './http/docs-routes.js';
 import { federationRoutes } from './http/federation-routes.js';
@@ -134,7 +135,8 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   });
   const readiness = { recoveryFinished: false };
   const rateLimits = new EdgeRateLimits(config, loggers.audit);
-  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, rateLimits, startedAtMs };
+  const admission = createAdmission(config, directory, engine, slots, nowMs, loggers, metrics);
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, rateLimits, startedAtMs, admission };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   await recover(parts);

@@ -30,7 +30,8 @@ export interface BookingOutcome {
 }
 
 /** Reasons that may pass: a retry with the same Idempotency-Key tries again instead of replaying. */
-const TRANSIENT: ReadonlyArray<AbortReason['code']> = ['unreachable', 'timeout', 'expired'];
+/** A participant over a per-peer bound (`refused`, docs/PROTOCOL.md §14) may accept the same request later. */
+const TRANSIENT: ReadonlyArray<AbortReason['code']> = ['unreachable', 'timeout', 'expired', 'refused'];
 
 export class BookingService {
   private readonly inFlight = new Map<string, { hash: string; done: Promise<BookingOutcome> }>();
@@ -177,7 +178,7 @@ export function problemForAbort(reasons: AbortReason[], what: 'booking' | 'cance
   if (conflicts.length > 0) {
     return new HttpProblem(what === 'booking' ? 'slot-taken' : 'booking-state-conflict', conflicts.map((r) => `${r.node ?? '?'}: ${r.detail}`).join('; '), { bookingId, conflicts });
   }
-  const invalid = reasons.filter((r) => r.code === 'invalid' || r.code === 'refused');
+  const invalid = reasons.filter((r) => r.code === 'invalid');
   if (invalid.length > 0) {
     return new HttpProblem(what === 'booking' ? 'unprocessable-booking' : 'booking-state-conflict', invalid.map((r) => `${r.node ?? '?'}: ${r.detail}`).join('; '), { bookingId });
   }

@@ -94,6 +94,15 @@ export const ConfigSchema = z.object({
   /** How long a read or cancellation passed on to a booking's coordinator may take before its outcome is unknown. */
   FORWARDED_REQUEST_TIMEOUT_MS: ms(10_000),
   HTTP_HEADERS_TIMEOUT_MS: ms(10_000),
+  /** What a participant accepts from another member (docs/PROTOCOL.md §14). */
+  PEER_CLOCK_SKEW_MAX_MS: ms(5_000),
+  PEER_TIMESTAMP_AGE_MAX_MS: ms(10_000),
+  PEER_DEADLINE_AHEAD_MAX_MS: ms(60_000),
+  PEER_OPEN_TRANSACTIONS_MAX: count(256, 1_000_000),
+  PEER_HELD_SLOTS_MAX: count(2_000, 10_000_000),
+  PEER_PREPARES_PER_SECOND_MAX: count(2_000, 1_000_000),
+  PEER_PREPARE_BURST_MAX: count(4_000, 1_000_000),
+  IN_DOUBT_REPORT_AFTER_MS: ms(60_000),
   HTTP_REQUEST_TIMEOUT_MS: ms(30_000),
 });
 
@@ -128,6 +137,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   if (raw.FINISHED_RETENTION_MS <= raw.PREPARE_TIMEOUT_MS) {
     throw new ConfigError('configuration: FINISHED_RETENTION_MS must exceed PREPARE_TIMEOUT_MS, so that a late prepare meets its tombstone');
+  }
+  if (raw.PREPARE_TIMEOUT_MS > raw.PEER_TIMESTAMP_AGE_MAX_MS || raw.PREPARE_TIMEOUT_MS > raw.PEER_DEADLINE_AHEAD_MAX_MS) {
+    throw new ConfigError('configuration: PREPARE_TIMEOUT_MS must not exceed PEER_TIMESTAMP_AGE_MAX_MS nor PEER_DEADLINE_AHEAD_MAX_MS, or the peers (configured alike) refuse this node\'s own prepares');
   }
   const timeReference = raw.TIME_REFERENCE ?? [...raw.FEDERATION_PEERS.keys()][0]!;
   if (!raw.FEDERATION_PEERS.has(timeReference)) {

@@ -58,6 +58,11 @@ export class SlotTable implements ResourceManager {
     return changes;
   }
 
+  /** How many slots this transaction holds (HELD) or is releasing (RELEASING) now. */
+  slotsHeldBy(txId: TxId): number {
+    return this.byTx.get(txId)?.length ?? 0;
+  }
+
   claimAt(telescopeId: string, startMs: number): Claim | undefined {
     return this.claims.get(keyOf(telescopeId, startMs));
   }

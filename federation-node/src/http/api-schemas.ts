@@ -84,10 +84,19 @@ export const Availability = z.object({
 export const Health = z.object({ status: z.literal('ok'), observatory: z.string(), uptimeS: z.number().int() });
 
 const Check = z.object({ ok: z.boolean(), detail: z.string() });
+/** Prepared transactions whose decision is overdue (IN_DOUBT_REPORT_AFTER_MS): `ok: false` makes the node `degraded`, never not-ready. */
+const InDoubtCheck = z.object({
+  ok: z.boolean(),
+  detail: z.string(),
+  overBound: z.number().int(),
+  oldestAgeMs: z.number().nullable(),
+  byCoordinator: z.record(z.string(), z.number().int()),
+});
+
 export const Ready = z.object({
   status: z.enum(['ready', 'degraded', 'not-ready']),
   observatory: z.string(),
-  checks: z.object({ database: Check, recovery: Check, peers: z.record(z.string(), Check), clock: ClockStatus }),
+  checks: z.object({ database: Check, recovery: Check, peers: z.record(z.string(), Check), clock: ClockStatus, inDoubt: InDoubtCheck }),
 });
 
 export const UnfinishedTransactions = z.object({
@@ -103,7 +112,10 @@ export const UnfinishedTransactions = z.object({
     ageMs: z.number(),
     coordinatorId: z.string().optional(),
     waitingFor: z.array(z.string()).optional(),
+    inDoubtOverBound: z.boolean().optional().describe('a participant transaction prepared longer than IN_DOUBT_REPORT_AFTER_MS'),
   })),
+  peers: z.record(z.string(), z.object({ openTransactions: z.number().int(), heldSlots: z.number().int(), inDoubtOverBound: z.number().int() }))
+    .describe('per coordinator: what it has open at this participant, against PEER_OPEN_TRANSACTIONS_MAX and PEER_HELD_SLOTS_MAX'),
 });
 
 export const ResolveRequest = z.strictObject({

@@ -2,6 +2,8 @@
 // and feeds it into the protocol engine. The HTTP answer carries the reply (vote, ack, outcome).
 // POST /messages carries a batch of such messages (docs/PERFORMANCE.md, "Batched protocol
 // messages"): each one gets exactly the checks of its own endpoint and its own reply or problem.
+// Requests with fields the schema does not name are refused (400), and a prepare passes the
+// participant's admission rules (peer-admission.ts) before it reaches the engine.
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -10,9 +12,15 @@ import type { ReplyMessage, RequestMessage } from '../../../coordinator-2pc/src/
 import { PartPayload } from '../domain/slot-table.js';
 import { BATCH_PATH, FEDERATION_PREFIX } from '../federation/peer-client.js';
 import type { NodeParts } from '../node-parts.js';
+import type { PartPayload as Part } from '../domain/slot-table.js';
 import { readJson, validate } from './body.js';
 import { signingPeer, verifyPeerRequests } from './peer-signatures.js';
 import { HttpProblem, type ProblemBody } from './problem.js';
+
+/** Protocol requests name every field they carry: an unknown one is refused, not silently dropped. */
+const StrictPrepare = z.strictObject(PrepareMessage.shape);
+const StrictDecision = z.strictObject(DecisionMessage.shape);
+const StrictStatusQuery = z.strictObject(StatusQueryMessage.shape);
 
 export function federationRoutes(parts: NodeParts): Router {
   const router = new Router({ prefix: FEDERATION_PREFIX });
@@ -22,15 +30,14 @@ export function federationRoutes(parts: NodeParts): Router {
   const envelope = batchEnvelope(parts.config.PEER_BATCH_MESSAGES_MAX);
 
   router.post('/transactions/:txId/prepare', async (ctx) => {
-    const { value: prepare } = await readJson(ctx, PrepareMessage, bodyLimit, 'the prepare message');
+    const { value: prepare } = await readJson(ctx, StrictPrepare, bodyLimit, 'the prepare message');
     checkTxPath(ctx, prepare.txId);
-    checkPrepare(parts, prepare, signingPeer(ctx));
-    await answer(ctx, parts, prepare);
+    await answer(ctx, parts, checkPrepare(parts, prepare, signingPeer(ctx)));
   });
 
   for (const [path, type] of [['commit', 'commit'], ['release', 'abort']] as const) {
     router.post(`/transactions/:txId/${path}`, async (ctx) => {
-      const { value: decision } = await readJson(ctx, DecisionMessage, bodyLimit, `the ${path} message`);
+      const { value: decision } = await readJson(ctx, StrictDecision, bodyLimit, `the ${path} message`);
       if (decision.type !== type) throw new HttpProblem('invalid-request', `the ${path} endpoint takes a message of type "${type}"`);
       checkTxPath(ctx, decision.txId);
       checkDecision(parts, decision, signingPeer(ctx));
@@ -50,7 +57,7 @@ export function federationRoutes(parts: NodeParts): Router {
     const { value: batch } = await readJson(ctx, envelope, bodyLimit, 'the message batch');
     checkSender(parts, batch.from, signingPeer(ctx));
     // Every message enters the engine in this one turn, so that their records share one group commit.
-    const replies = batch.messages.map((raw, index) => replyToOne(parts, batch.from, raw, index));
+    const replies = batch.messages.map((raw, index) => replyToOne(parts, batch.from, raw, index, ctx));
     ctx.body = { replies: await Promise.all(replies) };
   });
 
@@ -66,19 +73,25 @@ export function federationRoutes(parts: NodeParts): Router {
 }
 
 function batchEnvelope(messagesMax: number) {
-  return z.object({ from: NodeId, messages: z.array(z.unknown()).min(1).max(messagesMax) });
+  return z.strictObject({ from: NodeId, messages: z.array(z.unknown()).min(1).max(messagesMax) });
 }
 
 /**
  * One message of a batch: the checks of its single endpoint, then the engine. A message that
  * fails them gets its own problem; the others of the batch go on.
  */
-async function replyToOne(parts: NodeParts, from: string, raw: unknown, index: number): Promise<ReplyMessage | ProblemBody> {
+async function replyToOne(parts: NodeParts, from: string, raw: unknown, index: number, ctx: Context): Promise<ReplyMessage | ProblemBody> {
   try {
     const message = checkedBatchMessage(parts, raw, `messages.${index}`, from);
     return await engineReply(parts, message);
   } catch (error) {
-    if (error instanceof HttpProblem) return error.body();
+    if (error instanceof HttpProblem) {
+      // A single endpoint's 401/403 is audited by the app's error handler; a batch entry's is audited here.
+      if (error.status === 401 || error.status === 403) {
+        parts.loggers.audit.event('ACCESS_REFUSED', { status: error.status, method: ctx.method, path: `${ctx.path}#messages.${index}`, address: ctx.ip, detail: error.detail });
+      }
+      return error.body();
+    }
     parts.loggers.app.error(`batch message ${index} from ${from} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
     return new HttpProblem('internal-error', 'the node could not handle this message; it has been logged').body();
   }
@@ -88,12 +101,12 @@ function checkedBatchMessage(parts: NodeParts, raw: unknown, what: string, peer:
   const type = (raw as { type?: unknown } | null)?.type;
   switch (type) {
     case 'prepare':
-      return checkPrepare(parts, validate(PrepareMessage, raw, what), peer);
+      return checkPrepare(parts, validate(StrictPrepare, raw, what), peer);
     case 'commit':
     case 'abort':
-      return checkDecision(parts, validate(DecisionMessage, raw, what), peer);
+      return checkDecision(parts, validate(StrictDecision, raw, what), peer);
     case 'status-query':
-      return checkStatusQuery(parts, validate(StatusQueryMessage, raw, what), peer);
+      return checkStatusQuery(parts, validate(StrictStatusQuery, raw, what), peer);
     default:
       throw new HttpProblem('invalid-request', `${what} is not a protocol request (type prepare, commit, abort or status-query)`);
   }
@@ -108,12 +121,14 @@ function checkPrepare(parts: NodeParts, prepare: PrepareMessage, peer: string): 
   if (foreign.length > 0) {
     throw new HttpProblem('forbidden', `${parts.directory.selfId} does not own ${[...new Set(foreign.map((i) => i.telescopeId))].join(', ')}`);
   }
-  return prepare;
+  parts.admission.authorize(prepare, part);
+  return { ...prepare, payload: part };
 }
 
 function checkDecision(parts: NodeParts, decision: DecisionMessage, peer: string): DecisionMessage {
   checkSender(parts, decision.from, peer);
   if (decision.txId.split('.')[0] !== decision.from) throw new HttpProblem('forbidden', `only the coordinator ${decision.txId.split('.')[0]} may decide ${decision.txId}`);
+  if (decision.type === 'abort') parts.admission.admitAbort(decision);
   return decision;
 }
 
@@ -127,7 +142,10 @@ async function answer(ctx: Context, parts: NodeParts, message: RequestMessage): 
   ctx.body = await engineReply(parts, message);
 }
 
+/** A prepare's payload was checked by checkPrepare (it is a Part); the admission may vote no in the engine's stead. */
 async function engineReply(parts: NodeParts, message: RequestMessage): Promise<ReplyMessage> {
+  const refusal = message.type === 'prepare' ? parts.admission.admit(message, message.payload as Part) : undefined;
+  if (refusal) return refusal;
   const reply: ReplyMessage | undefined = await parts.engine.handleRequest(message);
   if (!reply) throw new HttpProblem('not-prepared', `${message.txId} is not prepared at ${parts.directory.selfId}; nothing to ${message.type}`);
   return reply;

@@ -14,6 +14,16 @@ function localView(parts: NodeParts, txId: string) {
   return { txId, observatory: parts.directory.selfId, coordinatorOutcome, participant: parts.engine.participant.view(txId) ?? null };
 }
 
+/** Prepared transactions waiting for their decision longer than IN_DOUBT_REPORT_AFTER_MS. */
+function inDoubtCheck(parts: NodeParts) {
+  const report = parts.admission.inDoubtReport();
+  const boundMs = parts.admission.limits.inDoubtReportAfterMs;
+  const detail = report.overBound === 0
+    ? `no transaction in doubt longer than ${boundMs} ms`
+    : `${report.overBound} transaction(s) in doubt longer than ${boundMs} ms (IN_DOUBT_REPORT_AFTER_MS); see GET /admin/transactions`;
+  return { ok: report.overBound === 0, detail, ...report };
+}
+
 export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => Promise<string | null>): Router {
   const router = new Router();
 
@@ -29,12 +39,14 @@ export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => 
     const peerProblems = await Promise.all(peerIds.map(checkPeer));
     const peers = Object.fromEntries(peerIds.map((id, i) => [id, { ok: peerProblems[i] === null, detail: peerProblems[i] ?? 'reachable' }]));
     const clock = parts.clock.status();
+    const inDoubt = inDoubtCheck(parts);
     const ready = database.ok && recovery.ok;
-    const degraded = Object.values(peers).some((p) => !p.ok);
+    // Holds in doubt too long degrade, never un-ready: a member that never decides must not take this node out of service.
+    const degraded = Object.values(peers).some((p) => !p.ok) || !inDoubt.ok;
     ctx.set('Cache-Control', 'no-store');
     ctx.status = ready ? 200 : 503;
     if (!ready) ctx.type = 'application/json';
-    ctx.body = { status: ready ? (degraded ? 'degraded' : 'ready') : 'not-ready', observatory: parts.directory.selfId, checks: { database, recovery, peers, clock } };
+    ctx.body = { status: ready ? (degraded ? 'degraded' : 'ready') : 'not-ready', observatory: parts.directory.selfId, checks: { database, recovery, peers, clock, inDoubt } };
   });
 
   const operatorOnly = async (ctx: Context, next: Next) => {
@@ -45,9 +57,9 @@ export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => 
 
   router.get('/admin/transactions', (ctx) => {
     const nowMs = parts.clock.nowMs();
-    const participant = parts.engine.participant.unfinished().map((t) => ({ ...t, role: 'participant', ageMs: nowMs - t.createdAtMs }));
+    const participant = parts.engine.participant.unfinished().map((t) => ({ ...t, role: 'participant', ageMs: nowMs - t.createdAtMs, inDoubtOverBound: parts.admission.overBound(t, nowMs) }));
     const coordinator = parts.engine.coordinator.unfinished().map((t) => ({ ...t, role: 'coordinator', ageMs: nowMs - t.createdAtMs }));
-    ctx.body = { observatory: parts.directory.selfId, transactions: [...coordinator, ...participant] };
+    ctx.body = { observatory: parts.directory.selfId, transactions: [...coordinator, ...participant], peers: parts.admission.usage() };
   });
 
   /** What every observatory knows of one transaction: the first step with one whose coordinator is gone. */

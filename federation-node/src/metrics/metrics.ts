@@ -27,6 +27,7 @@ export class NodeMetrics {
   private readonly logWrites: client.Histogram<'role' | 'state'>;
   private readonly batchStatements: client.Histogram;
   private readonly batchCommit: client.Histogram<'result'>;
+  private readonly peerRefusals: client.Counter<'peer' | 'rule'>;
 
   constructor(selfId: string, sources: MetricSources) {
     this.registry.setDefaultLabels({ observatory: selfId });
@@ -39,7 +40,13 @@ export class NodeMetrics {
     this.logWrites = new client.Histogram({ name: 'ofed_log_write_duration_seconds', help: 'Transaction-log records made durable (from the request to write until on disk), by role and record state; role=coordinator,state=decided is the decision write', labelNames: ['role', 'state'], buckets: SECONDS, registers });
     this.batchStatements = new client.Histogram({ name: 'ofed_group_commit_batch_statements', help: 'Statements per group-commit transaction (one fsync each)', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512], registers });
     this.batchCommit = new client.Histogram({ name: 'ofed_group_commit_duration_seconds', help: 'Time to run and fsync one group-commit transaction', labelNames: ['result'], buckets: SECONDS, registers });
+    this.peerRefusals = new client.Counter({ name: 'ofed_peer_prepares_refused_total', help: 'Prepares from another member refused by a per-peer bound (vote no "refused"), by peer and bound (docs/PROTOCOL.md §14)', labelNames: ['peer', 'rule'], registers });
     this.stateGauges(sources, registers);
+  }
+
+  /** A prepare from `peer` got a vote no `refused` under `rule`, a named bound. */
+  peerRefusal(peer: string, rule: string): void {
+    this.peerRefusals.inc({ peer, rule });
   }
 
   private stateGauges(sources: MetricSources, registers: client.Registry[]): void {
