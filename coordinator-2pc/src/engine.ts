@@ -7,15 +7,16 @@
 // that leaves the node is written after them and waits for them.
 import type { NodeId, ProtocolMessage, TxId } from './messages.js';
 import type { AbortReason, Outcome } from './messages.js';
-import type { CoordinatorRecord, Effect, ParticipantRecord } from './ports.js';
+import type { CoordinatorRecord, Effect, ParticipantRecord, ResourceChanges } from './ports.js';
 import { ParticipantCore } from './participant.js';
 import { CoordinatorCore, type BeginTransaction } from './coordinator.js';
 
 export type RequestMessage = Extract<ProtocolMessage, { type: 'prepare' | 'commit' | 'abort' | 'status-query' }>;
 export type ReplyMessage = Extract<ProtocolMessage, { type: 'vote' | 'ack' | 'status-reply' }>;
 
+/** One durable write: a record, and for a participant record the resource changes of its step. */
 export type LogEntry =
-  | { role: 'participant'; record: ParticipantRecord }
+  | { role: 'participant'; record: ParticipantRecord; changes: ResourceChanges }
   | { role: 'coordinator'; record: CoordinatorRecord };
 
 export interface EnginePorts {
@@ -150,7 +151,7 @@ export class ProtocolEngine {
     for (const effect of effects) {
       switch (effect.type) {
         case 'persist-participant':
-          this.write({ role: 'participant', record: effect.record });
+          this.write({ role: 'participant', record: effect.record, changes: effect.changes });
           break;
         case 'persist-coordinator':
           this.write({ role: 'coordinator', record: effect.record });

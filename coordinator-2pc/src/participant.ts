@@ -10,7 +10,7 @@ import type {
   StatusReplyMessage,
   TxId,
 } from './messages.js';
-import type { Effect, ParticipantRecord, ResourceManager } from './ports.js';
+import type { Effect, ParticipantRecord, ResourceChanges, ResourceManager } from './ports.js';
 import { invariant, isOlder } from './invariants.js';
 import { abortedReason, audit, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
 
@@ -143,7 +143,7 @@ export class ParticipantCore {
       return this.refuse(prepare, nowMs, { code: 'expired', detail: `the prepare deadline passed while waiting (${nowMs - prepare.deadlineMs} ms ago)` });
     }
     const attempt = this.resources.tryHold(prepare.txId, prepare.kind, prepare.payload, nowMs);
-    if (attempt.ok) return this.prepared(prepare, nowMs);
+    if (attempt.ok) return this.prepared(prepare, nowMs, attempt.changes);
     if (attempt.code === 'invalid') return this.refuse(prepare, nowMs, { code: 'invalid', detail: attempt.detail });
     const mustDie = attempt.final || attempt.blockers.some((blocker) => !this.isYoungerHolder(blocker, prepare));
     const waitUntilMs = Math.min(waitLimitMs, prepare.deadlineMs);
@@ -163,7 +163,7 @@ export class ParticipantCore {
     return isOlder(prepare, holder.record);
   }
 
-  private prepared(prepare: PrepareMessage, nowMs: number): Effect[] {
+  private prepared(prepare: PrepareMessage, nowMs: number, changes: ResourceChanges): Effect[] {
     const record = recordOf(prepare, 'prepared', nowMs);
     this.setActive(prepare.txId, {
       phase: 'prepared',
@@ -172,7 +172,7 @@ export class ParticipantCore {
       queryIntervalMs: this.config.inDoubtQueryAfterMs,
     });
     return [
-      { type: 'persist-participant', record },
+      { type: 'persist-participant', record, changes },
       audit('TX_PREPARED', prepare.txId, { coordinator: prepare.coordinatorId, kind: prepare.kind }),
       this.vote(prepare.coordinatorId, prepare.txId, 'yes'),
     ];
@@ -183,7 +183,7 @@ export class ParticipantCore {
     const record = { ...recordOf(prepare, 'aborted', nowMs), reason: { ...reason, node: this.config.selfId } };
     this.setFinished(record);
     return [
-      { type: 'persist-participant', record },
+      { type: 'persist-participant', record, changes: [] },
       audit('TX_VOTED_NO', prepare.txId, { coordinator: prepare.coordinatorId, reason: reason.code, detail: reason.detail }),
       this.vote(prepare.coordinatorId, prepare.txId, 'no', record.reason),
     ];
@@ -226,7 +226,7 @@ export class ParticipantCore {
     };
     this.setFinished(record);
     return [
-      { type: 'persist-participant', record },
+      { type: 'persist-participant', record, changes: [] },
       audit('TX_ABORTED', message.txId, { role: 'participant', tombstone: true }),
       this.ack(message.from, message.txId, 'aborted'),
     ];
@@ -234,14 +234,13 @@ export class ParticipantCore {
 
   private finish(txId: TxId, entry: Prepared, outcome: 'committed' | 'aborted', nowMs: number, heuristic: boolean): Effect[] {
     const { record: prepared } = entry;
-    if (outcome === 'committed') this.resources.confirm(txId, prepared.kind, prepared.payload);
-    else this.resources.release(txId, prepared.kind, prepared.payload);
+    const changes = outcome === 'committed' ? this.resources.confirm(txId, prepared.kind, prepared.payload) : this.resources.release(txId, prepared.kind, prepared.payload);
     const record: ParticipantRecord = { ...prepared, state: outcome, updatedAtMs: nowMs };
     if (heuristic) record.heuristic = true;
     this.setFinished(record);
     const event = heuristic ? 'TX_HEURISTIC' : outcome === 'committed' ? 'TX_COMMITTED' : 'TX_ABORTED';
     return [
-      { type: 'persist-participant', record },
+      { type: 'persist-participant', record, changes },
       audit(event, txId, { role: 'participant', outcome, kind: prepared.kind }),
       this.ack(prepared.coordinatorId, txId, outcome),
       ...this.retryWaitersOf(txId, nowMs),

@@ -44,9 +44,20 @@ export interface CoordinatorRecord {
   updatedAtMs: number;
 }
 
+/**
+ * What the resource manager changed for one transaction in one step (for the booking domain:
+ * slot claims). Opaque to the protocol: it is carried, never read, and made durable in the
+ * same write as that transaction's record — never swept up by whichever write comes next.
+ */
+export type ResourceChanges = readonly unknown[];
+
 export type Effect =
-  /** Make this record durable. Effects after it that leave the node wait until it is. */
-  | { type: 'persist-participant'; record: ParticipantRecord }
+  /**
+   * Make this record durable, together with the resource changes of the same transaction and
+   * step (raft's Ready: all that must be durable before a message leaves, in one struct).
+   * Effects after it that leave the node wait until it is.
+   */
+  | { type: 'persist-participant'; record: ParticipantRecord; changes: ResourceChanges }
   | { type: 'persist-coordinator'; record: CoordinatorRecord }
   /** Deliver a protocol message to another node (or to this node's other role). */
   | { type: 'send'; to: NodeId; message: ProtocolMessage }
@@ -69,21 +80,22 @@ export type AuditEventType =
 
 /** Result of trying to hold the resources of a transaction. */
 export type HoldAttempt =
-  | { ok: true }
+  /** Held: `changes` are what the hold changed, to be made durable with the PREPARED record. */
+  | { ok: true; changes: ResourceChanges }
   /** Held by other transactions: `blockers` are their ids; `final` when one of them is already committed. */
   | { ok: false; code: 'conflict'; detail: string; blockers: TxId[]; final: boolean }
   | { ok: false; code: 'invalid'; detail: string };
 
 /**
  * The participant's resources, in memory, deterministic. The booking domain implements it
- * (hold/confirm/release of telescope slots); the durable copy is written by the driver
- * from the participant records.
+ * (hold/confirm/release of telescope slots). Each call returns what it changed; the core
+ * puts those changes in the persist effect of the same transaction's record.
  */
 export interface ResourceManager {
-  /** Validate and, when possible, take the resources for this transaction. */
+  /** Validate and, when possible, take the resources for this transaction. A refusal changes nothing. */
   tryHold(txId: TxId, kind: TxKind, payload: unknown, nowMs: number): HoldAttempt;
   /** The transaction committed: held resources become final. */
-  confirm(txId: TxId, kind: TxKind, payload: unknown): void;
+  confirm(txId: TxId, kind: TxKind, payload: unknown): ResourceChanges;
   /** The transaction aborted: give back whatever it held. Safe when it held nothing. */
-  release(txId: TxId, kind: TxKind, payload: unknown): void;
+  release(txId: TxId, kind: TxKind, payload: unknown): ResourceChanges;
 }

@@ -4,7 +4,7 @@
 import { writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CoordinatorCore, ParticipantCore, ProtocolEngine, type CoordinatorRecord, type EnginePorts } from '../../coordinator-2pc/src/index.js';
+import { CoordinatorCore, ParticipantCore, ProtocolEngine, type EnginePorts } from '../../coordinator-2pc/src/index.js';
 import { readCatalog, readScientists } from '../../seeds/catalog.js';
 import { loadSeeds } from '../../seeds/loader.js';
 import { BookingService } from './bookings/booking-service.js';
@@ -35,6 +35,7 @@ import { BookingRepository, type BookingRecord } from './storage/booking-reposit
 import { openDatabase } from './storage/database.js';
 import { GroupCommitWriter } from './storage/group-commit-writer.js';
 import { TransactionLog } from './storage/transaction-log.js';
+import { recoverFromStore, type StoredState, type UndecidedTransaction } from './recovery.js';
 
 export interface RunningNode {
   url: string;
@@ -76,7 +77,6 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
   };
   const slots = new SlotTable(directory.ownTelescopes(), limits);
   const transactionLog = new TransactionLog(writer, database.reader);
-  slots.load(await transactionLog.claims());
   const bookings = new BookingRepository(writer, database.reader);
 
   const timeReference = config.TIME_REFERENCE ?? directory.firstMember();
@@ -119,7 +119,7 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    instrumented(enginePorts({ transactionLog, slots, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }), metrics),
+    instrumented(enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug' }), metrics),
   );
 
   const bookingService = new BookingService({
@@ -173,7 +173,6 @@ export async function startNode(config: Config, options: NodeOptions = {}): Prom
 
 interface PortDeps {
   transactionLog: TransactionLog;
-  slots: SlotTable;
   peers: PeerClient;
   nowMs: () => number;
   loggers: Loggers;
@@ -187,7 +186,7 @@ interface PortDeps {
 function enginePorts(deps: PortDeps): EnginePorts {
   let wakeTimer: NodeJS.Timeout | undefined;
   return {
-    writeLog: (entry) => deps.transactionLog.write(entry, deps.slots.takeChanges()),
+    writeLog: (entry) => deps.transactionLog.write(entry),
     request: (to, message) => deps.peers.request(to, message),
     nowMs: deps.nowMs,
     scheduleWake(atMs) {
@@ -217,34 +216,31 @@ function instrumented(ports: EnginePorts, metrics: NodeMetrics): EnginePorts {
 
 /** Bring back every unfinished transaction and settle what presumed abort settles. */
 async function recover(parts: NodeParts): Promise<void> {
-  const { config, transactionLog, engine, bookings, loggers } = parts;
+  const { config, transactionLog, engine, bookings, loggers, slots } = parts;
   const nowMs = parts.clock.nowMs();
-  const participantRecords = await transactionLog.participantRecordsForRecovery(nowMs - config.FINISHED_RETENTION_MS);
-  const decided = await transactionLog.coordinatorRecordsForRecovery();
   const reason = { problem: 'observatory-unavailable', detail: `coordinator ${config.NODE_ID} restarted before deciding`, transient: true };
-  const rejected = await bookings.rejectUndecided(reason, new Date(nowMs).toISOString());
+  const undecidedBookings = await bookings.rejectUndecided(reason, new Date(nowMs).toISOString());
   const cancellations = await bookings.undecidedCancellations();
-  const presumedAborted = [
-    ...rejected.map((b) => abortedRecord(b.id, 'book', b, nowMs)),
-    ...cancellations.map((b) => abortedRecord(b.cancelTxId!, 'cancel', b, nowMs)),
-  ];
-  engine.restore(participantRecords, [...decided, ...presumedAborted]);
-  const inDoubt = participantRecords.filter((r) => r.state === 'prepared').length;
-  loggers.app.info(`recovery: ${inDoubt} in-doubt participant transaction(s), ${decided.length} decided transaction(s) to finish, ${presumedAborted.length} undecided transaction(s) aborted`);
-  if (inDoubt + decided.length + presumedAborted.length > 0) {
-    loggers.audit.event('RECOVERY_STARTED', { inDoubt, redriven: decided.length, abortedUndecided: presumedAborted.map((r) => r.txId) });
+  const stored: StoredState = {
+    participantRecords: await transactionLog.participantRecordsForRecovery(nowMs - config.FINISHED_RETENTION_MS, nowMs),
+    decidedRecords: await transactionLog.coordinatorRecordsForRecovery(),
+    claims: await transactionLog.claims(),
+    undecided: [
+      ...undecidedBookings.map((b) => undecidedOf(b.id, 'book', b)),
+      ...cancellations.map((b) => undecidedOf(b.cancelTxId!, 'cancel', b)),
+    ],
+  };
+  const summary = recoverFromStore(stored, { nowMs, finishedRetentionMs: config.FINISHED_RETENTION_MS }, slots, engine);
+  const { inDoubt, redriven, presumedAborted } = summary;
+  loggers.app.info(`recovery: ${inDoubt} in-doubt participant transaction(s), ${redriven} decided transaction(s) to finish, ${presumedAborted.length} undecided transaction(s) aborted`);
+  if (inDoubt + redriven + presumedAborted.length > 0) {
+    loggers.audit.event('RECOVERY_STARTED', { inDoubt, redriven, abortedUndecided: presumedAborted });
   }
   parts.readiness.recoveryFinished = true;
 }
 
-/**
- * An undecided transaction found at start-up, aborted: kept in memory only (presumed abort
- * needs no record), so that the abort is sent at once to its participants, who may be in
- * doubt, instead of waiting for them to ask.
- */
-function abortedRecord(txId: string, kind: 'book' | 'cancel', booking: BookingRecord, nowMs: number): CoordinatorRecord {
-  const participants = [...new Set(booking.items.map((i) => i.observatoryId))];
-  return { txId, kind, participants, timestampMs: booking.timestampMs, decision: 'aborted', acked: [], state: 'decided', createdAtMs: nowMs, updatedAtMs: nowMs };
+function undecidedOf(txId: string, kind: 'book' | 'cancel', booking: BookingRecord): UndecidedTransaction {
+  return { txId, kind, participants: [...new Set(booking.items.map((i) => i.observatoryId))], timestampMs: booking.timestampMs };
 }
 
 /** The scientists' API token hashes, kept with their records (the node authenticates from memory). */

@@ -281,7 +281,7 @@ describe('group commit as one SQL script: values written as literals come back e
     expect(row).to.deep.equal({ scientist_id: tricky, idempotency_key: `${tricky} ${id}`, reason_json: JSON.stringify({ detail: tricky }), timestamp_ms: 1_795_400_000_123, t: 'integer', request_hash: null });
   });
 
-  it('rolls a whole batch back when one of its statements fails, and the next batch still commits', async () => {
+  it('rolls a whole batch back when one of its statements fails, and commits nothing after it (a later batch may rely on the failed one)', async () => {
     const [kept, failing, later] = [txId(), txId(), txId()];
     await writer.write((batch) => batch.insertBooking(booking(kept, 'vera-rubin')));
     const refused = writer.write((batch) => {
@@ -289,8 +289,9 @@ describe('group commit as one SQL script: values written as literals come back e
       batch.insertBooking(booking(kept, 'vera-rubin')); // a second row with a taken primary key
     });
     await refused.then(() => expect.fail('the batch should fail'), (error: Error) => expect(error.message).to.match(/UNIQUE constraint failed/));
-    await writer.write((batch) => batch.insertBooking(booking(later, 'vera-rubin')));
+    const afterFailure = writer.write((batch) => batch.insertBooking(booking(later, 'vera-rubin')));
+    await afterFailure.then(() => expect.fail('no write may commit after a failed one'), (error: Error) => expect(error.message).to.match(/UNIQUE constraint failed/));
     const ids = (await database.reader.query('SELECT id FROM bookings WHERE id IN (?, ?, ?) ORDER BY id', [kept, failing, later])).map((r: { id: string }) => r.id);
-    expect(ids).to.have.members([kept, later]);
+    expect(ids).to.have.members([kept]);
   });
 });

@@ -1,15 +1,20 @@
-// The invariant checker. While the run goes: every durable record is replayed into its
-// node's ledger (no slot held or owned by two transactions, nothing confirmed that was not
-// held); no transaction is durably committed in one place and aborted in another; nothing
+// The invariant checker. While the run goes: no transaction is durably committed in one
+// place and aborted in another; the store never takes a second claim of one slot; nothing
 // leaves a node before the record it relies on is durable (a yes vote, a commit, an ack, a
-// client's "committed"); after every step each live node's slots agree with its participant
-// core. After the quiescent period: every acknowledged booking survives, every client whose
-// coordinator lived got an answer, and everything is decided and finished.
-import type { LogEntry } from '../../coordinator-2pc/src/engine.js';
+// client's "committed"); after every step each live node's slot claims (the production
+// SlotTable) agree with its participant core: a HELD or RELEASING claim belongs to a
+// transaction prepared there, and a prepared transaction holds all its slots. After the
+// quiescent period: every acknowledged booking survives, every client whose coordinator lived
+// got an answer, everything is decided and finished, and each node's claims in memory are
+// the claims in its store, none of them still HELD or RELEASING.
 import type { NodeId, Outcome, ProtocolMessage, TxId } from '../../coordinator-2pc/src/messages.js';
 import type { CoordinatorRecord, ParticipantRecord } from '../../coordinator-2pc/src/ports.js';
 import type { TransactionInfo } from './clients.js';
-import { latestRecords, type SimNode } from './sim-node.js';
+import type { Claim, SlotTable } from '../../federation-node/src/domain/slot-table.js';
+import type { DiskWrite } from './sim-disk.js';
+import { checkLoadedStore } from '../../federation-node/src/storage/store-invariants.js';
+import { slotCountOf, slotKeyOf, slotTableOf } from './sim-domain.js';
+import type { SimNode } from './sim-node.js';
 
 interface DurableOutcome {
   outcome: Outcome;
@@ -21,6 +26,8 @@ export class Checker {
   private readonly durableOutcomes = new Map<TxId, DurableOutcome>();
   /** Transactions whose commit decision is durable at their coordinator. */
   private readonly durablyCommitted = new Set<TxId>();
+  /** Per node, an empty slot table: only resolves payloads to slots for the store check. */
+  private readonly resolvers = new Map<NodeId, SlotTable>();
   /** Every participant state ever made durable, as `node/txId/state`. */
   private readonly durableParticipantStates = new Set<string>();
 
@@ -30,16 +37,43 @@ export class Checker {
     private readonly report: (problem: string) => void,
   ) {}
 
-  /** A record just became durable at `node`. */
-  onDurable(node: SimNode, entry: LogEntry): void {
+  /** A write just became durable at `node`. */
+  onDurable(node: SimNode, write: DiskWrite): void {
+    if (write.type !== 'log') return;
+    const { entry } = write;
     if (entry.role === 'participant') {
-      node.durableSlots.applyRecord(entry.record);
+      const decidedElsewhere = entry.record.coordinatorId !== node.id || this.durablyCommitted.has(entry.record.txId);
+      if (entry.record.state === 'committed' && !entry.record.heuristic && !decidedElsewhere) {
+        this.report(`${node.id}: the participant's commit of ${entry.record.txId} is durable before its own coordinator's decision`);
+      }
       this.durableParticipantStates.add(`${node.id}/${entry.record.txId}/${entry.record.state}`);
       if (entry.record.state !== 'prepared') this.noteOutcome(entry.record.txId, entry.record.state, `participant ${node.id}`);
     } else {
       this.noteOutcome(entry.record.txId, entry.record.decision, `coordinator ${node.id}`);
       if (entry.record.decision === 'committed') this.durablyCommitted.add(entry.record.txId);
     }
+  }
+
+  /**
+   * A group commit just became durable at `node`: the store must be one a restart accepts (a
+   * crash may come at any commit boundary), with claims and records in pairs.
+   */
+  onCommit(node: SimNode): void {
+    const { participants, claims } = node.disk.tables;
+    const prepared = [...participants.values()].filter((r) => r.state === 'prepared');
+    const pending = [...claims.values()].filter((c) => c.state !== 'BOOKED');
+    if (prepared.length === 0 && pending.length === 0) return;
+    try {
+      checkLoadedStore(prepared, pending, this.payloadResolver(node.id));
+    } catch (error) {
+      this.report(`${node.id}: after a group commit, a restart would find: ${(error as Error).message}`);
+    }
+  }
+
+  private payloadResolver(nodeId: NodeId): SlotTable {
+    let table = this.resolvers.get(nodeId);
+    if (!table) this.resolvers.set(nodeId, (table = slotTableOf(nodeId)));
+    return table;
   }
 
   /** A message is leaving `nodeId`: what it promises must already be durable there (persist, then send). */
@@ -84,19 +118,20 @@ export class Checker {
 
   private checkSlotsAgreeWithCore(node: SimNode): void {
     const { participant } = node.engine!;
-    for (const [slot, state] of node.slots!.entries()) {
-      if (state.state === 'held' && participant.view(state.owner)?.phase !== 'prepared') {
-        this.report(`${node.id}: slot ${slot} is held by ${state.owner}, which its participant does not have as prepared`);
-      }
-      if (state.cancelBy && participant.view(state.cancelBy)?.phase !== 'prepared') {
-        this.report(`${node.id}: slot ${slot} is being cancelled by ${state.cancelBy}, which its participant does not have as prepared`);
+    const heldBy = new Map<string, number>();
+    for (const claim of node.slots!.allClaims()) {
+      if (claim.state === 'BOOKED') continue;
+      heldBy.set(claim.txId, (heldBy.get(claim.txId) ?? 0) + 1);
+      const phase = participant.view(claim.txId)?.phase;
+      if (phase !== 'prepared') {
+        this.report(`${node.id}: slot ${describeClaim(claim)} is ${claim.state} by ${claim.txId}, which its participant has ${phase ? `as ${phase}` : 'no record of'} (an orphaned claim: the slot is lost)`);
       }
     }
     for (const view of participant.unfinished()) {
       if (view.phase !== 'prepared') continue;
       const payload = this.transactions.get(view.txId)?.parts.find((p) => p.node === node.id)?.payload;
-      if (!node.slots!.holds(view.txId, view.kind as 'book' | 'cancel', payload)) {
-        this.report(`${node.id}: ${view.txId} is prepared but does not hold its slots`);
+      if ((heldBy.get(view.txId) ?? 0) !== slotCountOf(payload)) {
+        this.report(`${node.id}: ${view.txId} is prepared but holds ${heldBy.get(view.txId) ?? 0} of its ${slotCountOf(payload)} slots`);
       }
     }
   }
@@ -108,15 +143,15 @@ export class Checker {
     if (open.length > 0) this.report(`${node.id}: participant still has unfinished transactions: ${open.join(', ')}`);
     const driving = coordinator.unfinished().map((v) => `${v.txId} ${v.phase} waiting for ${v.waitingFor.join(',')}`);
     if (driving.length > 0) this.report(`${node.id}: coordinator still drives ${driving.join('; ')}`);
-    const { participantRecords, coordinatorRecords } = latestRecords(node.disk.durable);
-    const inDoubt = participantRecords.filter((r) => r.state === 'prepared').map((r) => r.txId);
+    const { participants, coordinators, claims } = node.disk.tables;
+    const inDoubt = [...participants.values()].filter((r) => r.state === 'prepared').map((r) => r.txId);
     if (inDoubt.length > 0) this.report(`${node.id}: durable records still prepared: ${inDoubt.join(', ')}`);
-    const unended = coordinatorRecords.filter((r) => r.state !== 'ended').map((r) => r.txId);
+    const unended = [...coordinators.values()].filter((r) => r.state !== 'ended').map((r) => r.txId);
     if (unended.length > 0) this.report(`${node.id}: coordinator records not ended: ${unended.join(', ')}`);
-    const [live, durable] = [node.slots!.snapshot(), node.durableSlots.snapshot()];
-    if (live !== durable) this.report(`${node.id}: slots in memory differ from the durable records:\n  memory:  ${live}\n  durable: ${durable}`);
-    for (const [slot, state] of node.slots!.entries()) {
-      if (state.state === 'held' || state.cancelBy) this.report(`${node.id}: slot ${slot} still held after the quiescent period: ${JSON.stringify(state)}`);
+    const [live, durable] = [snapshot(node.slots!.allClaims()), snapshot(claims.values())];
+    if (live !== durable) this.report(`${node.id}: slot claims in memory differ from the stored claims:\n  memory: ${live}\n  stored: ${durable}`);
+    for (const claim of node.slots!.allClaims()) {
+      if (claim.state !== 'BOOKED') this.report(`${node.id}: slot ${describeClaim(claim)} still ${claim.state} by ${claim.txId} after the quiescent period`);
     }
   }
 
@@ -140,18 +175,22 @@ export class Checker {
   }
 
   private latestParticipantRecord(nodeId: NodeId, txId: TxId): ParticipantRecord | undefined {
-    let latest: ParticipantRecord | undefined;
-    for (const entry of this.nodes.get(nodeId)!.disk.durable) {
-      if (entry.role === 'participant' && entry.record.txId === txId) latest = entry.record;
-    }
-    return latest;
+    return this.nodes.get(nodeId)!.disk.tables.participants.get(txId);
   }
 
   private latestCoordinatorRecord(nodeId: NodeId, txId: TxId): CoordinatorRecord | undefined {
-    let latest: CoordinatorRecord | undefined;
-    for (const entry of this.nodes.get(nodeId)!.disk.durable) {
-      if (entry.role === 'coordinator' && entry.record.txId === txId) latest = entry.record;
-    }
-    return latest;
+    return this.nodes.get(nodeId)!.disk.tables.coordinators.get(txId);
   }
+}
+
+function describeClaim(claim: Claim): string {
+  return `${slotKeyOf(claim.startMs)} (${claim.telescopeId})`;
+}
+
+/** A canonical text of a set of claims, to compare two sets. */
+function snapshot(claims: Iterable<Claim>): string {
+  return [...claims]
+    .map((c) => `${describeClaim(c)}=${c.bookingId}:${c.state}:${c.txId}`)
+    .sort()
+    .join(' ');
 }

@@ -3,8 +3,11 @@
 // told. The registry of every transaction begun is what the checker judges against.
 import type { NodeId, Outcome, TxId, TxKind } from '../../coordinator-2pc/src/messages.js';
 import type { BeginTransaction } from '../../coordinator-2pc/src/coordinator.js';
+import type { TransactionResult } from '../../coordinator-2pc/src/engine.js';
+import type { PartPayload } from '../../federation-node/src/domain/slot-table.js';
 import type { Prng } from './prng.js';
 import type { SimulationProfile } from './profile.js';
+import { partPayloadOf, slotKeyOf } from './sim-domain.js';
 import type { SimNode } from './sim-node.js';
 import type { Scheduler } from './sim-disk.js';
 import type { Trace } from './trace.js';
@@ -54,8 +57,8 @@ export class Clients {
     const coordinator = this.prng.pick([...this.nodes.values()]);
     const cancel = this.cancellable.length > 0 && this.prng.chance(this.profile.cancelProbability);
     const info = cancel ? this.cancelOf(coordinator.id) : this.bookingAt(coordinator.id);
-    if (!coordinator.up) {
-      this.trace.add(coordinator.id, () => `client: ${info.kind} refused, node is down`);
+    if (!coordinator.up || coordinator.refusal) {
+      this.trace.add(coordinator.id, () => `client: ${info.kind} refused, ${coordinator.refusal ? `503: ${coordinator.refusal}` : 'node is down'}`);
       if (info.booking) this.cancellable.push(info.booking);
       return;
     }
@@ -71,15 +74,22 @@ export class Clients {
     this.trace.add(coordinator.id, () => `client begins ${info.kind} ${info.txId}: ${describeParts(info)}`);
     const incarnation = coordinator.incarnation;
     info.incarnation = incarnation;
-    coordinator.engine!.begin(transaction).then((result) => {
+    coordinator.whenAwake(() => {
       if (!coordinator.isAlive(incarnation)) return;
-      info.told = result.outcome;
-      this.onTold(info);
-      const reasons = result.reasons.map((r) => `${r.code}@${r.node ?? '?'}`).join(' ');
-      this.trace.add(coordinator.id, () => `client told ${info.txId} ${result.outcome}${reasons ? ` (${reasons})` : ''}`);
-      if (info.kind === 'book' && result.outcome === 'committed') this.cancellable.push(info.txId);
-      if (info.booking && result.outcome === 'aborted') this.cancellable.push(info.booking);
+      coordinator.recordBookingBegun({ txId: info.txId, kind: info.kind, participants: info.parts.map((p) => p.node), timestampMs: nowMs });
+      coordinator.engine!.begin(transaction).then((result) => this.told(info, coordinator, incarnation, result));
     });
+  }
+
+  private told(info: TransactionInfo, coordinator: SimNode, incarnation: number, result: TransactionResult): void {
+    if (!coordinator.isAlive(incarnation)) return;
+    if (result.outcome === 'aborted') coordinator.recordBookingSettled(info.txId);
+    info.told = result.outcome;
+    this.onTold(info);
+    const reasons = result.reasons.map((r) => `${r.code}@${r.node ?? '?'}`).join(' ');
+    this.trace.add(coordinator.id, () => `client told ${info.txId} ${result.outcome}${reasons ? ` (${reasons})` : ''}`);
+    if (info.kind === 'book' && result.outcome === 'committed') this.cancellable.push(info.txId);
+    if (info.booking && result.outcome === 'aborted') this.cancellable.push(info.booking);
   }
 
   private bookingAt(coordinator: NodeId): TransactionInfo {
@@ -88,16 +98,18 @@ export class Clients {
     const parts = chosen.map((node) => {
       const slots = this.prng.sample([...node.slotKeys], this.prng.int(1, SLOTS_PER_PART_MAX)).sort();
       if (this.prng.chance(INVALID_SLOT_PROBABILITY)) slots.push('no-such-slot');
-      return { node: node.id, payload: { slots } };
+      return { node: node.id, slots };
     });
-    return { txId: this.nextTxId(coordinator), kind: 'book', coordinator, parts };
+    const txId = this.nextTxId(coordinator);
+    return { txId, kind: 'book', coordinator, parts: parts.map(({ node, slots }) => ({ node, payload: partPayloadOf(node, slots, txId) })) };
   }
 
   private cancelOf(coordinator: NodeId): TransactionInfo {
     const index = this.prng.int(0, this.cancellable.length - 1);
     const booking = this.cancellable.splice(index, 1)[0]!;
     const booked = this.transactions.get(booking)!;
-    const parts = booked.parts.map((part) => ({ node: part.node, payload: { ...(part.payload as object), booking } }));
+    // The same items, naming the booking they give back (as the booking service builds a cancellation).
+    const parts = booked.parts.map((part) => ({ node: part.node, payload: part.payload }));
     return { txId: this.nextTxId(coordinator), kind: 'cancel', coordinator, parts, booking };
   }
 
@@ -108,6 +120,7 @@ export class Clients {
 }
 
 export function describeParts(info: TransactionInfo): string {
-  const parts = info.parts.map((p) => `${p.node}[${(p.payload as { slots: string[] }).slots.join(',')}]`).join(' ');
+  const keysOf = (payload: unknown): string => (payload as PartPayload).items.map((i) => (i.telescopeId.endsWith('-scope') ? slotKeyOf(Date.parse(i.start)) : 'no-such-slot')).join(',');
+  const parts = info.parts.map((p) => `${p.node}[${keysOf(p.payload)}]`).join(' ');
   return info.booking ? `${parts} of ${info.booking}` : parts;
 }

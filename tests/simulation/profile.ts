@@ -18,6 +18,14 @@ export interface NetworkProfile {
   partitionLastsMaxMs: number;
   /** The client side of a request gives up after this long (an HTTP client timeout). */
   requestTimeoutMs: number;
+  /** A message signed further than this from the receiver's clock is refused (SIGNATURE_MAX_SKEW_S). */
+  signatureWindowMs: number;
+  /**
+   * A prepare whose deadline is further ahead of the receiver's clock is refused before the
+   * participant core sees it (the node's peer admission, PEER_DEADLINE_AHEAD_MAX_MS): it bounds
+   * how long a forgotten tombstone could still be needed.
+   */
+  deadlineAheadMaxMs: number;
 }
 
 export interface SimulationProfile {
@@ -39,10 +47,20 @@ export interface SimulationProfile {
   crashProbabilityPerStep: number;
   downtimeMaxMs: number;
   diskSyncMaxMs: number;
-  /** Chance that a sync makes only a prefix of the pending writes durable. */
-  partialSyncProbability: number;
-  /** Chance that a write fails (the node must then stop itself). */
+  /** Rows per group commit (the node's WRITE_BATCH_MAX): small values put related writes in different batches. */
+  writeBatchMax: number;
+  /** Chance that a group commit fails (the node must then stop itself). */
   writeFailureProbability: number;
+  /** How often (on average) some node is paused (SIGSTOP), and for how long at most. */
+  pauseEveryMs: number;
+  pauseMaxMs: number;
+  /** How often (on average) some node's clock jumps, by up to how much, and how long until it resynchronises. */
+  clockJumpEveryMs: number;
+  clockJumpMaxMs: number;
+  clockResyncAfterMaxMs: number;
+  /** How often (on average) some node's disk fills up, and how long until space returns. */
+  diskFullEveryMs: number;
+  diskFullLastsMaxMs: number;
   /** After faults stop: how long the federation gets to finish everything. */
   quiescentMaxMs: number;
 }
@@ -61,7 +79,7 @@ export function drawProfile(prng: Prng): SimulationProfile {
     abortedRetentionMs: prng.int(100, 2000),
   };
   const prepareTimeoutMs = prng.int(20, 150);
-  return {
+  return withSafeRetention({
     nodeCount: prng.int(3, 5),
     slotsPerNode: prng.int(2, 8),
     clockSkewMaxMs: prng.pick([0, 1, 5, 50]),
@@ -76,9 +94,38 @@ export function drawProfile(prng: Prng): SimulationProfile {
     crashProbabilityPerStep: prng.pick([0, 0.001, 0.003, 0.01]),
     downtimeMaxMs: prng.int(1, 300),
     diskSyncMaxMs: prng.chance(0.1) ? prng.between(10, 100) : prng.between(0.05, 3),
-    partialSyncProbability: prng.pick([0, 0.3]),
     writeFailureProbability: prng.pick([0, 0, 0.002, 0.01]),
     quiescentMaxMs: 20_000,
+    ...drawNodeFaults(prng),
+  });
+}
+
+/**
+ * The production condition for forgetting a finished transaction safely: a participant keeps
+ * it longer than any prepare for it can still be admitted — the admitted deadline span plus
+ * the clock error between the nodes (skew, and jumps until the clock is resynchronised).
+ * Without it a stale prepare whose coordinator's clock ran ahead meets no tombstone (found by
+ * seed 53624: a HELD claim stored against an aborted row).
+ */
+function withSafeRetention(profile: SimulationProfile): SimulationProfile {
+  const jumpMs = Number.isFinite(profile.clockJumpEveryMs) ? profile.clockJumpMaxMs : 0;
+  const clockErrorMs = 2 * (profile.clockSkewMaxMs + jumpMs);
+  const neededMs = profile.network.deadlineAheadMaxMs + clockErrorMs + 1;
+  profile.participant.finishedRetentionMs = Math.max(profile.participant.finishedRetentionMs, neededMs);
+  return profile;
+}
+
+/** Faults of one node's process, clock and disk. */
+function drawNodeFaults(prng: Prng): Pick<SimulationProfile, 'writeBatchMax' | 'pauseEveryMs' | 'pauseMaxMs' | 'clockJumpEveryMs' | 'clockJumpMaxMs' | 'clockResyncAfterMaxMs' | 'diskFullEveryMs' | 'diskFullLastsMaxMs'> {
+  return {
+    writeBatchMax: prng.pick([1, 2, 3, 8, 512]),
+    pauseEveryMs: prng.pick([Infinity, Infinity, 800, 300]),
+    pauseMaxMs: prng.int(20, 4000),
+    clockJumpEveryMs: prng.pick([Infinity, Infinity, 1000, 400]),
+    clockJumpMaxMs: prng.int(50, 8000),
+    clockResyncAfterMaxMs: prng.int(50, 3000),
+    diskFullEveryMs: prng.pick([Infinity, Infinity, Infinity, 1000, 300]),
+    diskFullLastsMaxMs: prng.int(5, 2000),
   };
 }
 
@@ -94,5 +141,7 @@ function drawNetwork(prng: Prng, prepareTimeoutMs: number): NetworkProfile {
     partitionEveryMs: prng.pick([Infinity, 500, 150]),
     partitionLastsMaxMs: prng.int(10, 400),
     requestTimeoutMs: prepareTimeoutMs + prng.int(10, 300),
+    signatureWindowMs: prng.pick([Infinity, Infinity, 500, 2000]),
+    deadlineAheadMaxMs: prepareTimeoutMs + prng.int(0, 100),
   };
 }

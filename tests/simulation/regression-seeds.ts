@@ -7,6 +7,8 @@ export interface RegressionSeed {
   seed: number;
   found: string;
   fix: string;
+  /** The bug hook that puts the bug back: with it, this seed must still fail. */
+  bug?: Exclude<BugHook, 'none'>;
 }
 
 export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
@@ -24,6 +26,28 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
   { seed: 369, found: 'the same stale-prepare tombstone over a committed record, caught by the durable slot ledger', fix: 'as seed 661' },
   { seed: 5053, found: 'the same stale-prepare tombstone over a committed record', fix: 'as seed 661' },
   { seed: 5853, found: 'the same stale-prepare tombstone over a committed record', fix: 'as seed 661' },
+  {
+    seed: 2840,
+    found: 'the hold-orphan bug (issue 10): a HELD claim of obs-d.tx000015 was written with the abort record of obs-a.tx000014 (the node swept the slot journal into whichever write came next), its PREPARED record went into the next group commit (WRITE_BATCH_MAX 3), which failed; after the restart the transaction was presumed aborted and its claim stayed HELD for good',
+    fix: 'slot changes travel in the persist effect of their own transaction (ports.ts ResourceChanges, participant.ts); TransactionLog asserts before writing and recovery after loading (store-invariants.ts). Replays with --bug swept-changes',
+    bug: 'swept-changes',
+  },
+  {
+    seed: 83,
+    found: 'after a failed group commit the writer went on with the next batch: a local participant\'s commit became durable without its coordinator\'s decision (heuristic outcome after the restart)',
+    fix: 'group-commit-writer.ts fails every write after its first failure',
+  },
+  {
+    seed: 330,
+    found: 'the same writer bug, with the simulator as it is now (seed 83 found it first); it is rare (3 of the first 800 seeds), so it has no blindness scan and is proven here instead',
+    fix: 'as seed 83. Replays with --bug writer-continues-after-failure',
+    bug: 'writer-continues-after-failure',
+  },
+  {
+    seed: 53624,
+    found: 'a stale prepare whose coordinator\'s clock had jumped ahead (deadline far in the future) reached a participant that had already forgotten the tombstone of that aborted transaction (a tombstone of an unknown transaction has no deadline to wait for): it held the slot, and the store kept the aborted row while taking the HELD claim',
+    fix: 'the simulated node admits a prepare only when its deadline is at most deadlineAheadMaxMs ahead (the node\'s peer admission, PEER_DEADLINE_AHEAD_MAX_MS), and keeps finished records longer than that plus the clock error (profile.ts withSafeRetention)',
+  },
 ];
 
 /** The deliberately broken nodes the checker must catch, and how many seeds it may take. */
@@ -31,4 +55,5 @@ export const BLINDNESS_CHECKS: ReadonlyArray<{ bug: Exclude<BugHook, 'none'>; wh
   { bug: 'forgetful-participant', what: 'a participant that forgets its records and holds when it restarts', seedsMax: 50 },
   { bug: 'forgetful-coordinator', what: 'a coordinator that forgets its durable commit decisions when it restarts', seedsMax: 50 },
   { bug: 'lying-disk', what: 'a disk that acknowledges writes before they are durable (a commit sent before its decision is)', seedsMax: 50 },
+  { bug: 'swept-changes', what: 'slot changes swept up by the next write instead of travelling with their own record (the hold-orphan bug)', seedsMax: 50 },
 ];

@@ -3,6 +3,9 @@
 // lost, delayed, duplicated (so reordered) or cut off by a partition. A request whose reply
 // does not come back in time rejects, as an HTTP client's timeout does. Requests and replies
 // of a node incarnation that has since crashed are never delivered to the new incarnation.
+// A paused node (SIGSTOP) handles what reaches it only when it resumes. Every message is
+// signed at the sender's clock and refused (401, as PeerAuthenticator does) when the
+// receiver's clock differs by more than the signature window.
 import type { ZodType } from 'zod';
 import {
   AckMessage,
@@ -25,6 +28,11 @@ export interface Endpoint {
   readonly id: NodeId;
   readonly up: boolean;
   readonly incarnation: number;
+  /** Why it refuses every request that may write (503), or undefined. */
+  readonly refusal: string | undefined;
+  nowMs(): number;
+  /** Run the action now, or when the process resumes if it is stopped. */
+  whenAwake(action: () => void): void;
   handleRequest(message: RequestMessage): Promise<ReplyMessage | undefined>;
 }
 
@@ -33,6 +41,8 @@ interface Call {
   fromIncarnation: number;
   to: NodeId;
   message: RequestMessage;
+  /** The sender's clock when it signed the request. */
+  signedAtMs: number;
   settled: boolean;
   resolve: (reply: ReplyMessage) => void;
   reject: (error: Error) => void;
@@ -69,8 +79,8 @@ export class SimNetwork {
     this.checkSchema(message, from.id);
     this.onLeave(from.id, message);
     return new Promise<ReplyMessage>((resolve, reject) => {
-      const call: Call = { from, fromIncarnation: from.incarnation, to, message, settled: false, resolve, reject };
-      this.scheduler.after(this.profile.requestTimeoutMs, () => this.fail(call, 'timed out'));
+      const call: Call = { from, fromIncarnation: from.incarnation, to, message, signedAtMs: from.nowMs(), settled: false, resolve, reject };
+      this.scheduler.after(this.profile.requestTimeoutMs, () => from.whenAwake(() => this.fail(call, 'timed out')));
       this.transmit(from.id, to, () => `${describe(message)} -> ${to}`, () => this.arrive(call));
       if (this.faulty && this.prng.chance(this.profile.duplicateProbability)) {
         this.transmit(from.id, to, () => `${describe(message)} -> ${to} (duplicate)`, () => this.arrive(call));
@@ -117,26 +127,61 @@ export class SimNetwork {
     const label = describe(call.message);
     if (!target.up) {
       this.trace.add(call.to, () => `refused ${label} from ${call.from.id}: node is down`);
-      this.transmit(call.to, call.from.id, () => `connection refused -> ${call.from.id}`, () => this.fail(call, 'connection refused'));
+      this.transmit(call.to, call.from.id, () => `connection refused -> ${call.from.id}`, () => call.from.whenAwake(() => this.fail(call, 'connection refused')));
       return;
     }
-    this.trace.add(call.to, () => `recv ${label} from ${call.from.id}`);
     const incarnation = target.incarnation;
+    target.whenAwake(() => {
+      if (!target.up || target.incarnation !== incarnation) return;
+      const refusal = target.refusal;
+      if (refusal) {
+        this.trace.add(call.to, () => `refused ${label} from ${call.from.id}: 503, ${refusal}`);
+        this.transmit(call.to, call.from.id, () => `503 -> ${call.from.id}`, () => call.from.whenAwake(() => this.fail(call, `answered 503: ${refusal}`)));
+        return;
+      }
+      const skewMs = Math.abs(target.nowMs() - call.signedAtMs);
+      if (skewMs > this.profile.signatureWindowMs) {
+        this.trace.add(call.to, () => `refused ${label} from ${call.from.id}: signed ${skewMs} ms away from this clock (401)`);
+        this.transmit(call.to, call.from.id, () => `401 -> ${call.from.id}`, () => call.from.whenAwake(() => this.fail(call, 'answered 401: signature outside the time window')));
+        return;
+      }
+      this.trace.add(call.to, () => `recv ${label} from ${call.from.id}`);
+      const aheadMs = call.message.type === 'prepare' ? call.message.deadlineMs - target.nowMs() : 0;
+      if (aheadMs > this.profile.deadlineAheadMaxMs) return this.refuseAdmission(call, target, aheadMs);
+      this.handle(call, target, incarnation, label);
+    });
+  }
+
+  /** Peer admission: a vote no ('refused') before the core, without a record (as peer-admission.ts). */
+  private refuseAdmission(call: Call, target: Endpoint, aheadMs: number): void {
+    const detail = `deadlineMs is ${aheadMs} ms ahead of ${target.id}'s clock; at most ${this.profile.deadlineAheadMaxMs} ms is accepted`;
+    const reply: ReplyMessage = { type: 'vote', txId: call.message.txId, from: target.id, vote: 'no', reason: { code: 'refused', detail, node: target.id } };
+    this.trace.add(call.to, () => `refused ${describe(call.message)} from ${call.from.id}: ${detail}`);
+    const signedAtMs = target.nowMs();
+    this.transmit(call.to, call.from.id, () => `reply ${describe(reply)} -> ${call.from.id}`, () => call.from.whenAwake(() => this.answer(call, reply, signedAtMs)));
+  }
+
+  private handle(call: Call, target: Endpoint, incarnation: number, label: string): void {
     target.handleRequest(copy(call.message)).then((reply) => {
       if (!target.up || target.incarnation !== incarnation) return; // the server died with the connection
       if (reply === undefined) {
-        this.transmit(call.to, call.from.id, () => `no reply to ${label} -> ${call.from.id}`, () => this.fail(call, 'no reply'));
+        this.transmit(call.to, call.from.id, () => `no reply to ${label} -> ${call.from.id}`, () => call.from.whenAwake(() => this.fail(call, 'no reply')));
         return;
       }
       this.checkSchema(reply, call.to);
       this.onLeave(call.to, reply);
-      this.transmit(call.to, call.from.id, () => `reply ${describe(reply)} -> ${call.from.id}`, () => this.answer(call, copy(reply)));
+      const signedAtMs = target.nowMs();
+      this.transmit(call.to, call.from.id, () => `reply ${describe(reply)} -> ${call.from.id}`, () => call.from.whenAwake(() => this.answer(call, copy(reply), signedAtMs)));
     });
   }
 
-  private answer(call: Call, reply: ReplyMessage): void {
+  private answer(call: Call, reply: ReplyMessage, signedAtMs: number): void {
     if (call.settled || !this.callerAlive(call)) {
       this.trace.add(call.from.id, () => `late reply ${describe(reply)} from ${call.to} ignored`);
+      return;
+    }
+    if (Math.abs(call.from.nowMs() - signedAtMs) > this.profile.signatureWindowMs) {
+      this.fail(call, `reply from ${call.to} signed outside the time window`);
       return;
     }
     call.settled = true;

@@ -1,21 +1,26 @@
 // One simulated observatory: the real ParticipantCore, CoordinatorCore and ProtocolEngine,
-// wired to the simulated disk, network and clock. Each boot is a new incarnation; the ports
-// of an incarnation go dead when it crashes, so nothing it started can touch its successor.
+// the production SlotTable, and the server's own start-up recovery (federation-node/src/
+// recovery.ts), wired to the simulated disk, network and clock. Each boot is a new
+// incarnation; the ports of an incarnation go dead when it crashes, so nothing it started can
+// touch its successor. A node can also be paused (SIGSTOP): nothing of it runs until it
+// resumes, while its clock and the world go on.
 import { CoordinatorCore } from '../../coordinator-2pc/src/coordinator.js';
 import { ParticipantCore } from '../../coordinator-2pc/src/participant.js';
 import { ProtocolEngine, type EnginePorts, type LogEntry, type ReplyMessage, type RequestMessage } from '../../coordinator-2pc/src/engine.js';
 import type { NodeId } from '../../coordinator-2pc/src/messages.js';
-import type { CoordinatorRecord, ParticipantRecord } from '../../coordinator-2pc/src/ports.js';
+import type { SlotTable } from '../../federation-node/src/domain/slot-table.js';
+import { recoverFromStore, type StoredState, type UndecidedTransaction } from '../../federation-node/src/recovery.js';
 import type { SimulationProfile } from './profile.js';
 import type { Prng } from './prng.js';
 import { DiskWriteError, type Scheduler, type SimDisk } from './sim-disk.js';
+import { SweptChanges, slotTableOf } from './sim-domain.js';
+import { claimChangesOf } from '../../federation-node/src/storage/store-invariants.js';
 import type { Endpoint, SimNetwork } from './sim-network.js';
-import { SlotTable } from './slot-table.js';
 import type { Trace } from './trace.js';
 
 /** Test-only ways to break a node on purpose, to prove the checker is not blind. */
-export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk';
-export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk'];
+export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes';
+export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure', 'swept-changes'];
 
 export interface NodeHost {
   readonly scheduler: Scheduler;
@@ -37,22 +42,27 @@ export class SimNode implements Endpoint {
   up = false;
   incarnation = 0;
   engine: ProtocolEngine | undefined;
-  /** The live resource manager of the current incarnation. */
+  /** The live slot table of the current incarnation (the production SlotTable). */
   slots: SlotTable | undefined;
   private wakeToken = 0;
   private lastWakeUs = -1;
   private wakesAtLastInstant = 0;
+  /** Only with the 'swept-changes' bug: the journal of old that the next write swept up. */
+  private sweptJournal: SweptChanges | undefined;
+  /** Until then the process is stopped (SIGSTOP): what it would do waits. */
+  private pausedUntilUs = 0;
+  private readonly onResume: Array<() => void> = [];
 
   /** This incarnation's clock offset from true time: each boot synchronises anew. */
   clockSkewMs = 0;
+  /** The node saw its own clock jump and holds back writes until it resynchronises (node-resilience's clock guard). */
+  clockHeld = false;
 
   constructor(
     readonly id: NodeId,
     readonly slotKeys: ReadonlySet<string>,
     private readonly prng: Prng,
     readonly disk: SimDisk,
-    /** The durable ledger: this node's durable records replayed as they sync. Survives crashes. */
-    readonly durableSlots: SlotTable,
     private readonly host: NodeHost,
   ) {}
 
@@ -60,29 +70,69 @@ export class SimNode implements Endpoint {
     return Math.floor(this.host.scheduler.nowUs() / 1000) + this.clockSkewMs;
   }
 
+  get paused(): boolean {
+    return this.host.scheduler.nowUs() < this.pausedUntilUs;
+  }
+
+  /** Run `action` now, or when the process resumes if it is stopped. */
+  whenAwake(action: () => void): void {
+    if (this.paused) this.onResume.push(action);
+    else action();
+  }
+
+  /** SIGSTOP for `durationMs`, then SIGCONT: everything that waited runs, in order. */
+  pause(durationMs: number): void {
+    if (this.paused) return;
+    const { scheduler } = this.host;
+    this.pausedUntilUs = scheduler.nowUs() + Math.round(durationMs * 1000);
+    const incarnation = this.incarnation;
+    this.host.trace.add(this.id, () => `PAUSE for ${durationMs.toFixed(0)} ms`);
+    scheduler.after(durationMs, () => this.resume(incarnation));
+  }
+
+  /**
+   * Why the node refuses every request that may write (503), or undefined: its disk is nearly
+   * full, or it saw its own clock jump (http/admission.ts). Reads would still be served.
+   */
+  get refusal(): string | undefined {
+    if (this.disk.low) return `${this.id}'s disk is nearly full`;
+    if (this.clockHeld) return `${this.id}'s own clock jumped`;
+    return undefined;
+  }
+
   handleRequest(message: RequestMessage): Promise<ReplyMessage | undefined> {
     return this.engine!.handleRequest(message);
   }
 
-  /** Boot a new incarnation from what the disk made durable. */
-  start(): void {
+  /** Boot a new incarnation from what the disk made durable; false when it could not start. */
+  start(): boolean {
     this.incarnation++;
+    this.pausedUntilUs = 0;
+    this.onResume.length = 0;
+    this.clockHeld = false;
+    if (this.disk.full || this.disk.low) {
+      // The real node waits at start for free space (or, full, fails its first write: exit 70).
+      this.host.trace.add(this.id, () => `start incarnation ${this.incarnation} held back: disk ${this.disk.full ? 'full' : 'nearly full'}`);
+      return false;
+    }
     this.up = true;
     const skewMaxMs = this.host.profile.clockSkewMaxMs;
     this.clockSkewMs = this.prng.int(-skewMaxMs, skewMaxMs);
-    const log: LogEntry[] = JSON.parse(JSON.stringify(this.disk.durable));
-    const recovered = recoveryRecords(log, this.nowMs(), this.host.profile.participant.finishedRetentionMs);
-    const forgetParticipant = this.host.bug === 'forgetful-participant';
-    const participantRecords = forgetParticipant ? [] : recovered.participantRecords;
-    const coordinatorRecords = this.host.bug === 'forgetful-coordinator' ? [] : recovered.coordinatorRecords;
-    this.slots = new SlotTable(this.slotKeys, (problem) => this.host.report(`${this.id}: ${problem}`));
-    if (!forgetParticipant) for (const entry of log) if (entry.role === 'participant') this.slots.applyRecord(entry.record);
+    const stored = this.storedState();
+    this.slots = slotTableOf(this.id);
     const selfId = this.id;
-    const participant = new ParticipantCore({ selfId, ...this.host.profile.participant }, this.slots);
+    this.sweptJournal = this.host.bug === 'swept-changes' ? new SweptChanges(this.slots) : undefined;
+    const participant = new ParticipantCore({ selfId, ...this.host.profile.participant }, this.sweptJournal ?? this.slots);
     const coordinator = new CoordinatorCore({ selfId, ...this.host.profile.coordinator });
     this.engine = new ProtocolEngine(selfId, participant, coordinator, this.portsOf(this.incarnation));
-    this.host.trace.add(this.id, () => `start incarnation ${this.incarnation} (clock ${this.clockSkewMs} ms): ${participantRecords.length} participant and ${coordinatorRecords.length} coordinator records`);
-    this.engine.restore(participantRecords, coordinatorRecords);
+    this.host.trace.add(this.id, () => `start incarnation ${this.incarnation} (clock ${this.clockSkewMs} ms): ${stored.participantRecords.length} participant records, ${stored.decidedRecords.length} decided, ${stored.claims.length} claims, ${stored.undecided.length} undecided`);
+    try {
+      const summary = recoverFromStore(stored, { nowMs: this.nowMs(), finishedRetentionMs: this.host.profile.participant.finishedRetentionMs }, this.slots, this.engine);
+      for (const txId of summary.presumedAborted) void this.disk.write({ type: 'booking-settled', txId }).catch(() => undefined);
+    } catch (error) {
+      this.host.report(`${this.id} refused to start: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    return true;
   }
 
   /** The machine dies: memory, timers and unsynced writes are gone. */
@@ -92,6 +142,8 @@ export class SimNode implements Endpoint {
     this.engine = undefined;
     this.slots = undefined;
     this.wakeToken++;
+    this.pausedUntilUs = 0;
+    this.onResume.length = 0;
     this.host.trace.add(this.id, () => `CRASH (incarnation ${this.incarnation}, ${lost} unsynced writes lost)`);
   }
 
@@ -99,10 +151,59 @@ export class SimNode implements Endpoint {
     return this.up && this.incarnation === incarnation;
   }
 
+  /** The client's booking row, written before the transaction begins (not awaited, as in BookingService). */
+  recordBookingBegun(booking: UndecidedTransaction): void {
+    void this.disk.write({ type: 'booking-begun', booking }).catch(() => undefined);
+  }
+
+  /** The client was told "aborted": the booking row is no longer pending. */
+  recordBookingSettled(txId: string): void {
+    void this.disk.write({ type: 'booking-settled', txId }).catch(() => undefined);
+  }
+
+  /** A clock jump of this node alone (an NTP step, a VM restored): its clock is off until it resynchronises. */
+  jumpClock(byMs: number, detected: boolean): void {
+    this.clockSkewMs += byMs;
+    this.clockHeld ||= detected;
+    this.host.trace.add(this.id, () => `CLOCK JUMP ${byMs > 0 ? '+' : ''}${byMs} ms (clock now ${this.clockSkewMs} ms off${detected ? ', detected: writes refused until resynchronised' : ', unnoticed'})`);
+  }
+
+  /** The periodic clock synchronisation brings this node's clock back near true time. */
+  resynchroniseClock(): void {
+    const skewMaxMs = this.host.profile.clockSkewMaxMs;
+    this.clockSkewMs = this.prng.int(-skewMaxMs, skewMaxMs);
+    this.clockHeld = false;
+    this.host.trace.add(this.id, () => `clock resynchronised (${this.clockSkewMs} ms off)`);
+  }
+
+  private resume(incarnation: number): void {
+    if (!this.isAlive(incarnation)) return;
+    this.host.trace.add(this.id, () => `RESUME: ${this.onResume.length} deferred actions`);
+    const waiting = this.onResume.splice(0);
+    for (const action of waiting) action();
+  }
+
+  private storedState(): StoredState {
+    const read = this.disk.read();
+    const decided = new Set(read.coordinatorRecords.map((r) => r.txId));
+    const stored: StoredState = {
+      participantRecords: read.participantRecords,
+      decidedRecords: read.coordinatorRecords.filter((r) => r.state === 'decided'),
+      claims: read.claims,
+      undecided: read.pendingBookings.filter((b) => !decided.has(b.txId)),
+    };
+    if (this.host.bug === 'forgetful-participant') {
+      stored.participantRecords = [];
+      stored.claims = [];
+    }
+    if (this.host.bug === 'forgetful-coordinator') stored.decidedRecords = [];
+    return stored;
+  }
+
   private portsOf(incarnation: number): EnginePorts {
     const alive = (): boolean => this.isAlive(incarnation);
     return {
-      writeLog: (entry: LogEntry) => (alive() ? this.disk.write(entry) : new Promise<void>(() => undefined)),
+      writeLog: (entry: LogEntry) => (alive() ? this.writeLog(entry) : new Promise<void>(() => undefined)),
       request: (to, message) => (alive() ? this.host.network.request(this, to, message) : new Promise<ReplyMessage>(() => undefined)),
       nowMs: () => this.nowMs(),
       scheduleWake: (atMs) => {
@@ -122,6 +223,13 @@ export class SimNode implements Endpoint {
     };
   }
 
+  /** As TransactionLog.write: the pair assertion, then the write (the old code had neither the one nor the other's shape). */
+  private writeLog(entry: LogEntry): Promise<void> {
+    if (this.sweptJournal) return this.disk.write({ type: 'log', entry: { ...entry, changes: this.sweptJournal.take() } as LogEntry });
+    claimChangesOf(entry); // throws StoreInvariantError: the engine stops the node, the simulator reports it
+    return this.disk.write({ type: 'log', entry });
+  }
+
   private scheduleWake(incarnation: number, atMs: number | undefined): void {
     const token = ++this.wakeToken;
     if (atMs === undefined) return;
@@ -129,10 +237,12 @@ export class SimNode implements Endpoint {
     const lateUs = Math.round(this.prng.between(0, this.host.profile.timerLateMaxMs * 1000));
     const atUs = Math.max(scheduler.nowUs(), (atMs - this.clockSkewMs) * 1000) + lateUs;
     scheduler.after((atUs - scheduler.nowUs()) / 1000, () => {
-      if (!this.isAlive(incarnation) || token !== this.wakeToken) return;
-      this.countWake(atMs);
-      this.host.trace.add(this.id, () => `wake (asked for ${atMs})`);
-      this.engine!.wake();
+      this.whenAwake(() => {
+        if (!this.isAlive(incarnation) || token !== this.wakeToken) return;
+        this.countWake(atMs);
+        this.host.trace.add(this.id, () => `wake (asked for ${atMs})`);
+        this.engine!.wake();
+      });
     });
   }
 
@@ -144,30 +254,4 @@ export class SimNode implements Endpoint {
       this.host.report(`${this.id} was woken ${WAKES_AT_ONE_INSTANT_MAX} times at one instant (${this.nowMs()} ms, asked for ${atMs} ms): the engine asks to be woken at a time its tick has nothing to do`);
     }
   }
-}
-
-/** The latest record of each transaction, per role, in log order. */
-export function latestRecords(log: readonly LogEntry[]): { participantRecords: ParticipantRecord[]; coordinatorRecords: CoordinatorRecord[] } {
-  const participants = new Map<string, ParticipantRecord>();
-  const coordinators = new Map<string, CoordinatorRecord>();
-  for (const entry of log) {
-    if (entry.role === 'participant') participants.set(entry.record.txId, entry.record);
-    else coordinators.set(entry.record.txId, entry.record);
-  }
-  return { participantRecords: [...participants.values()], coordinatorRecords: [...coordinators.values()] };
-}
-
-/**
- * What a restarted node hands to engine.restore(): the participant records still in doubt
- * or not yet forgettable (the participant core's own rule: a finished record is kept until
- * both its retention and its prepare deadline have passed), and the coordinator decisions
- * not yet ended.
- */
-export function recoveryRecords(log: readonly LogEntry[], nowMs: number, finishedRetentionMs: number): { participantRecords: ParticipantRecord[]; coordinatorRecords: CoordinatorRecord[] } {
-  const latest = latestRecords(log);
-  const keep = (r: ParticipantRecord): boolean => r.state === 'prepared' || nowMs <= Math.max(r.updatedAtMs + finishedRetentionMs, r.deadlineMs);
-  return {
-    participantRecords: latest.participantRecords.filter(keep),
-    coordinatorRecords: latest.coordinatorRecords.filter((r) => r.state === 'decided'),
-  };
 }

@@ -2,7 +2,8 @@
 // network, disks and clock, run as a discrete-event loop. After each event the microtask
 // queue is flushed (the engine is promise-based), so that one seed always gives the same
 // run. Faults (loss, delay, duplication, partitions, crashes) happen during the fault
-// phase; then the network heals, every node restarts and the federation must settle.
+// phase, with pauses (SIGSTOP), clock jumps and full disks; then the network heals, clocks
+// resynchronise, disks have room, every node restarts and the federation must settle.
 import type { NodeId, ProtocolMessage } from '../../coordinator-2pc/src/messages.js';
 import { Checker } from './checker.js';
 import { Clients } from './clients.js';
@@ -12,7 +13,6 @@ import { drawProfile, type SimulationProfile } from './profile.js';
 import { SimDisk, type Scheduler } from './sim-disk.js';
 import { SimNetwork } from './sim-network.js';
 import { SimNode, type BugHook } from './sim-node.js';
-import { SlotTable } from './slot-table.js';
 import { Trace } from './trace.js';
 
 export interface RunOptions {
@@ -34,6 +34,11 @@ export interface RunStats {
   aborted: number;
   cancelsCommitted: number;
   crashes: number;
+  pauses: number;
+  clockJumps: number;
+  diskFull: number;
+  /** Restarts that failed because the disk was still full (exit 70 again). */
+  refusedStarts: number;
   /** How many times each audit event happened: which protocol paths the run went through. */
   audits: Record<string, number>;
 }
@@ -87,7 +92,7 @@ class Simulation implements Scheduler {
     this.network = new SimNetwork(this.nodes, this.profile.network, this, root.fork(), this.trace, (p) => this.report(p), onLeave);
     this.clients = new Clients(this.nodes, this.profile, this, root.fork(), this.trace, (info) => this.checker.onTold(info));
     this.checker = new Checker(this.nodes, this.clients.transactions, (p) => this.report(p));
-    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, crashes: 0, audits: {} };
+    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, crashes: 0, pauses: 0, clockJumps: 0, diskFull: 0, refusedStarts: 0, audits: {} };
     this.createNodes(root.fork());
   }
 
@@ -108,6 +113,7 @@ class Simulation implements Scheduler {
     for (const node of this.nodes.values()) node.start();
     this.clients.scheduleAll();
     this.network.startPartitions();
+    this.startNodeFaults();
     this.after(this.profile.faultPhaseMs, () => this.endFaults());
     await this.loop();
     if (!this.violation) this.checker.final();
@@ -136,25 +142,83 @@ class Simulation implements Scheduler {
   failStop(node: SimNode): void {
     node.crash();
     this.stats.crashes++;
+    this.restartLater(node);
+  }
+
+  /** A supervisor restarts a stopped node; a start that fails (full disk) is tried again later. */
+  private restartLater(node: SimNode): void {
     this.after(this.faultPrng.between(0, this.profile.downtimeMaxMs), () => {
-      if (!node.up) node.start();
+      if (node.up || node.start()) return;
+      this.stats.refusedStarts++;
+      this.restartLater(node);
     });
+  }
+
+  /** Pauses, clock jumps and full disks, each repeating at its own pace while faults last. */
+  private startNodeFaults(): void {
+    const { pauseEveryMs, pauseMaxMs, clockJumpEveryMs, clockJumpMaxMs, clockResyncAfterMaxMs, diskFullEveryMs, diskFullLastsMaxMs } = this.profile;
+    this.repeatFault(pauseEveryMs, (node) => {
+      if (!node.up || node.paused) return;
+      node.pause(this.faultPrng.between(10, pauseMaxMs));
+      this.stats.pauses++;
+    });
+    this.repeatFault(clockJumpEveryMs, (node) => {
+      // One jump at a time: jumps that pile up unsynchronised step the clock back by their sum at
+      // the next sync, and every timer of the node is late by that much (see README).
+      if (!node.up || Math.abs(node.clockSkewMs) > this.profile.clockSkewMaxMs) return;
+      node.jumpClock(this.faultPrng.pick([-1, 1]) * this.faultPrng.int(1, clockJumpMaxMs), this.faultPrng.chance(0.5));
+      this.stats.clockJumps++;
+      const incarnation = node.incarnation;
+      this.after(this.faultPrng.between(1, clockResyncAfterMaxMs), () => {
+        if (node.isAlive(incarnation)) node.resynchroniseClock();
+      });
+    });
+    this.repeatFault(diskFullEveryMs, (node) => {
+      // Mostly the free-space guard trips first (503, commits still fit); sometimes the disk
+      // fills faster than the guard looks, and then, or after the guard, commits fail.
+      const guarded = this.faultPrng.chance(0.7);
+      node.disk.low = guarded;
+      node.disk.full = !guarded || this.faultPrng.chance(0.2);
+      this.stats.diskFull++;
+      this.trace.add(node.id, () => (node.disk.full ? 'DISK FULL' : 'DISK NEARLY FULL (guard: 503)'));
+      this.after(this.faultPrng.between(1, diskFullLastsMaxMs), () => this.freeDisk(node));
+    });
+  }
+
+  private repeatFault(everyMs: number, inflict: (node: SimNode) => void): void {
+    if (!Number.isFinite(everyMs)) return;
+    this.after(this.faultPrng.between(0, 2 * everyMs), () => {
+      if (!this.faultPhase) return;
+      inflict(this.faultPrng.pick([...this.nodes.values()]));
+      this.repeatFault(everyMs, inflict);
+    });
+  }
+
+  private freeDisk(node: SimNode): void {
+    if (!node.disk.full && !node.disk.low) return;
+    node.disk.full = false;
+    node.disk.low = false;
+    this.trace.add(node.id, () => 'disk has room again');
   }
 
   private createNodes(prng: Prng): void {
     const { nodeCount, slotsPerNode } = this.profile;
     const behaviour = {
       syncMaxMs: this.profile.diskSyncMaxMs,
-      partialSyncProbability: this.profile.partialSyncProbability,
+      batchMax: this.profile.writeBatchMax,
       writeFailureProbability: () => (this.faultPhase ? this.profile.writeFailureProbability : 0),
       acknowledgeBeforeSync: this.bug === 'lying-disk',
+      commitsAfterFailure: this.bug === 'writer-continues-after-failure',
     };
     for (let i = 0; i < nodeCount; i++) {
       const id = `obs-${String.fromCharCode(97 + i)}`;
       const slotKeys = new Set(Array.from({ length: slotsPerNode }, (_, s) => `s${s}`));
-      const durableSlots = new SlotTable(slotKeys, (p) => this.report(`${id} durable records: ${p}`));
-      const disk = new SimDisk(id, this, prng.fork(), behaviour, this.trace, (entry) => this.checker.onDurable(node, entry));
-      const node: SimNode = new SimNode(id, slotKeys, prng.fork(), disk, durableSlots, this);
+      const disk = new SimDisk(id, this, prng.fork(), behaviour, this.trace, (writes) => {
+        for (const write of writes) this.checker.onDurable(node, write);
+        this.checker.onCommit(node);
+      }, (p) => this.report(p));
+      const node: SimNode = new SimNode(id, slotKeys, prng.fork(), disk, this);
+      disk.gate = (action) => node.whenAwake(action);
       this.nodes.set(id, node);
     }
   }
@@ -170,8 +234,12 @@ class Simulation implements Scheduler {
   private endFaults(): void {
     this.faultPhase = false;
     this.network.heal();
-    this.trace.add('sim', () => 'faults stop: network healed, crashed nodes restart');
-    for (const node of this.nodes.values()) if (!node.up) node.start();
+    this.trace.add('sim', () => 'faults stop: network healed, disks have room, clocks resynchronised, crashed nodes restart');
+    for (const node of this.nodes.values()) {
+      this.freeDisk(node);
+      if (node.up) node.resynchroniseClock();
+      else node.start();
+    }
   }
 
   private result(): RunResult {

@@ -1,10 +1,12 @@
 // The observatory's schedule in memory: which transaction holds or booked each slot of its
 // telescopes. It is the ResourceManager of the participant core: hold on prepare, confirm on
-// commit, release on abort. Every change is journalled; the transaction log writes the
-// journal in the same SQLite transaction as the participant record that caused it.
+// commit, release on abort. Each call returns the claim changes it made, which the
+// participant core hands back inside the persist effect of that same transaction: the
+// transaction log writes them in the same SQLite transaction as its record, never with
+// another transaction's (there is no journal for a later write to sweep up).
 import { z } from 'zod';
 import type { HoldAttempt, ResourceManager, TxId, TxKind } from '../../../coordinator-2pc/src/index.js';
-import { type BookingLimits, type Telescope, canonicalInstant, itemProblem, slotsOf } from './slots.js';
+import { type BookingLimits, type Slot, type Telescope, canonicalInstant, itemProblem, slotsOf } from './slots.js';
 
 export const PartPayload = z.strictObject({
   bookingId: z.string().min(1).max(100),
@@ -28,14 +30,14 @@ export interface Claim {
   state: ClaimState;
 }
 
+/** One change of one slot's claim, made by transaction `txId` (whose record it is written with). */
 export type ClaimChange =
-  | { op: 'insert' | 'update'; claim: Claim }
-  | { op: 'delete'; telescopeId: string; startMs: number };
+  | { op: 'insert' | 'update'; txId: TxId; claim: Claim }
+  | { op: 'delete'; txId: TxId; telescopeId: string; startMs: number };
 
 export class SlotTable implements ResourceManager {
   private readonly claims = new Map<string, Claim>();
   private readonly byTx = new Map<TxId, string[]>();
-  private journal: ClaimChange[] = [];
 
   constructor(
     private readonly telescopes: Map<string, Telescope>,
@@ -51,11 +53,22 @@ export class SlotTable implements ResourceManager {
     }
   }
 
-  /** The changes since the last call: they belong to the record about to be written. */
-  takeChanges(): ClaimChange[] {
-    const changes = this.journal;
-    this.journal = [];
-    return changes;
+  /** Every claim, in no particular order (checks and the simulator's checker). */
+  allClaims(): Claim[] {
+    return [...this.claims.values()];
+  }
+
+  /** The slots a participant payload names on this observatory's telescopes, or why it names none. */
+  slotsOfPart(payload: unknown): Slot[] | string {
+    const parsed = PartPayload.safeParse(payload);
+    if (!parsed.success) return `malformed part: ${parsed.error.issues[0]?.message ?? 'unknown'}`;
+    const slots: Slot[] = [];
+    for (const item of parsed.data.items) {
+      const telescope = this.telescopes.get(item.telescopeId);
+      if (!telescope) return `telescope ${item.telescopeId} does not belong to this observatory`;
+      slots.push(...slotsOf(item, telescope.slotMinutes));
+    }
+    return slots;
   }
 
   /** How many slots this transaction holds (HELD) or is releasing (RELEASING) now. */
@@ -73,20 +86,18 @@ export class SlotTable implements ResourceManager {
     return kind === 'book' ? this.holdForBooking(txId, parsed.data, nowMs) : this.holdForCancellation(txId, parsed.data, nowMs);
   }
 
-  confirm(txId: TxId, kind: TxKind): void {
-    for (const key of this.takeTx(txId)) {
+  confirm(txId: TxId, kind: TxKind): ClaimChange[] {
+    return this.takeTx(txId).map((key) => {
       const claim = this.claims.get(key)!;
-      if (kind === 'book') this.put({ ...claim, state: 'BOOKED' });
-      else this.remove(claim);
-    }
+      return kind === 'book' ? this.put(txId, { ...claim, state: 'BOOKED' }) : this.remove(txId, claim);
+    });
   }
 
-  release(txId: TxId, kind: TxKind): void {
-    for (const key of this.takeTx(txId)) {
+  release(txId: TxId, kind: TxKind): ClaimChange[] {
+    return this.takeTx(txId).map((key) => {
       const claim = this.claims.get(key)!;
-      if (kind === 'book') this.remove(claim);
-      else this.put({ ...claim, state: 'BOOKED', txId: claim.bookingId });
-    }
+      return kind === 'book' ? this.remove(txId, claim) : this.put(txId, { ...claim, state: 'BOOKED', txId: claim.bookingId });
+    });
   }
 
   private holdForBooking(txId: TxId, part: PartPayload, nowMs: number): HoldAttempt {
@@ -100,12 +111,9 @@ export class SlotTable implements ResourceManager {
     }
     const taken = slots.map((s) => this.claims.get(keyOf(s.telescopeId, s.startMs))).filter((c): c is Claim => c !== undefined);
     if (taken.length > 0) return conflict(taken);
-    const keys = slots.map((slot) => {
-      this.put({ ...slot, bookingId: part.bookingId, txId, state: 'HELD' }, 'insert');
-      return keyOf(slot.telescopeId, slot.startMs);
-    });
-    this.byTx.set(txId, keys);
-    return { ok: true };
+    const changes = slots.map((slot) => this.put(txId, { ...slot, bookingId: part.bookingId, txId, state: 'HELD' }, 'insert'));
+    this.byTx.set(txId, slots.map((slot) => keyOf(slot.telescopeId, slot.startMs)));
+    return { ok: true, changes };
   }
 
   private holdForCancellation(txId: TxId, part: PartPayload, nowMs: number): HoldAttempt {
@@ -124,11 +132,9 @@ export class SlotTable implements ResourceManager {
     }
     const busy = claims.filter((c) => c.state !== 'BOOKED');
     if (busy.length > 0) return { ok: false, code: 'conflict', detail: describe(busy), blockers: unique(busy.map((c) => c.txId)), final: false };
-    this.byTx.set(txId, claims.map((claim) => {
-      this.put({ ...claim, txId, state: 'RELEASING' });
-      return keyOf(claim.telescopeId, claim.startMs);
-    }));
-    return { ok: true };
+    const changes = claims.map((claim) => this.put(txId, { ...claim, txId, state: 'RELEASING' }));
+    this.byTx.set(txId, claims.map((claim) => keyOf(claim.telescopeId, claim.startMs)));
+    return { ok: true, changes };
   }
 
   private takeTx(txId: TxId): string[] {
@@ -137,14 +143,14 @@ export class SlotTable implements ResourceManager {
     return keys;
   }
 
-  private put(claim: Claim, op: 'insert' | 'update' = 'update'): void {
+  private put(txId: TxId, claim: Claim, op: 'insert' | 'update' = 'update'): ClaimChange {
     this.claims.set(keyOf(claim.telescopeId, claim.startMs), claim);
-    this.journal.push({ op, claim });
+    return { op, txId, claim };
   }
 
-  private remove(claim: Claim): void {
+  private remove(txId: TxId, claim: Claim): ClaimChange {
     this.claims.delete(keyOf(claim.telescopeId, claim.startMs));
-    this.journal.push({ op: 'delete', telescopeId: claim.telescopeId, startMs: claim.startMs });
+    return { op: 'delete', txId, telescopeId: claim.telescopeId, startMs: claim.startMs };
   }
 }
 

@@ -28,6 +28,8 @@ export class GroupCommitWriter {
   private connection: sqlite3.Database | undefined;
   private committing = false;
   private commitScheduled = false;
+  /** Set by the first failed commit: the store is now behind memory, so nothing more may be committed. */
+  private failure: unknown;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -80,10 +82,15 @@ export class GroupCommitWriter {
         const open = this.queue[0]!;
         const startedAt = performance.now();
         try {
+          // After a failed commit, a later batch must not reach the disk: it may hold a record
+          // that relies on one the failed batch held (a participant's commit without its
+          // coordinator's decision). The node stops on the failure; these writes fail with it.
+          if (this.failure !== undefined) throw this.failure;
           await this.inTransaction(open.batch);
           this.onCommit(open.batch.size, (performance.now() - startedAt) / 1000, true);
           open.waiters.forEach((w) => w.resolve());
         } catch (error) {
+          this.failure ??= error;
           this.onCommit(open.batch.size, (performance.now() - startedAt) / 1000, false);
           open.waiters.forEach((w) => w.reject(error));
         }

@@ -1,13 +1,15 @@
 // The durable transaction log: the protocol records of both roles, written through the
 // serial writer together with the slot claims they change (one SQLite transaction, so a
 // hold and its PREPARED record are durable together or not at all). A commit decision also
-// sets its booking's status in that same transaction.
+// sets its booking's status in that same transaction. Right before a write it asserts that
+// every claim change belongs to the record it is written with (store-invariants.ts).
 import type { DataSource } from 'typeorm';
 import type { CoordinatorRecord, LogEntry, ParticipantRecord } from '../../../coordinator-2pc/src/index.js';
-import type { Claim, ClaimChange } from '../domain/slot-table.js';
+import type { Claim } from '../domain/slot-table.js';
 import { canonicalInstant } from '../domain/slots.js';
 import type { CoordinatorTxRow, ParticipantTxRow, SlotClaimRow } from './entities.js';
 import type { GroupCommitWriter } from './group-commit-writer.js';
+import { claimChangesOf } from './store-invariants.js';
 
 export class TransactionLog {
   constructor(
@@ -15,7 +17,9 @@ export class TransactionLog {
     private readonly reader: DataSource,
   ) {}
 
-  write(entry: LogEntry, claimChanges: ClaimChange[]): Promise<void> {
+  /** Throws (before anything is staged) when a claim change does not belong to the entry's record. */
+  write(entry: LogEntry): Promise<void> {
+    const claimChanges = claimChangesOf(entry);
     return this.writer.write((batch) => {
       if (entry.role === 'participant') batch.participant(entry.record);
       else batch.coordinator(entry.record, canonicalInstant(entry.record.updatedAtMs));
@@ -23,14 +27,14 @@ export class TransactionLog {
     });
   }
 
-  /** In-doubt records, and those finished recently enough to answer duplicates. */
-  async participantRecordsForRecovery(finishedSinceMs: number): Promise<ParticipantRecord[]> {
+  /** In-doubt records, and those finished recently enough (or whose prepare deadline is still ahead) to answer duplicates. */
+  async participantRecordsForRecovery(finishedSinceMs: number, nowMs: number): Promise<ParticipantRecord[]> {
     const rows: ParticipantTxRow[] = await this.reader.query(
       `SELECT tx_id AS txId, kind, coordinator_id AS coordinatorId, participants_json AS participantsJson,
         timestamp_ms AS timestampMs, deadline_ms AS deadlineMs, payload_json AS payloadJson, state,
         reason_json AS reasonJson, heuristic, created_at_ms AS createdAtMs, updated_at_ms AS updatedAtMs
-       FROM participant_transactions WHERE state = 'prepared' OR updated_at_ms >= ? ORDER BY updated_at_ms`,
-      [finishedSinceMs],
+       FROM participant_transactions WHERE state = 'prepared' OR updated_at_ms >= ? OR deadline_ms >= ? ORDER BY updated_at_ms`,
+      [finishedSinceMs, nowMs],
     );
     return rows.map(participantRecordOf);
   }

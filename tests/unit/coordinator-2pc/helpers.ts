@@ -14,7 +14,7 @@ import type {
   TxKind,
   VoteMessage,
 } from '../../../coordinator-2pc/src/messages.js';
-import type { Effect, HoldAttempt, ParticipantRecord, ResourceManager } from '../../../coordinator-2pc/src/ports.js';
+import type { Effect, HoldAttempt, ParticipantRecord, ResourceChanges, ResourceManager } from '../../../coordinator-2pc/src/ports.js';
 import type { ParticipantConfig } from '../../../coordinator-2pc/src/participant.js';
 import type { CoordinatorConfig } from '../../../coordinator-2pc/src/coordinator.js';
 import type { EnginePorts, LogEntry, ReplyMessage, RequestMessage } from '../../../coordinator-2pc/src/engine.js';
@@ -48,6 +48,8 @@ export type RmCall = { op: 'tryHold' | 'confirm' | 'release'; txId: TxId };
 /**
  * Telescope slots in memory. A payload is a non-empty array of slot keys; tryHold takes all
  * of them or none; a conflict names every holder and is `final` when one of them committed.
+ * Each successful call returns one change, `<op> <txId>` (see changeOf), which the core must
+ * carry in the persist effect of that same transaction.
  */
 export class SlotResourceManager implements ResourceManager {
   readonly calls: RmCall[] = [];
@@ -68,17 +70,19 @@ export class SlotResourceManager implements ResourceManager {
     }
     if (blockers.length > 0) return { ok: false, code: 'conflict', detail: `held by ${blockers.join(', ')}`, blockers, final };
     for (const slot of payload as string[]) this.holders.set(slot, { txId, committed: false });
-    return { ok: true };
+    return { ok: true, changes: [changeOf('hold', txId)] };
   }
 
-  confirm(txId: TxId): void {
+  confirm(txId: TxId): ResourceChanges {
     this.calls.push({ op: 'confirm', txId });
     for (const holder of this.holders.values()) if (holder.txId === txId) holder.committed = true;
+    return [changeOf('confirm', txId)];
   }
 
-  release(txId: TxId): void {
+  release(txId: TxId): ResourceChanges {
     this.calls.push({ op: 'release', txId });
     for (const [slot, holder] of [...this.holders]) if (holder.txId === txId && !holder.committed) this.holders.delete(slot);
+    return [changeOf('release', txId)];
   }
 
   /** A slot taken outside the participant core (another booking path, or a restored hold). */
@@ -164,14 +168,25 @@ export function audit(event: Extract<Effect, { type: 'audit' }>['event'], txId: 
   return { type: 'audit', event, txId, details };
 }
 
-export function persist(record: ParticipantRecord): Effect {
-  return { type: 'persist-participant', record };
+/** The change SlotResourceManager reports for one call. */
+export function changeOf(op: 'hold' | 'confirm' | 'release', txId: TxId): string {
+  return `${op} ${txId}`;
+}
+
+/** A persist effect; `changes` are the resource changes of the same transaction's step (none by default). */
+export function persist(record: ParticipantRecord, changes: ResourceChanges = []): Effect {
+  return { type: 'persist-participant', record, changes };
+}
+
+/** The resource change a finished participant record must carry. */
+export function finishChange(txId: TxId, outcome: 'committed' | 'aborted'): string {
+  return changeOf(outcome === 'committed' ? 'confirm' : 'release', txId);
 }
 
 /** The three effects of a yes vote at `atMs`: PREPARED record, audit, vote. */
 export function preparedEffects(prepare: PrepareMessage, atMs: number, self: NodeId = SELF): Effect[] {
   return [
-    persist(recordOf(prepare, 'prepared', atMs)),
+    persist(recordOf(prepare, 'prepared', atMs), [changeOf('hold', prepare.txId)]),
     audit('TX_PREPARED', prepare.txId, { coordinator: prepare.coordinatorId, kind: prepare.kind }),
     send(prepare.coordinatorId, voteMsg(prepare.txId, self, 'yes')),
   ];

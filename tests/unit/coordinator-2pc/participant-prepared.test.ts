@@ -14,6 +14,7 @@ import {
   audit,
   commitMsg,
   participantConfig,
+  finishChange,
   persist,
   prepareMsg,
   preparedEffects,
@@ -40,7 +41,7 @@ function setup(config: ParticipantConfig = participantConfig) {
 function finished(outcome: 'committed' | 'aborted', atMs: number, event = outcome === 'committed' ? 'TX_COMMITTED' : 'TX_ABORTED'): Effect[] {
   const heuristic = event === 'TX_HEURISTIC' ? { heuristic: true } : {};
   return [
-    persist(recordOf(prepare, outcome, 1000, { updatedAtMs: atMs, ...heuristic })),
+    persist(recordOf(prepare, outcome, 1000, { updatedAtMs: atMs, ...heuristic }), [finishChange(prepare.txId, outcome)]),
     audit(event as 'TX_COMMITTED', prepare.txId, { role: 'participant', outcome, kind: 'book' }),
     send(COORD, ackMsg(prepare.txId, SELF, outcome)),
   ];
@@ -242,7 +243,7 @@ describe('ParticipantCore — prepared transaction', () => {
     it('finishes a restored prepared transaction on commit with the restored record', () => {
       const { rm, receive } = restored();
       expect(receive(commitMsg(tx(1)), 5100)).to.deep.equal([
-        persist({ ...preparedRecord, state: 'committed', updatedAtMs: 5100 }),
+        persist({ ...preparedRecord, state: 'committed', updatedAtMs: 5100 }, [finishChange(tx(1), 'committed')]),
         audit('TX_COMMITTED', tx(1), { role: 'participant', outcome: 'committed', kind: 'book' }),
         send(COORD, ackMsg(tx(1), SELF, 'committed')),
       ]);

@@ -14,6 +14,7 @@ import {
   audit,
   commitMsg,
   participantConfig,
+  finishChange,
   persist,
   prepareMsg,
   preparedEffects,
@@ -51,7 +52,7 @@ function waiting() {
 
 function finishedEffects(prepare: PrepareMessage, preparedAtMs: number, outcome: 'committed' | 'aborted', atMs: number): Effect[] {
   return [
-    persist(recordOf(prepare, outcome, preparedAtMs, { updatedAtMs: atMs })),
+    persist(recordOf(prepare, outcome, preparedAtMs, { updatedAtMs: atMs }), [finishChange(prepare.txId, outcome)]),
     audit(outcome === 'committed' ? 'TX_COMMITTED' : 'TX_ABORTED', prepare.txId, { role: 'participant', outcome, kind: prepare.kind }),
     send(COORD, ackMsg(prepare.txId, SELF, outcome)),
   ];

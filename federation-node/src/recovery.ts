@@ -1,0 +1,70 @@
+// Start-up recovery as one step, shared by the server (node.ts) and the deterministic
+// simulator (tests/simulation): from what the store holds — participant and coordinator
+// records, slot claims, the coordinator's undecided transactions — rebuild the slot table and
+// hand every unfinished transaction back to the protocol engine. No I/O here: the caller
+// reads the store before and writes what presumed abort settles after.
+import type { CoordinatorRecord, ParticipantRecord, ProtocolEngine } from '../../coordinator-2pc/src/index.js';
+import type { Claim, SlotTable } from './domain/slot-table.js';
+import { checkLoadedStore } from './storage/store-invariants.js';
+
+/** A transaction this node began as coordinator and never decided (its booking row is still open). */
+export interface UndecidedTransaction {
+  txId: string;
+  kind: 'book' | 'cancel';
+  participants: string[];
+  timestampMs: number;
+}
+
+/** What the store holds that recovery needs (a superset is fine: recovery filters). */
+export interface StoredState {
+  participantRecords: ParticipantRecord[];
+  /** Coordinator decisions not yet acknowledged by every participant. */
+  decidedRecords: CoordinatorRecord[];
+  claims: Claim[];
+  undecided: UndecidedTransaction[];
+}
+
+export interface RecoverySummary {
+  /** Participant transactions prepared and in doubt. */
+  inDoubt: number;
+  /** Coordinator decisions being driven again. */
+  redriven: number;
+  /** Undecided transactions aborted (presumed abort), to be recorded as such by the caller. */
+  presumedAborted: string[];
+}
+
+/**
+ * Restore `slots` and `engine` from the store. A finished participant record is kept for as
+ * long as the participant core itself would keep it (its retention, and never before its
+ * prepare deadline has passed), so that a late duplicate prepare still meets it. Throws a
+ * StoreInvariantError, before restoring anything, when claims and records disagree.
+ */
+export function recoverFromStore(
+  stored: StoredState,
+  at: { nowMs: number; finishedRetentionMs: number },
+  slots: SlotTable,
+  engine: ProtocolEngine,
+): RecoverySummary {
+  const { nowMs, finishedRetentionMs } = at;
+  const remembered = (r: ParticipantRecord): boolean => r.state === 'prepared' || nowMs <= Math.max(r.updatedAtMs + finishedRetentionMs, r.deadlineMs);
+  const participantRecords = stored.participantRecords.filter(remembered);
+  const presumedAborted = stored.undecided.map((u) => abortedRecord(u, nowMs));
+  checkLoadedStore(stored.participantRecords, stored.claims, slots);
+  slots.load(stored.claims);
+  engine.restore(participantRecords, [...stored.decidedRecords, ...presumedAborted]);
+  return {
+    inDoubt: participantRecords.filter((r) => r.state === 'prepared').length,
+    redriven: stored.decidedRecords.length,
+    presumedAborted: presumedAborted.map((r) => r.txId),
+  };
+}
+
+/**
+ * An undecided transaction found at start-up, aborted: kept in memory only (presumed abort
+ * needs no record), so that the abort is sent at once to its participants, who may be in
+ * doubt, instead of waiting for them to ask.
+ */
+function abortedRecord(undecided: UndecidedTransaction, nowMs: number): CoordinatorRecord {
+  const { txId, kind, participants, timestampMs } = undecided;
+  return { txId, kind, participants, timestampMs, decision: 'aborted', acked: [], state: 'decided', createdAtMs: nowMs, updatedAtMs: nowMs };
+}
