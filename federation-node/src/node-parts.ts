@@ -5,6 +5,7 @@ import type { BookingService } from './bookings/booking-service.js';
 import type { NodeConfig } from './config/config.js';
 import type { SlotTable } from './domain/slot-table.js';
 import type { FederationClock } from './federation/clock.js';
+import type { EdgeRateLimits } from './http/rate-limits.js';
 import type { Directory } from './federation/directory.js';
 import type { PeerClient } from './federation/peer-client.js';
 import type { PeerAdmission } from './federation/peer-admission.js';
@@ -41,6 +42,8 @@ export interface NodeParts {
   peerAuth: PeerAuthenticator;
   membership: MembershipReloader;
   credentials: CredentialDeps;
+  /** Request-rate limits: per address and token, per signed peer; probes exempt (http/rate-limits.ts). */
+  rateLimits: EdgeRateLimits;
   startedAtMs: number;
   /** What this participant lets each other member ask of it. */
   admission: PeerAdmission;

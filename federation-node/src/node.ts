@@ -20,6 +20,9 @@ import { createAdmission } from './federation/peer-admission.js';
 import { createApp } from './http/app.js';
 import { docsRoutes } from './http/docs-routes.js';
 import { federationRoutes } from './http/federation-routes.js';
+import { forwardingRoutes } from './http/forwarding-routes.js';
+import { clientAddress } from './http/client-address.js';
+import { EdgeRateLimits } from './http/rate-limits.js';
 import { operationsRoutes } from './http/operations-routes.js';
 import { publicRoutes } from './http/public-routes.js';
 import type { QueryRunner } from 'typeorm';
@@ -202,8 +205,9 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     onStatusChange: (booking) => publishBookingStatus(events, booking),
   });
   const readiness = { recoveryFinished: false };
+  const rateLimits = new EdgeRateLimits(config, loggers.audit);
   const admission = createAdmission(config, directory, engine, slots, nowMs, loggers, metrics);
-  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, membership: membershipReloader, credentials, startedAtMs, admission, identity, reconciler, disk };
+  const parts: NodeParts = { config, directory, clock, slots, database, transactionLog, bookings, bookingService, engine, peers, loggers, readiness, security, peerAuth, membership: membershipReloader, credentials, startedAtMs, admission, identity, reconciler, disk, rateLimits };
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   membershipReloader.start(config.MEMBERSHIP_POLL_INTERVAL_MS);
@@ -212,8 +216,8 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   await reconciler.start();
   const pruner = new RecordPruner({ writer, reader: database.reader, nowMs, retentionMs: config.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000, intervalMs: config.PRUNE_INTERVAL_MS, rowsMax: config.PRUNE_ROWS_MAX, log, audit: loggers.audit, paused: () => disk.isLow() });
   pruner.start();
-  const routers = [webRoutes(parts, events), publicRoutes(parts), federationRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts), metricsRoutes(metrics, security.tokens, config.NODE_ID)];
-  const app = createApp(routers, log, loggers.audit, [signPeerAnswers(peerAuth), publicReadCors], [metricsObserver(metrics)]);
+  const routers = [webRoutes(parts, events), publicRoutes(parts), federationRoutes(parts), forwardingRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts), metricsRoutes(metrics, security.tokens, config.NODE_ID)];
+  const app = createApp(routers, log, loggers.audit, [clientAddress(config.TRUSTED_PROXIES), signPeerAnswers(peerAuth), publicReadCors], [metricsObserver(metrics)]);
   const admitting = admitRequests(app.callback(), {
     nowMs,
     graceMs: config.STALE_REQUEST_GRACE_MS,
@@ -354,7 +358,7 @@ async function storeTokenHashes(runner: QueryRunner, security: NodeSecurity): Pr
 
 async function peerProblem(peers: PeerClient, node: string): Promise<string | null> {
   try {
-    const answer = await peers.forward(node, 'GET', '/health', {});
+    const answer = await peers.forward(node, 'GET', '/health');
     return answer.status === 200 ? null : `answered ${answer.status}`;
   } catch (error) {
     return (error as Error).message;

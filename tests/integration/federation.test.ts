@@ -49,7 +49,7 @@ describe('federation of three observatories: atomic multi-observatory bookings',
       const tx = await queryFile(federation.node(site).dbFile, 'SELECT state FROM participant_transactions WHERE tx_id = ?', [res.data.id]);
       expect(tx, site).to.deep.equal([{ state: 'committed' }]);
     }
-    const view = await api.atacama!.get(`/bookings/${res.data.id}`);
+    const view = await api['mauna-kea']!.get(`/bookings/${res.data.id}`);
     expect(view.status).to.equal(200);
     expect(view.data.status).to.equal('CONFIRMED');
     expect(view.data.observatories.map((o: { state: string }) => o.state)).to.deep.equal(['confirmed', 'confirmed', 'confirmed']);
@@ -86,15 +86,18 @@ describe('federation of three observatories: atomic multi-observatory bookings',
     await settled(federation);
   });
 
-  it('a booking is visible from any node, answered by its coordinator', async () => {
-    const res = await api.atacama!.post('/bookings', { scientistId: 'vera-rubin', items: acrossThreeSites(103) });
-    const fromElsewhere = await api['la-palma']!.get(`/bookings/${res.data.id}`);
-    expect(fromElsewhere.status).to.equal(200);
-    expect(fromElsewhere.data).to.deep.include({ id: res.data.id, coordinator: 'atacama', status: 'CONFIRMED' });
+  it('a booking is visible from its scientist\'s home observatory, answered by its coordinator; other nodes redirect there', async () => {
+    const res = await api.atacama!.post('/bookings', { scientistId: 'caroline-herschel', items: acrossThreeSites(103) });
+    const fromHome = await api['la-palma']!.get(`/bookings/${res.data.id}`);
+    expect(fromHome.status).to.equal(200);
+    expect(fromHome.data).to.deep.include({ id: res.data.id, coordinator: 'atacama', status: 'CONFIRMED' });
+    const fromElsewhere = await api['mauna-kea']!.get(`/bookings/${res.data.id}`);
+    expect(fromElsewhere.status).to.equal(307);
+    expect(fromElsewhere.headers.location).to.equal(`${federation.url('atacama')}/bookings/${res.data.id}`);
   });
 
-  it('cancelling a three-observatory booking releases every slot atomically, from any node', async () => {
-    const res = await api.atacama!.post('/bookings', { scientistId: 'vera-rubin', items: acrossThreeSites(104) });
+  it('cancelling a three-observatory booking releases every slot atomically, from the scientist\'s home observatory too', async () => {
+    const res = await api.atacama!.post('/bookings', { scientistId: 'nancy-roman', items: acrossThreeSites(104) });
     const cancelled = await api['mauna-kea']!.delete(`/bookings/${res.data.id}`);
     expect(cancelled.status, JSON.stringify(cancelled.data)).to.equal(200);
     expect(cancelled.data.status).to.equal('CANCELLED');
@@ -133,7 +136,8 @@ describe('federation of three observatories: atomic multi-observatory bookings',
       ]);
       expect(answers.map((a) => a.status).sort(), `day ${day}`).to.deep.equal([201, 409]);
       // "Older" is judged on the federation clock: the requestedAt each coordinator stamped.
-      const bookings = await Promise.all(answers.map((a) => api.atacama!.get(`/bookings/${a.data.id ?? a.data.bookingId}`)));
+      const ids: string[] = answers.map((a) => a.data.id ?? a.data.bookingId);
+      const bookings = await Promise.all(ids.map((id) => api[id.split('.')[0]!]!.get(`/bookings/${id}`))); // each at its coordinator
       const [older, younger] = bookings.map((b) => b.data).sort((a, b) => (a.requestedAt === b.requestedAt ? (a.id < b.id ? -1 : 1) : Date.parse(a.requestedAt) - Date.parse(b.requestedAt)));
       expect([older.status, younger.status], `day ${day}`).to.deep.equal(['CONFIRMED', 'REJECTED']);
     }

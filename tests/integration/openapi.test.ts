@@ -117,4 +117,23 @@ describe('OpenAPI document', function () {
     const fromAtacama = signedClient(federation.url('mauna-kea'), peerAuthFrom(federation.keys, 'atacama'), 'mauna-kea');
     check(await fromAtacama.get(`/federation/v1/transactions/${txId}/outcome?from=atacama`), 'StatusReplyMessage');
   });
+
+  it('real answers of the batch endpoint and of a forwarded read match their documented schemas', async () => {
+    const txId = 'mauna-kea.openapiBatch01';
+    const now = Date.now();
+    const prepare = { type: 'prepare', txId, kind: 'book', coordinatorId: 'mauna-kea', participants: ['atacama', 'mauna-kea'], timestampMs: now, deadlineMs: now + 5_000, payload: { bookingId: txId, scientistId: 'nancy-roman', items: [item('atacama-ut2', 32, 2)] } };
+    const fromMaunaKea = signedClient(federation.url('atacama'), peerAuthFrom(federation.keys.secretsFile, 'mauna-kea'), 'atacama');
+    const batch = await fromMaunaKea.post('/federation/v1/messages', { from: 'mauna-kea', messages: [prepare, { type: 'abort', txId, from: 'mauna-kea' }, { type: 'commit', txId: 'atacama.notYours0001', from: 'mauna-kea' }] });
+    expect(batch.status).to.equal(200);
+    check(batch, 'MessageBatchReplies');
+    expect(batch.data.replies.map((r: { type: string; status?: number }) => r.status ?? r.type)).to.deep.equal(['vote', 'ack', 403]);
+    const booked = await api.post('/bookings', { scientistId: 'nancy-roman', items: [item('atacama-ut1', 33, 2)] });
+    expect(booked.status).to.equal(201);
+    const forHer = await fromMaunaKea.get(`/federation/v1/bookings/${booked.data.id}?scientist=nancy-roman`);
+    expect(forHer.status, 'mauna-kea vouches for its own scientist').to.equal(200);
+    check(forHer, 'Booking');
+    const refused = await fromMaunaKea.get(`/federation/v1/bookings/${booked.data.id}?operator=mauna-kea`);
+    expect(refused.status).to.equal(403);
+    check(refused, 'Problem');
+  });
 });

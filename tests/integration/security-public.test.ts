@@ -46,23 +46,27 @@ describe('security: scientists and operators on the public API', function () {
     expectRefused(res, 403, 'books only as themselves');
   });
 
-  it('shows and cancels a booking only for its scientist; the coordinating operator sees it, no other', async () => {
-    const booked = await as('atacama', scientist('vera-rubin')).post('/bookings', { scientistId: 'vera-rubin', items: [item('atacama-ut1', 41, 3), item('mauna-kea-keck1', 41, 6)] });
+  it('shows and cancels a booking only for its scientist, here or through their home observatory; operators of the observatories it involves see it, no other', async () => {
+    const booked = await as('mauna-kea', scientist('vera-rubin')).post('/bookings', { scientistId: 'vera-rubin', items: [item('atacama-ut1', 41, 3), item('mauna-kea-keck1', 41, 6)] });
     expect(booked.status).to.equal(201);
     const url = `/bookings/${booked.data.id}`;
-    expect((await as('atacama', scientist('vera-rubin')).get(url)).status).to.equal(200);
-    expect((await as('mauna-kea', scientist('vera-rubin')).get(url)).status, 'through another node').to.equal(200);
+    expect((await as('mauna-kea', scientist('vera-rubin')).get(url)).status).to.equal(200);
+    expect((await as('atacama', scientist('vera-rubin')).get(url)).status, 'through her home observatory').to.equal(200);
+    expectRefused(await as('mauna-kea', scientist('carl-sagan')).get(url), 403, 'another scientist');
     expectRefused(await as('atacama', scientist('carl-sagan')).get(url), 403, 'another scientist');
-    expect((await as('atacama', operator('atacama')).get(url)).status).to.equal(200);
-    expectRefused(await as('atacama', operator('mauna-kea')).get(url), 403, 'another scientist');
+    expect((await as('mauna-kea', operator('mauna-kea')).get(url)).status, 'the coordinator\'s operator').to.equal(200);
+    expect((await as('atacama', operator('atacama')).get(url)).status, 'a participant\'s operator, through its node').to.equal(200);
+    const elsewhere = await as('mauna-kea', scientist('vera-rubin')).post('/bookings', { scientistId: 'vera-rubin', items: [item('mauna-kea-keck1', 41, 8)] });
+    expectRefused(await as('atacama', operator('atacama')).get(`/bookings/${elsewhere.data.id}`), 403, 'holds no telescope of atacama');
     expectRefused(await as('atacama', scientist('carl-sagan')).delete(url), 403, 'another scientist');
     expectRefused(await as('atacama', operator('atacama')).delete(url), 403, 'only a scientist');
-    expect((await as('atacama', scientist('vera-rubin')).get(url)).data.status).to.equal('CONFIRMED');
-    expect((await as('mauna-kea', scientist('vera-rubin')).delete(url)).status, 'cancelled through another node').to.equal(200);
+    expect((await as('mauna-kea', scientist('vera-rubin')).get(url)).data.status).to.equal('CONFIRMED');
+    expect((await as('atacama', scientist('vera-rubin')).delete(url)).status, 'cancelled through her home observatory').to.equal(200);
   });
 
   it('lists a scientist\'s own bookings only; the operator lists every booking of its node', async () => {
     await as('atacama', scientist('annie-cannon')).post('/bookings', { scientistId: 'annie-cannon', items: [item('atacama-ut2', 42, 1)] });
+    await as('atacama', scientist('vera-rubin')).post('/bookings', { scientistId: 'vera-rubin', items: [item('atacama-ut2', 42, 3)] });
     const own = await as('atacama', scientist('annie-cannon')).get('/bookings');
     expect(own.data.bookings.map((b: { scientistId: string }) => b.scientistId)).to.deep.equal(['annie-cannon']);
     expectRefused(await as('atacama', scientist('annie-cannon')).get('/bookings', { params: { scientist: 'vera-rubin' } }), 403, 'only their own');

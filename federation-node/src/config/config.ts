@@ -2,6 +2,7 @@
 // or malformed variable stops the node with one line naming it. Every variable is listed,
 // with its meaning, in .env.example.
 import path from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import { NodeId } from '../../../coordinator-2pc/src/messages.js';
 
@@ -23,6 +24,18 @@ const PeerList = z
     }
     return peers;
   });
+
+/** proxy-addr's trust list: comma-separated addresses, CIDRs and the names loopback, linklocal, uniquelocal. */
+const TrustedProxies = z.string().transform((text, ctx) => {
+  const entries = text.split(',').map((e) => e.trim()).filter(Boolean);
+  try {
+    proxyaddr.compile(entries);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `not a list of IP addresses, CIDRs or loopback/linklocal/uniquelocal: ${(error as Error).message}` });
+    return z.NEVER;
+  }
+  return entries;
+});
 
 const Flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
@@ -101,6 +114,12 @@ export const ConfigSchema = z.object({
   NONCE_CACHE_MAX: count(200_000, 10_000_000),
   RATE_LIMIT_PER_TOKEN_PER_MINUTE: count(600, 10_000_000),
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: count(1_200, 10_000_000),
+  /** Signed requests from one observatory (by its verified identity, whatever its address). */
+  RATE_LIMIT_PER_PEER_PER_MINUTE: count(300_000, 100_000_000),
+  /** Proxies whose X-Forwarded-For is believed: IPs, CIDRs or loopback/linklocal/uniquelocal; empty: none. */
+  TRUSTED_PROXIES: z.string().default('').pipe(TrustedProxies),
+  /** How long a read or cancellation passed on to a booking's coordinator may take before its outcome is unknown. */
+  FORWARDED_REQUEST_TIMEOUT_MS: ms(10_000),
   HTTP_HEADERS_TIMEOUT_MS: ms(10_000),
   /** What a participant accepts from another member (docs/PROTOCOL.md §14). */
   PEER_CLOCK_SKEW_MAX_MS: ms(5_000),

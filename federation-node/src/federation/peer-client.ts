@@ -20,6 +20,14 @@ import type { PeerAuthenticator } from '../security/peer-authenticator.js';
 import { TimedOut, describeTransportError, fail, parseBody, parseReply, problemDetail, routeOf, settleFromEntry, succeed, type Pending } from './peer-messages.js';
 
 export const FEDERATION_PREFIX = '/federation/v1';
+
+/** A failed exchange; `delivered`: the request had been written out, so the peer may have acted on it. */
+export class PeerCallError extends Error {
+  override name = 'PeerCallError';
+  constructor(message: string, readonly delivered: boolean) {
+    super(message);
+  }
+}
 export const BATCH_PATH = '/messages';
 export const TIME_PATH = '/time';
 /** The instant (epoch ms, federation clock) a sender stops waiting for its request; a receiver drops it unread after that. */
@@ -114,16 +122,26 @@ export class PeerClient {
   }
 
   /**
-   * Pass a public API request on to the observatory that coordinates the resource (a booking
-   * is answered by its coordinator, whichever node the scientist asked).
+   * An unsigned request to another observatory's public API (its /health). It carries no
+   * credentials of anyone: requests on a person's behalf go signed, through call().
    */
-  async forward(to: NodeId, method: 'GET' | 'DELETE', path: string, headers: Record<string, string>): Promise<{ status: number; contentType: string; body: unknown }> {
+  async forward(to: NodeId, method: 'GET', path: string): Promise<{ status: number; contentType: string; body: unknown }> {
     try {
-      const response = await this.http.request({ method, url: `${this.urlOf(to)}${path}`, headers });
+      const response = await this.http.request({ method, url: `${this.urlOf(to)}${path}` });
       return { status: response.status, contentType: String(response.headers['content-type'] ?? 'application/json'), body: response.data };
     } catch (error) {
       throw new Error(describeTransportError(error));
     }
+  }
+
+  /**
+   * One signed request to another observatory's /federation/v1 (a read or a cancellation
+   * passed on for a person, http/forwarding-routes.ts), with its own timeout. Throws
+   * PeerCallError saying whether the request may have reached the peer.
+   */
+  async call(to: NodeId, method: 'GET' | 'DELETE', path: string, timeoutMs: number): Promise<{ status: number; contentType: string; data: unknown }> {
+    const answer = await this.exchange(to, method, `${FEDERATION_PREFIX}${path}`, '', timeoutMs);
+    return { status: answer.status, contentType: String(answer.headers['content-type'] ?? 'application/json'), data: answer.data };
   }
 
   /** What another observatory knows of a transaction (its signed GET /federation/v1/transactions/{txId}). */
@@ -256,7 +274,7 @@ export class PeerClient {
       for (const p of batch) this.sendOne(to, p.message, this.options.requestTimeoutMs).then((reply) => succeed(p, reply), (error: Error) => fail(p, error));
       return;
     }
-    const error = answer.status >= 500
+    const error = answer.status >= 500 || answer.status === 429
       ? new Error(`answered ${answer.status}: ${problemDetail(answer.data)}`)
       : new AbortError(`refused with ${answer.status}: ${problemDetail(answer.data)}`);
     batch.forEach((p) => fail(p, error));
@@ -266,7 +284,7 @@ export class PeerClient {
   private async sendOne(to: NodeId, message: RequestMessage, timeoutMs: number): Promise<ReplyMessage> {
     const { method, path } = routeOf(message);
     const answer = await this.exchange(to, method, `${FEDERATION_PREFIX}${path}`, method === 'GET' ? '' : JSON.stringify(message), timeoutMs);
-    if (answer.status >= 500) throw new Error(`answered ${answer.status}: ${problemDetail(answer.data)}`);
+    if (answer.status >= 500 || answer.status === 429) throw new Error(`answered ${answer.status}: ${problemDetail(answer.data)}`); // worth retrying
     if (answer.status !== 200) throw new AbortError(`refused with ${answer.status}: ${problemDetail(answer.data)}`);
     return parseReply(message, answer.data);
   }
@@ -275,7 +293,7 @@ export class PeerClient {
    * One signed HTTP exchange on a kept-alive connection (node:http directly: a third of
    * axios's CPU per call). An answer whose signature does not check counts as no answer.
    */
-  private async exchange(to: NodeId, method: 'GET' | 'POST', path: string, body: string, timeoutMs: number): Promise<HttpAnswer> {
+  private async exchange(to: NodeId, method: 'GET' | 'POST' | 'DELETE', path: string, body: string, timeoutMs: number): Promise<HttpAnswer> {
     const target = this.targetOf(to);
     const fullPath = `${target.pathname.replace(/\/$/, '')}${path}`;
     const signature = this.options.auth.signRequest(to, method, fullPath, body);
@@ -284,14 +302,15 @@ export class PeerClient {
       this.options.auth.verifyAnswer(to, { method, target: fullPath, body, headers: signature }, answer);
     } catch (error) {
       // A node that refuses work before reading it (stale, clock jumped, disk full) answers 503
-      // unsigned. Its reason is shown, marked unverified: it can only make this call fail.
-      if (answer.status === 503 && !answer.headers.signature) throw new Error(`answered 503 (unsigned, so unverified): ${problemDetail(answer.data)}`);
-      throw new Error(`answered ${answer.status} without a valid signature of ${to}: ${(error as Error).message}`);
+      // unsigned. Its reason is shown, marked unverified: it can only make this call fail, and
+      // since it is unverified the call counts as possibly delivered (outcome unknown).
+      if (answer.status === 503 && !answer.headers.signature) throw new PeerCallError(`answered 503 (unsigned, so unverified): ${problemDetail(answer.data)}`, true);
+      throw new PeerCallError(`answered ${answer.status} without a valid signature of ${to}: ${(error as Error).message}`, true);
     }
     return answer;
   }
 
-  private send(target: URL, method: 'GET' | 'POST', fullPath: string, body: string, signature: Record<string, string>, timeoutMs: number): Promise<HttpAnswer> {
+  private send(target: URL, method: 'GET' | 'POST' | 'DELETE', fullPath: string, body: string, signature: Record<string, string>, timeoutMs: number): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       // The instant this sender stops waiting: a receiver that reads the request later drops it unprocessed.
       const headers: Record<string, string | number> = { accept: 'application/json', [REQUEST_DEADLINE_HEADER]: this.options.nowMs() + timeoutMs, ...signature };
@@ -299,6 +318,8 @@ export class PeerClient {
       const transport = target.protocol === 'https:' ? https : http;
       const request = transport.request({ method, host: target.hostname, port: target.port, path: fullPath, headers, agent: this.agents[target.protocol as 'http:'] });
       const timer = setTimeout(() => request.destroy(new TimedOut()), timeoutMs);
+      let written = false; // once the whole request is handed to the socket, the peer may act on it
+      request.on('finish', () => (written = true));
       request.on('response', (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -311,7 +332,8 @@ export class PeerClient {
       });
       request.on('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new Error(error instanceof TimedOut ? 'timed out' : error.code === 'ECONNREFUSED' ? 'connection refused' : error.code ? `${error.code}: ${error.message}` : error.message));
+        const message = error instanceof TimedOut ? 'timed out' : error.code === 'ECONNREFUSED' ? 'connection refused' : error.code ? `${error.code}: ${error.message}` : error.message;
+        reject(new PeerCallError(message, written));
       });
       request.end(body || undefined);
     });

@@ -22,6 +22,9 @@ export const Problem = z
     takenSlots: z.array(ProblemItem.extend({ segment: z.number().int() })).optional().describe('409 slot-taken: the items that were taken (`segment`: the item\'s index in the request)'),
     suggestions: z.array(ProblemItem.extend({ segment: z.number().int() })).optional().describe('409 slot-taken: free alternatives for each taken item, nearest first (free when answered, not held)'),
     attempts: z.array(z.string()).optional().describe('409 slot-taken: the booking ids of the tries made (alternatives)'),
+    outcome: z.literal('unknown').optional().describe('504: the request was passed on to the booking\'s coordinator and may or may not have been carried out'),
+    coordinator: z.string().optional().describe('504: the observatory that coordinates the booking'),
+    _links: z.object({ booking: Link }).optional().describe('504: where to GET the booking to learn the outcome'),
   })
   .describe('RFC 9457 problem details');
 

@@ -29,6 +29,7 @@ export function federationRoutes(parts: NodeParts): Router {
   const router = new Router({ prefix: FEDERATION_PREFIX });
   const bodyLimit = { bytesMax: parts.config.BODY_BYTES_MAX };
   router.use(verifyPeerRequests(parts.peerAuth, parts.config.BODY_BYTES_MAX));
+  router.use(parts.rateLimits.peerTraffic());
   const envelope = batchEnvelope(parts.config.PEER_BATCH_MESSAGES_MAX);
 
   router.post('/transactions/:txId/prepare', async (ctx) => {

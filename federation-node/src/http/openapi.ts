@@ -2,7 +2,7 @@
 // the zod schemas the code validates with. Served at /openapi.json; committed as
 // docs/openapi.json (a test fails when the two differ: `npm run openapi` rewrites it).
 import { z } from 'zod';
-import { AckMessage, DecisionMessage, PrepareMessage, StatusReplyMessage, VoteMessage } from '../../../coordinator-2pc/src/index.js';
+import { AckMessage, DecisionMessage, NodeId, PrepareMessage, StatusQueryMessage, StatusReplyMessage, VoteMessage } from '../../../coordinator-2pc/src/index.js';
 import { BookingView, CreateBookingRequest } from '../bookings/booking-schemas.js';
 import { PartPayload } from '../domain/slot-table.js';
 import * as api from './api-schemas.js';
@@ -40,6 +40,17 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> 
   ReconciliationStatus: { schema: api.ReconciliationStatus, io: 'output' },
   OverrideRequest: { schema: OverrideRequest, io: 'input' },
   ReconciliationPage: { schema: ReconciliationPage, io: 'output' },
+  MessageBatch: {
+    schema: z.object({
+      from: NodeId.describe('The sender; must be the signer'),
+      messages: z.array(z.union([PrepareMessage.extend({ payload: PartPayload }), DecisionMessage, StatusQueryMessage])).min(1).describe('At most PEER_BATCH_MESSAGES_MAX (64) protocol requests to this node'),
+    }),
+    io: 'input',
+  },
+  MessageBatchReplies: {
+    schema: z.object({ replies: z.array(z.union([VoteMessage, AckMessage, StatusReplyMessage, api.Problem])).describe('One per message, in order: the reply its own endpoint would give, or its problem') }),
+    io: 'output',
+  },
   FederationTransactionView: { schema: z.object({ txId: z.string(), observatories: z.record(z.string(), z.union([api.TransactionView, z.object({ unavailable: z.boolean(), status: z.number(), detail: z.string().nullable() })])) }), io: 'output' },
 };
 
@@ -56,10 +67,17 @@ interface Operation {
   errors: Array<number | '4XX'>;
   /** A redirect this operation may answer with. */
   redirect?: [status: number, description: string];
+  /** Other answers that are neither the success nor a problem (a redirect). */
+  other?: Array<[status: number, description: string]>;
 }
 
 const id = (name: string, description: string) => ({ name, in: 'path' as const, required: true, description, schema: { type: 'string' } });
 const query = (name: string, description: string, schema: object = { type: 'string' }) => ({ name, in: 'query' as const, description, schema });
+const onBehalfOf = [
+  query('scientist', 'The scientist the sender vouches for (believed only from their home observatory); or:'),
+  query('operator', 'The operator the sender vouches for (believed only from that operator\'s own observatory)'),
+];
+const REDIRECT_TO_COORDINATOR: [number, string] = [307, 'Coordinated elsewhere, and this node may not vouch for the caller there: ask the coordinator (Location) directly'];
 
 const OPERATIONS: Operation[] = [
   { method: 'get', path: '/time', tag: 'public', summary: 'Federation time, for Cristian\'s algorithm', ok: [200, 'The node\'s federation time and clock estimate', 'Time'], errors: [401, 429] },
@@ -94,6 +112,21 @@ const OPERATIONS: Operation[] = [
   { method: 'post', path: '/federation/v1/credentials', tag: 'protocol', summary: 'Ask a scientist\'s home observatory to vouch for a booking the asking member coordinates ({scientistId, bookingId, parts, token} → {credential}; docs/PROTOCOL.md §12)', ok: [200, 'The credential (compact JWS, EdDSA)'], errors: [400, 401, 403] },
   { method: 'get', path: '/admin/membership', tag: 'operations', summary: 'The membership this node runs: version, members, the key it signs with, the keys it accepts, the last reload error', ok: [200, 'The loaded membership'], errors: [401, 403] },
   { method: 'post', path: '/admin/membership/reload', tag: 'operations', summary: 'Re-read the membership document and the signing key now (they are also polled every MEMBERSHIP_POLL_INTERVAL_MS)', ok: [200, 'The membership now loaded'], errors: [400, 401, 403] },
+  { method: 'get', path: '/bookings/{id}', tag: 'public', summary: 'A booking, answered by its coordinator (through the caller\'s home observatory, or directly)', parameters: [id('id', 'Booking id')], ok: [200, 'The booking', 'Booking'], other: [REDIRECT_TO_COORDINATOR], errors: [401, 403, 404, 429, 503] },
+  { method: 'delete', path: '/bookings/{id}', tag: 'public', summary: 'Cancel: release every slot atomically; the booking stays as CANCELLED. 503: nothing changed; 504: outcome unknown, GET the booking', parameters: [id('id', 'Booking id')], ok: [200, 'Cancelled everywhere', 'Booking'], other: [REDIRECT_TO_COORDINATOR], errors: [401, 403, 404, 409, 429, 503, 504] },
+  { method: 'get', path: '/health', tag: 'operations', summary: 'Liveness', ok: [200, 'The process runs', 'Health'], errors: [] },
+  { method: 'get', path: '/ready', tag: 'operations', summary: 'Readiness: database, recovery, peers, clock', ok: [200, 'Ready (or degraded: a peer is unreachable)', 'Ready'], errors: [503] },
+  { method: 'get', path: '/admin/transactions', tag: 'operations', summary: 'Unfinished and in-doubt transactions at this node (its operator\'s token)', ok: [200, 'Transactions', 'UnfinishedTransactions'], errors: [401, 403] },
+  { method: 'get', path: '/admin/transactions/{txId}', tag: 'operations', summary: 'What every observatory knows of one transaction (asked over the signed protocol)', parameters: [id('txId', 'Transaction id')], ok: [200, 'Each observatory\'s view, or why it could not be asked', 'FederationTransactionView'], errors: [400, 401, 403] },
+  { method: 'post', path: '/admin/transactions/{txId}/resolve', tag: 'operations', summary: 'Force the outcome of an in-doubt transaction whose coordinator is gone for good (docs/OPERATIONS.md)', parameters: [id('txId', 'Transaction id')], body: 'ResolveRequest', ok: [200, 'Resolved (heuristic)', 'Resolved'], errors: [400, 401, 403, 409] },
+  { method: 'post', path: '/federation/v1/transactions/{txId}/prepare', tag: 'protocol', summary: 'Hold this participant\'s part and vote', parameters: [id('txId', 'Transaction id')], body: 'PrepareMessage', ok: [200, 'The vote (a no is not an error)', 'VoteMessage'], errors: [400, 401, 403, 413, 415, 429] },
+  { method: 'post', path: '/federation/v1/transactions/{txId}/commit', tag: 'protocol', summary: 'The coordinator\'s commit decision', parameters: [id('txId', 'Transaction id')], body: 'CommitMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 401, 403, 409, 429] },
+  { method: 'post', path: '/federation/v1/transactions/{txId}/release', tag: 'protocol', summary: 'The coordinator\'s abort decision: release the hold', parameters: [id('txId', 'Transaction id')], body: 'ReleaseMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 401, 403, 409, 429] },
+  { method: 'get', path: '/federation/v1/transactions/{txId}/outcome', tag: 'protocol', summary: 'Ask the coordinator for the outcome (presumed abort: unknown means aborted)', parameters: [id('txId', 'Transaction id'), { ...query('from', 'The asking observatory'), required: true }], ok: [200, 'The outcome', 'StatusReplyMessage'], errors: [400, 401, 403, 404, 429] },
+  { method: 'post', path: '/federation/v1/messages', tag: 'protocol', summary: 'Several protocol requests in one signed call; each gets the checks and the reply of its own endpoint (docs/PROTOCOL.md §13)', body: 'MessageBatch', ok: [200, 'One reply or problem per message, in order', 'MessageBatchReplies'], errors: [400, 401, 403, 413, 415, 429] },
+  { method: 'get', path: '/federation/v1/bookings/{id}', tag: 'protocol', summary: 'A booking this node coordinates, read on behalf of the principal the signer vouches for (docs/PROTOCOL.md, "Forwarded requests")', parameters: [id('id', 'Booking id'), ...onBehalfOf], ok: [200, 'The booking', 'Booking'], errors: [400, 401, 403, 404, 429] },
+  { method: 'delete', path: '/federation/v1/bookings/{id}', tag: 'protocol', summary: 'Cancel a booking this node coordinates, on behalf of the scientist the signer vouches for', parameters: [id('id', 'Booking id'), onBehalfOf[0]!], ok: [200, 'Cancelled everywhere', 'Booking'], errors: [400, 401, 403, 404, 409, 429, 503] },
+  { method: 'get', path: '/federation/v1/transactions/{txId}', tag: 'protocol', summary: 'What this node knows of a transaction', parameters: [id('txId', 'Transaction id')], ok: [200, 'Its view', 'TransactionView'], errors: [401, 404, 429] },
 ];
 
 export function openApiDocument(serverUrl?: string): Record<string, unknown> {
@@ -128,6 +161,7 @@ function paths(): Record<string, Record<string, unknown>> {
   for (const op of OPERATIONS) {
     const responses: Record<string, unknown> = { [op.ok[0]]: response(op.ok[1], op.ok[2], op.ok[3] ?? 'application/json') };
     if (op.redirect) responses[op.redirect[0]] = { description: op.redirect[1], headers: { Location: { description: 'Where to ask', schema: { type: 'string' } } } };
+    for (const [status, description] of op.other ?? []) responses[status] = { description, headers: { Location: { description: 'Where to ask', schema: { type: 'string' } } } };
     for (const status of op.errors) responses[status] = response(status === '4XX' ? 'Any client error, e.g. 405 Method not allowed for another method, as problem+json' : problemTitles(status), 'Problem', 'application/problem+json');
     out[op.path] ??= {};
     out[op.path]![op.method] = {

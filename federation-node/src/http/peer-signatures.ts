@@ -8,10 +8,13 @@ import type { PeerAuthenticator } from '../security/peer-authenticator.js';
 import { readRawBody } from './body.js';
 import { HttpProblem } from './problem.js';
 
+const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE']);
+
 /** Router middleware: reads the body, checks the signature, remembers who sent it. */
 export function verifyPeerRequests(auth: PeerAuthenticator, bytesMax: number) {
   return async (ctx: Context, next: Next): Promise<void> => {
-    const body = ctx.method === 'GET' || ctx.method === 'HEAD' ? Buffer.alloc(0) : await readRawBody(ctx, { bytesMax });
+    if (ctx.state.peer) return next(); // already checked by the router of an enclosing path: a nonce is good once
+    const body = BODILESS_METHODS.has(ctx.method) ? Buffer.alloc(0) : await readRawBody(ctx, { bytesMax });
     const request: SignedRequest = { method: ctx.method, target: ctx.url, body, headers: ctx.headers };
     try {
       ctx.state.peer = auth.verifyIncoming(request);

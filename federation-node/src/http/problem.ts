@@ -36,6 +36,7 @@ export const PROBLEMS = {
   'internal-error': { status: 500, title: 'Internal error' },
   'observatory-unavailable': { status: 503, title: 'Observatory unavailable' },
   'not-ready': { status: 503, title: 'Not ready' },
+  'outcome-unknown': { status: 504, title: 'Outcome unknown' },
 } as const;
 
 export type ProblemType = keyof typeof PROBLEMS;

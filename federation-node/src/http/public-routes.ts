@@ -7,11 +7,12 @@ import { CreateBookingRequest, IDEMPOTENCY_KEY_PATTERN, ListBookingsQuery } from
 import { DAY_MS, MINUTE_MS, canonicalInstant, isBookableHour } from '../domain/slots.js';
 import type { NodeParts } from '../node-parts.js';
 import type { Principal } from '../security/principals.js';
-import type { BookingRecord } from '../storage/booking-repository.js';
-import { authenticate, rateLimit, requireBookingReader, requireScientist } from './auth.js';
+import { BookingAccess } from '../bookings/booking-access.js';
+import { BookingForwarder, homesFromScientistsTable } from '../bookings/booking-forwarding.js';
+import { authenticate, requireScientist, unauthorized } from './auth.js';
 import { readJson, validate } from './body.js';
 import { HttpProblem } from './problem.js';
-import { bookingView, telescopeView } from './views.js';
+import { telescopeView } from './views.js';
 
 const AvailabilityQuery = z.strictObject({
   from: z.iso.datetime({ offset: true }).optional(),
@@ -21,8 +22,12 @@ const AvailabilityQuery = z.strictObject({
 export function publicRoutes(parts: NodeParts): Router {
   const router = new Router();
   const { directory, clock } = parts;
+  // Middleware of this router runs for every route of the app (the routers are nested in one
+  // root): the limits tell probes, signed traffic and public traffic apart themselves.
   router.use(authenticate(parts.security.tokens));
-  router.use(rateLimit({ perTokenPerMinute: parts.config.RATE_LIMIT_PER_TOKEN_PER_MINUTE, perAddressPerMinute: parts.config.RATE_LIMIT_PER_ADDRESS_PER_MINUTE }));
+  router.use(parts.rateLimits.publicTraffic());
+  const access = new BookingAccess(parts);
+  const forwarder = new BookingForwarder(parts, homesFromScientistsTable(parts));
 
   router.get('/', (ctx) => {
     const base = directory.self.url;
@@ -78,7 +83,7 @@ export function publicRoutes(parts: NodeParts): Router {
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.status = 201;
     ctx.set('Location', `${directory.self.url}/bookings/${booking.id}`);
-    ctx.body = viewOf(booking, parts);
+    ctx.body = access.viewOf(booking);
   });
 
   router.get('/bookings', async (ctx) => {
@@ -87,27 +92,20 @@ export function publicRoutes(parts: NodeParts): Router {
     const bookings = await parts.bookings.list({ scientistId, status: query.status, limit: query.limit, offset: query.offset });
     ctx.body = {
       coordinator: directory.selfId,
-      bookings: bookings.map((b) => viewOf(b, parts)),
+      bookings: bookings.map((b) => access.viewOf(b)),
       _links: { self: { href: `${directory.self.url}${ctx.url}` }, ...pageLinks(`${directory.self.url}${ctx.path}`, ctx.querystring, query, bookings.length) },
     };
   });
 
   router.get('/bookings/:id', async (ctx) => {
-    if (await forwardedToCoordinator(ctx, parts)) return;
-    const booking = await parts.bookings.find(ctx.params.id!);
-    if (!booking) throw new HttpProblem('not-found', `no booking ${ctx.params.id}`);
-    requireBookingReader(ctx, booking, directory.selfId);
-    ctx.body = viewOf(booking, parts);
+    if (await answeredByCoordinator(ctx, parts, forwarder)) return;
+    ctx.body = await access.read(ctx.params.id!, ctx.state.principal as Principal | undefined);
   });
 
   router.delete('/bookings/:id', async (ctx) => {
-    const scientistId = requireScientist(ctx);
-    if (await forwardedToCoordinator(ctx, parts)) return;
-    const found = await parts.bookings.find(ctx.params.id!);
-    if (!found) throw new HttpProblem('not-found', `no booking ${ctx.params.id}`);
-    if (found.scientistId !== scientistId) throw new HttpProblem('forbidden', `booking ${found.id} belongs to another scientist`);
-    const booking = await parts.bookingService.cancel(found.id);
-    ctx.body = viewOf(booking, parts);
+    requireScientist(ctx);
+    if (await answeredByCoordinator(ctx, parts, forwarder)) return;
+    ctx.body = await access.cancel(ctx.params.id!, ctx.state.principal as Principal);
   });
 
   return router;
@@ -198,28 +196,25 @@ function idempotencyKeyOf(ctx: Context): string | undefined {
   return key;
 }
 
-/** A booking coordinated elsewhere is answered by its coordinator. */
-async function forwardedToCoordinator(ctx: Context, parts: NodeParts): Promise<boolean> {
-  const coordinator = String(ctx.params.id).split('.')[0]!;
+/**
+ * A booking coordinated elsewhere is answered by its coordinator: asked in a signed call on
+ * the caller's behalf (their token stays here), or the caller is redirected there.
+ */
+async function answeredByCoordinator(ctx: Context, parts: NodeParts, forwarder: BookingForwarder): Promise<boolean> {
+  const bookingId = ctx.params.id!;
+  const coordinator = bookingId.split('.')[0]!;
   if (coordinator === parts.directory.selfId) return false;
-  if (!parts.directory.members.has(coordinator)) throw new HttpProblem('not-found', `no booking ${ctx.params.id}: no observatory ${coordinator} coordinates bookings here`);
-  const headers: Record<string, string> = { 'x-request-id': String(ctx.state.requestId) };
-  const authorization = ctx.get('Authorization');
-  if (authorization) headers.authorization = authorization;
-  let answer;
-  try {
-    answer = await parts.peers.forward(coordinator, ctx.method as 'GET' | 'DELETE', `/bookings/${encodeURIComponent(ctx.params.id!)}`, headers);
-  } catch (error) {
-    throw new HttpProblem('observatory-unavailable', `booking ${ctx.params.id} is coordinated by ${coordinator}, which did not answer: ${(error as Error).message}`, { unavailableObservatories: [coordinator] }, { 'Retry-After': '5' });
+  if (!parts.directory.members.has(coordinator)) throw new HttpProblem('not-found', `no booking ${bookingId}: no observatory ${coordinator} coordinates bookings here`);
+  const principal = ctx.state.principal as Principal | undefined;
+  if (!principal) throw unauthorized('send an API token: Authorization: Bearer <token>');
+  const answer = await forwarder.forward(ctx.method as 'GET' | 'DELETE', bookingId, coordinator, principal);
+  if (answer.kind === 'redirect') {
+    ctx.status = 307;
+    ctx.set('Location', answer.location);
+  } else {
+    ctx.status = answer.status;
+    ctx.type = answer.contentType;
   }
-  ctx.status = answer.status;
-  ctx.type = answer.contentType;
   ctx.body = answer.body;
   return true;
-}
-
-function viewOf(booking: BookingRecord, parts: NodeParts) {
-  const txId = booking.status === 'CANCELLED' ? booking.cancelTxId : booking.id;
-  const tx = txId ? parts.engine.coordinator.view(txId) : undefined;
-  return bookingView(booking, parts.directory, tx);
 }

@@ -38,7 +38,7 @@ export function availabilityReader(directory: Directory, slots: SlotTable, peers
       return states;
     }
     const path = `/telescopes/${encodeURIComponent(telescope.id)}/availability?from=${canonicalInstant(fromMs)}&to=${canonicalInstant(toMs)}`;
-    const answer = await peers.forward(telescope.observatoryId, 'GET', path, {});
+    const answer = await peers.forward(telescope.observatoryId, 'GET', path);
     const body = answer.body as { slots?: Array<{ start: string; state: string }> };
     if (answer.status !== 200 || !Array.isArray(body?.slots)) throw new Error(`${telescope.observatoryId} answered ${answer.status}`);
     for (const slot of body.slots) states.set(Date.parse(slot.start), slot.state);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import { authenticate, rateLimit, requireScientist } from '../http/auth.js';
+import { authenticate, requireScientist } from '../http/auth.js';
 import { HttpProblem } from '../http/problem.js';
 import type { NodeParts } from '../node-parts.js';
 import type { Principal } from '../security/principals.js';
@@ -25,7 +25,7 @@ export const APP_CSP = "default-src 'self'; connect-src 'self' http: https:; img
 export function webRoutes(parts: NodeParts, hub: EventHub): Router {
   const router = new Router();
   const assets = loadAssets();
-  const limited = [authenticate(parts.security.tokens), rateLimit({ perTokenPerMinute: parts.config.RATE_LIMIT_PER_TOKEN_PER_MINUTE, perAddressPerMinute: parts.config.RATE_LIMIT_PER_ADDRESS_PER_MINUTE })];
+  const limited = [authenticate(parts.security.tokens), parts.rateLimits.publicTraffic()];
 
   router.get('/', async (ctx, next) => {
     if (ctx.accepts('json', 'html') !== 'html') return next(); // API clients: the JSON index
