@@ -4,15 +4,15 @@
 import { writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CoordinatorCore, ParticipantCore, ProtocolEngine, type EnginePorts } from '../../coordinator-2pc/src/index.js';
-import { durableKnowledge } from './durability/transaction-views.js';
+import { CoordinatorCore, ParticipantCore, ProtocolEngine } from '../../coordinator-2pc/src/index.js';
+import { enginePorts, instrumented } from './engine-ports.js';
 import { Reconciler } from './durability/reconciler.js';
-import { StoreIdentityStore, type StoreIdentity } from './durability/store-identity.js';
+import { StoreIdentityStore } from './durability/store-identity.js';
 import { readScientists } from '../../seeds/catalog.js';
 import { loadSeeds } from '../../seeds/loader.js';
 import { BookingService } from './bookings/booking-service.js';
 import type { Config, NodeConfig } from './config/config.js';
-import { SlotTable, type ClaimChange } from './domain/slot-table.js';
+import { SlotTable } from './domain/slot-table.js';
 import { FederationClock } from './federation/clock.js';
 import { Directory } from './federation/directory.js';
 import { PeerClient } from './federation/peer-client.js';
@@ -35,7 +35,7 @@ import { loadSecurity, type NodeSecurity } from './security/node-security.js';
 import { PeerAuthenticator } from './security/peer-authenticator.js';
 import { signPeerAnswers } from './http/peer-signatures.js';
 import { admitRequests } from './http/admission.js';
-import { createLoggers, type Loggers } from './logging/logger.js';
+import { createLoggers } from './logging/logger.js';
 import { NodeMetrics } from './metrics/metrics.js';
 import { metricsObserver, metricsRoutes } from './http/metrics-routes.js';
 import type { NodeParts } from './node-parts.js';
@@ -259,50 +259,6 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   };
 }
 
-interface PortDeps {
-  transactionLog: TransactionLog;
-  peers: PeerClient;
-  nowMs: () => number;
-  loggers: Loggers;
-  fatal: (error: unknown) => void;
-  faults: FaultInjector;
-  wake: () => void;
-  /** The app log keeps debug lines (LOG_LEVEL=debug). */
-  debugLogged: boolean;
-  identity: StoreIdentity;
-  selfId: string;
-  clockMarginMs: number;
-  /** Slot changes, once written with the record that caused them (the event stream). */
-  onDurableClaims: (changes: ClaimChange[]) => void;
-}
-
-function enginePorts(deps: PortDeps): EnginePorts {
-  let wakeTimer: NodeJS.Timeout | undefined;
-  return {
-    writeLog: (entry) => {
-      const written = deps.transactionLog.write(entry);
-      // Published beside the engine's own wait, not in front of it: the engine sees the same promise.
-      if (entry.role === 'participant' && entry.changes.length > 0) written.then(() => deps.onDurableClaims(entry.changes as ClaimChange[]), () => undefined);
-      return written;
-    },
-    request: (to, message) => deps.peers.request(to, message),
-    nowMs: deps.nowMs,
-    scheduleWake(atMs) {
-      if (wakeTimer) clearTimeout(wakeTimer);
-      wakeTimer = undefined;
-      if (atMs === undefined) return;
-      wakeTimer = setTimeout(deps.wake, Math.min(Math.max(0, atMs - deps.nowMs()), 2_147_000_000));
-    },
-    audit(effect) {
-      deps.loggers.audit.event(effect.event, effect.details, { txId: effect.txId });
-      // Built only when it is kept: winston formats even the lines its level then drops.
-      if (deps.debugLogged) deps.loggers.app.debug(`${effect.event} ${effect.txId} ${JSON.stringify(effect.details)}`);
-    },
-    fatal: deps.fatal,
-    knowledgeOf: (txId) => durableKnowledge(deps, txId),
-    ...(deps.faults.enabled ? { faultPoint: (point, txId, kind) => deps.faults.hit(point, txId, kind) } : {}),
-  };
-}
 
 /** Fill in from the membership document what the environment left open: the public URL, the time reference. */
 function resolveConfig(environment: Config, directory: Directory, documentReference: string | undefined): NodeConfig {
@@ -311,14 +267,6 @@ function resolveConfig(environment: Config, directory: Directory, documentRefere
   return { ...environment, publicUrl: environment.publicUrl ?? directory.self.url, timeReference };
 }
 
-/** The same ports, timed: log writes until durable, protocol requests until answered. */
-function instrumented(ports: EnginePorts, metrics: NodeMetrics): EnginePorts {
-  return {
-    ...ports,
-    writeLog: (entry) => metrics.logWrite(entry.role, entry.record.state, ports.writeLog(entry)),
-    request: (to, message) => metrics.peerRequest(to, message.type, ports.request(to, message)),
-  };
-}
 
 /** Bring back every unfinished transaction and settle what presumed abort settles. */
 async function recover(parts: NodeParts): Promise<void> {

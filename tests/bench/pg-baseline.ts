@@ -8,19 +8,13 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { percentile } from './floor.js';
+import type { LoadResult } from './load.js';
 import type { PostgresCluster } from './pg-cluster.js';
 
 export const SITES = ['site_a', 'site_b', 'site_c'] as const;
 
-export interface BaselineResult {
-  committed: number;
-  failed: number;
-  seconds: number;
-  bookingsPerSecond: number;
-  p50Ms: number;
-  p95Ms: number;
-  p99Ms: number;
-}
+/** The figures the federation's load driver reports, for the same workload. */
+export type BaselineResult = Pick<LoadResult, 'committed' | 'failed' | 'seconds' | 'bookingsPerSecond' | 'p50Ms' | 'p95Ms' | 'p99Ms'>;
 
 function connect(cluster: PostgresCluster, database: string): Promise<pg.Client> {
   const client = new pg.Client({ host: cluster.host, port: cluster.port, user: cluster.user, database });
