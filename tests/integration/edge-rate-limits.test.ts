@@ -57,7 +57,7 @@ describe('edge: rate limits that fit a federation', function () {
     const env = { RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '10', RATE_LIMIT_PER_PEER_PER_MINUTE: '10', TRUSTED_PROXIES: '127.0.0.1' };
 
     before(async () => {
-      node = await LocalFederation.start({ observatories: ['la-palma'], env });
+      node = await LocalFederation.start({ observatories: ['la-palma'], listedOnly: ['atacama', 'mauna-kea'], env });
       proxy = await RecordingProxy.start(() => node.url('la-palma'), { forwardedFor: true });
     });
     after(async () => {

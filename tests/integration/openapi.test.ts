@@ -121,7 +121,7 @@ describe('OpenAPI document', function () {
   it('real answers of the batch endpoint and of a forwarded read match their documented schemas', async () => {
     const txId = 'mauna-kea.openapiBatch01';
     const now = Date.now();
-    const prepare = { type: 'prepare', txId, kind: 'book', coordinatorId: 'mauna-kea', participants: ['atacama', 'mauna-kea'], timestampMs: now, deadlineMs: now + 5_000, payload: { bookingId: txId, scientistId: 'nancy-roman', items: [item('atacama-ut2', 32, 2)] } };
+    const prepare = { type: 'prepare', txId, kind: 'book', coordinatorId: 'mauna-kea', participants: ['atacama', 'mauna-kea'], timestampMs: now, deadlineMs: now + 5_000, payload: vouchedPart(federation.keys, 'mauna-kea', 'atacama', { bookingId: txId, scientistId: 'nancy-roman', items: [item('atacama-ut2', 32, 2)] }) };
     const fromMaunaKea = signedClient(federation.url('atacama'), peerAuthFrom(federation.keys.secretsFile, 'mauna-kea'), 'atacama');
     const batch = await fromMaunaKea.post('/federation/v1/messages', { from: 'mauna-kea', messages: [prepare, { type: 'abort', txId, from: 'mauna-kea' }, { type: 'commit', txId: 'atacama.notYours0001', from: 'mauna-kea' }] });
     expect(batch.status).to.equal(200);

@@ -3,7 +3,7 @@
 // for another booking. Every attempt is refused with 403 before anything is held, and audited
 // (CREDENTIAL_REFUSED); the honest path through a non-home coordinator records who vouched.
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { LocalFederation } from '../support/federation-harness.js';
@@ -26,8 +26,9 @@ describe('rogue member: scientists\' credentials', function () {
   const send = (id: string, payload: object) => fromRogue().post(`/federation/v1/transactions/${id}/prepare`, prepareAtLaPalma(id, payload));
   const held = async (id: string) => queryFile(federation.node('la-palma').dbFile, 'SELECT * FROM slot_claims WHERE booking_id = ?', [id]);
   const audit = (id: string, eventType: string) => {
-    const dir = path.join(federation.node(id).dataDir, 'logs');
-    return readdirSync(dir).filter((f) => f.includes('audit')).flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split('\n')).filter((l) => l.includes(`"event_type":"${eventType}"`)).map((l) => JSON.parse(l) as { details: Record<string, unknown>; tx_id?: string });
+    // The current audit file (a link to the rotating file of the day; docs/LOGGING.md).
+    const file = path.join(federation.node(id).dataDir, 'logs', `${id}.audit.jsonl`);
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l.includes(`"event_type":"${eventType}"`)).map((l) => JSON.parse(l) as { details: Record<string, unknown>; tx_id?: string });
   };
 
   before(async () => {

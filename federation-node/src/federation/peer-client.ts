@@ -174,7 +174,7 @@ export class PeerClient {
    * on the path can shift the federation's clock.
    */
   async referenceTime(reference: NodeId): Promise<number> {
-    const answer = await this.exchange(reference, 'GET', `${FEDERATION_PREFIX}${TIME_PATH}`, '', this.options.requestTimeoutMs);
+    const answer = await this.exchange(reference, 'GET', `${FEDERATION_PREFIX}${TIME_PATH}`, '', this.options.requestTimeoutMs, true);
     const epochMs = (answer.data as { epochMs?: unknown })?.epochMs;
     if (answer.status !== 200 || typeof epochMs !== 'number') throw new Error(`GET ${FEDERATION_PREFIX}${TIME_PATH} answered ${answer.status}`);
     return epochMs;
@@ -293,13 +293,19 @@ export class PeerClient {
    * One signed HTTP exchange on a kept-alive connection (node:http directly: a third of
    * axios's CPU per call). An answer whose signature does not check counts as no answer.
    */
-  private async exchange(to: NodeId, method: 'GET' | 'POST' | 'DELETE', path: string, body: string, timeoutMs: number): Promise<HttpAnswer> {
+  /**
+   * `clockExchange`: the time reference's clock is what is being measured, so its answer is
+   * checked without the signature time window and the request carries no deadline — both
+   * would refuse exactly the reference whose clock moved, which must be seen and reported
+   * (federation/clock.ts). The answer stays bound to this very request.
+   */
+  private async exchange(to: NodeId, method: 'GET' | 'POST' | 'DELETE', path: string, body: string, timeoutMs: number, clockExchange = false): Promise<HttpAnswer> {
     const target = this.targetOf(to);
     const fullPath = `${target.pathname.replace(/\/$/, '')}${path}`;
     const signature = this.options.auth.signRequest(to, method, fullPath, body);
-    const answer = await this.send(target, method, fullPath, body, signature, timeoutMs);
+    const answer = await this.send(target, method, fullPath, body, signature, timeoutMs, !clockExchange);
     try {
-      this.options.auth.verifyAnswer(to, { method, target: fullPath, body, headers: signature }, answer);
+      this.options.auth.verifyAnswer(to, { method, target: fullPath, body, headers: signature }, answer, clockExchange);
     } catch (error) {
       // A node that refuses work before reading it (stale, clock jumped, disk full) answers 503
       // unsigned. Its reason is shown, marked unverified: it can only make this call fail, and
@@ -310,10 +316,10 @@ export class PeerClient {
     return answer;
   }
 
-  private send(target: URL, method: 'GET' | 'POST' | 'DELETE', fullPath: string, body: string, signature: Record<string, string>, timeoutMs: number): Promise<HttpAnswer> {
+  private send(target: URL, method: 'GET' | 'POST' | 'DELETE', fullPath: string, body: string, signature: Record<string, string>, timeoutMs: number, withDeadline = true): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       // The instant this sender stops waiting: a receiver that reads the request later drops it unprocessed.
-      const headers: Record<string, string | number> = { accept: 'application/json', [REQUEST_DEADLINE_HEADER]: this.options.nowMs() + timeoutMs, ...signature };
+      const headers: Record<string, string | number> = { accept: 'application/json', ...(withDeadline ? { [REQUEST_DEADLINE_HEADER]: this.options.nowMs() + timeoutMs } : {}), ...signature };
       if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       const transport = target.protocol === 'https:' ? https : http;
       const request = transport.request({ method, host: target.hostname, port: target.port, path: fullPath, headers, agent: this.agents[target.protocol as 'http:'] });

@@ -10,6 +10,8 @@ import { HttpProblem } from './problem.js';
 
 const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE']);
 
+const CLOCK_PATH = '/federation/v1/time';
+
 /** Router middleware: reads the body, checks the signature, remembers who sent it. */
 export function verifyPeerRequests(auth: PeerAuthenticator, bytesMax: number) {
   return async (ctx: Context, next: Next): Promise<void> => {
@@ -17,7 +19,8 @@ export function verifyPeerRequests(auth: PeerAuthenticator, bytesMax: number) {
     const body = BODILESS_METHODS.has(ctx.method) ? Buffer.alloc(0) : await readRawBody(ctx, { bytesMax });
     const request: SignedRequest = { method: ctx.method, target: ctx.url, body, headers: ctx.headers };
     try {
-      ctx.state.peer = auth.verifyIncoming(request);
+      // The time reference's clock is what its time request measures: no time window there.
+      ctx.state.peer = auth.verifyIncoming(request, ctx.method === 'GET' && ctx.path.endsWith(CLOCK_PATH));
     } catch (error) {
       if (error instanceof SignatureError) throw new HttpProblem('unauthorized', `protocol messages must be signed by a member of the federation: ${error.message}`);
       throw error;

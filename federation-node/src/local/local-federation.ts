@@ -28,6 +28,8 @@ export interface NodeHandle {
 export interface FederationOptions {
   /** Observatory ids to run (default: every observatory of the catalog). */
   observatories?: string[];
+  /** Members listed in the membership document (keys, URL) but not started: peers a test plays itself. */
+  listedOnly?: string[];
   /** Environment for every node. */
   env?: Record<string, string>;
   /** Environment for one node. */
@@ -66,13 +68,14 @@ export class LocalFederation {
   static async start(options: FederationOptions = {}): Promise<LocalFederation> {
     const federation = new LocalFederation(options);
     const ids = options.observatories ?? readCatalog().observatories.map((o) => o.id);
-    for (const [index, id] of ids.entries()) {
+    const listed = [...ids, ...(options.listedOnly ?? [])];
+    for (const [index, id] of listed.entries()) {
       const port = options.basePort ? options.basePort + index : await freePort();
       federation.addHandle(id, port);
     }
     // CATALOG_FILE in `env`: the observatories and telescopes the membership document describes.
     const catalog = new Map(readCatalog(options.env?.CATALOG_FILE).observatories.map((o) => [o.id, o]));
-    const members = ids.map((id) => localMember(federation.keys, catalog.get(id)!, federation.url(id)));
+    const members = listed.map((id) => localMember(federation.keys, catalog.get(id)!, federation.url(id)));
     writeMembershipFile(federation.keys, { federation: 'local-test', version: 1, members });
     try {
       await Promise.all(ids.map((id) => federation.launch(id)));
