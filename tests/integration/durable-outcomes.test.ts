@@ -13,6 +13,7 @@ import { item } from '../support/slots.js';
 import { snapshot, violations } from '../support/consistency.js';
 import { queryFile } from '../support/sqlite.js';
 import { peerAuthFrom, signedClient } from '../support/signing.js';
+import { RecordingProxy } from '../support/recording-proxy.js';
 
 const STORE_CLI = path.join(path.dirname(NODE_MAIN), 'cli', 'store.js');
 const FAST = {
@@ -40,17 +41,25 @@ async function participantState(federation: LocalFederation, id: string, txId: s
   return rows[0]?.state;
 }
 
+/** A decision (commit or abort) on its way from the coordinator to a participant. */
+const isDecision = (request: { method: string; body: string }) => request.method === 'POST' && /"type":"(commit|abort)"/.test(request.body);
+
 /**
  * A two-site booking coordinated by atacama whose la-palma part is left in doubt: la-palma dies
- * right after voting yes. On a loaded machine the vote may not leave before the kill (the
- * booking then fails with 503): another hour is tried, at most three times.
+ * right after voting yes (fault point participant.voted-yes), and `relay`, atacama's route to
+ * la-palma, holds every decision for la-palma until it has died — on a quiet machine the commit
+ * would otherwise arrive and be written before the fault point fires. What was held is then
+ * lost, as on a connection cut by the crash. On a loaded machine the vote may not leave before
+ * the kill (the booking then fails with 503): another hour is tried, at most three times.
  */
-async function bookWhileLaPalmaDiesAfterVotingYes(federation: LocalFederation): Promise<string> {
+async function bookWhileLaPalmaDiesAfterVotingYes(federation: LocalFederation, relay: RecordingProxy): Promise<string> {
   for (let attempt = 0; ; attempt += 1) {
     const palmaDied = federation.exited('la-palma', 15_000);
+    relay.hold(isDecision);
     const items = [item('mauna-kea-keck1', 152, 5 + attempt), item('la-palma-gtc', 152, 5 + attempt)];
     const booked = await federationClient(federation, 'atacama').post('/bookings', { scientistId: 'vera-rubin', items });
     await palmaDied;
+    relay.release('drop');
     if (booked.status === 201) return booked.data.id as string;
     expect(booked.status, JSON.stringify(booked.data)).to.equal(503);
     if (attempt === 2) throw new Error(`la-palma's yes vote never reached atacama before it died: ${JSON.stringify(booked.data)}`);
@@ -135,9 +144,14 @@ describe('durable outcomes (real processes)', function () {
 
   for (const coordinatorFate of ['restarted with an empty store under its own name', 'SIGKILLed after its decision and never restarted'] as const) {
     it(`a coordinator ${coordinatorFate}: the in-doubt participant commits by cooperative termination, never releases the confirmed slot`, async () => {
-      const federation = await LocalFederation.start({ env: FAST, nodeEnv: { 'la-palma': { FAULT_POINTS: 'participant.voted-yes' } } });
+      let federation: LocalFederation | undefined;
+      const relay = await RecordingProxy.start(() => federation!.url('la-palma'));
+      federation = await LocalFederation.start({ env: FAST, nodeEnv: { 'la-palma': { FAULT_POINTS: 'participant.voted-yes' } }, routeVia: { atacama: { 'la-palma': relay.url } } }).catch(async (error: unknown) => {
+        await relay.stop();
+        throw error;
+      });
       try {
-        const txId = await bookWhileLaPalmaDiesAfterVotingYes(federation);
+        const txId = await bookWhileLaPalmaDiesAfterVotingYes(federation, relay);
         await until('mauna-kea committed', async () => ((await participantState(federation, 'mauna-kea', txId)) === 'committed' ? true : undefined));
         expect(await participantState(federation, 'la-palma', txId)).to.equal('prepared');
 
@@ -155,6 +169,7 @@ describe('durable outcomes (real processes)', function () {
         if (coordinatorFate.startsWith('restarted')) expect((terminated?.details?.answers as Record<string, string>).atacama).to.equal('unknown');
       } finally {
         await federation.stop();
+        await relay.stop();
       }
     });
   }

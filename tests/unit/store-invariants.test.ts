@@ -75,6 +75,13 @@ describe('the transaction log\'s assertion before a write', () => {
     const entry: LogEntry = { role: 'participant', record: recordOf(prepare, 'committed'), changes: [{ op: 'update', txId: prepare.txId, claim: heldClaim(prepare.txId, 1) }] };
     expect(() => claimChangesOf(entry)).to.throw(StoreInvariantError, /a committed record leaves no slot HELD/);
   });
+
+  it('accepts a committed record whose slot is held then confirmed in the same entry (a reapplied outcome), judging the slot by its last change', () => {
+    const changes: ClaimChange[] = [insert(heldClaim(prepare.txId, 1)), { op: 'update', txId: prepare.txId, claim: heldClaim(prepare.txId, 1, 'BOOKED') }];
+    expect(claimChangesOf({ role: 'participant', record: recordOf(prepare, 'committed'), changes })).to.have.length(2);
+    const heldLast: ClaimChange[] = [changes[1]!, { op: 'update', txId: prepare.txId, claim: heldClaim(prepare.txId, 1) }];
+    expect(() => claimChangesOf({ role: 'participant', record: recordOf(prepare, 'committed'), changes: heldLast })).to.throw(StoreInvariantError, /a committed record leaves no slot HELD/);
+  });
 });
 
 describe('the recovery\'s assertion after loading the store', () => {

@@ -2,7 +2,8 @@
 // storage boundary (TigerBeetle: assert data right before writing it and right after reading
 // it back):
 // - before a write: every claim change belongs to the record it is written with (made by the
-//   same transaction, in a state that record allows);
+//   same transaction, leaving each slot in a state that record allows: a slot changed twice in
+//   one entry, as a reapplied outcome holds then confirms, is judged by its last change);
 // - after loading: every HELD or RELEASING claim has its PREPARED participant record, and
 //   every PREPARED record has all its claims.
 // A violation is a StoreInvariantError naming the rows; the node stops on it (at start: it
@@ -23,15 +24,23 @@ export function claimChangesOf(entry: LogEntry): ClaimChange[] {
   if (entry.role === 'coordinator') return [];
   const { record } = entry;
   const changes = entry.changes as ClaimChange[];
-  const wrong = changes.filter((change) => changeProblem(change, record) !== undefined);
+  const last = new Map(changes.map((change) => [slotKey(change), change]));
+  const problemOf = (change: ClaimChange) => changeProblem(change, record, last.get(slotKey(change)) !== change);
+  const wrong = changes.filter((change) => problemOf(change) !== undefined);
   if (wrong.length === 0) return changes;
-  const rows = wrong.map((change) => `${describeChange(change)}: ${changeProblem(change, record)!}`);
+  const rows = wrong.map((change) => `${describeChange(change)}: ${problemOf(change)!}`);
   throw new StoreInvariantError(`refusing to write the ${record.state} record of ${record.txId} with ${listed(rows)}`);
 }
 
-function changeProblem(change: ClaimChange, record: ParticipantRecord): string | undefined {
+function slotKey(change: ClaimChange): string {
+  return change.op === 'delete' ? `${change.telescopeId}|${change.startMs}` : `${change.claim.telescopeId}|${change.claim.startMs}`;
+}
+
+/** `superseded`: a later change of the same entry sets the same slot again; only its last state is left. */
+function changeProblem(change: ClaimChange, record: ParticipantRecord, superseded: boolean): string | undefined {
   if (change.txId !== record.txId) return `made by another transaction (${change.txId})`;
   if (change.op === 'delete') return record.state === 'prepared' ? 'a prepare only takes slots' : undefined;
+  if (superseded) return undefined;
   const { state, txId } = change.claim;
   const pending = state === 'HELD' || state === 'RELEASING';
   if (record.state === 'prepared' && !(pending && txId === record.txId)) return `a prepared record holds its slots, not ${state} by ${txId}`;
