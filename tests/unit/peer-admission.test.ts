@@ -6,7 +6,7 @@ import type { PartPayload } from '../../federation-node/src/domain/slot-table.js
 import type { Telescope } from '../../federation-node/src/domain/slots.js';
 import { PeerAdmission, type AdmissionLimits } from '../../federation-node/src/federation/peer-admission.js';
 import { HttpProblem } from '../../federation-node/src/http/problem.js';
-import { problemForAbort } from '../../federation-node/src/bookings/booking-service.js';
+import { problemForAbort } from '../../federation-node/src/bookings/booking-problems.js';
 
 const NOW = 1_800_000_000_000;
 const LIMITS: AdmissionLimits = {

@@ -13,6 +13,7 @@ import { HttpProblem } from '../http/problem.js';
 import type { BookingRecord, BookingRepository } from '../storage/booking-repository.js';
 import { type AvailabilityReader, type Segment, type Suggestion, keyOf, nextCombination, suggestionsFor, takenChoices } from './alternatives.js';
 import type { CreateBookingRequest } from './booking-schemas.js';
+import { problemForAbort, problemOf, reusedKey } from './booking-problems.js';
 
 export interface BookingServiceDeps {
   directory: Directory;
@@ -319,31 +320,6 @@ function partsOf(items: BookingItem[]): Map<string, Array<{ telescopeId: string;
 
 function partDigests(items: BookingItem[]): Record<string, string> {
   return Object.fromEntries([...partsOf(items)].map(([node, part]) => [node, partDigest(part)]));
-}
-
-/** The most useful answer for an aborted transaction: a conflict beats an invalid item beats an outage. */
-export function problemForAbort(reasons: AbortReason[], what: 'booking' | 'cancellation', bookingId: string): HttpProblem {
-  const conflicts = reasons.filter((r) => r.code === 'conflict');
-  if (conflicts.length > 0) {
-    return new HttpProblem(what === 'booking' ? 'slot-taken' : 'booking-state-conflict', conflicts.map((r) => `${r.node ?? '?'}: ${r.detail}`).join('; '), { bookingId, conflicts });
-  }
-  const invalid = reasons.filter((r) => r.code === 'invalid');
-  if (invalid.length > 0) {
-    return new HttpProblem(what === 'booking' ? 'unprocessable-booking' : 'booking-state-conflict', invalid.map((r) => `${r.node ?? '?'}: ${r.detail}`).join('; '), { bookingId });
-  }
-  const down = [...new Set(reasons.filter((r) => r.node).map((r) => r.node!))];
-  const detail = `the ${what} was not made: ${reasons.map((r) => r.detail).join('; ') || 'the transaction aborted'}`;
-  return new HttpProblem('observatory-unavailable', detail, { bookingId, unavailableObservatories: down }, { 'Retry-After': '5' });
-}
-
-function problemOf(stored: unknown): HttpProblem {
-  const s = (stored ?? {}) as { problem?: string; detail?: string; conflicts?: unknown };
-  const type = (s.problem ?? 'slot-taken') as ConstructorParameters<typeof HttpProblem>[0];
-  return new HttpProblem(type, s.detail ?? 'the booking was rejected', s.conflicts ? { conflicts: s.conflicts } : {});
-}
-
-function reusedKey(key: string): HttpProblem {
-  return new HttpProblem('idempotency-key-reused', `Idempotency-Key ${key} was already used with a different request body`);
 }
 
 export function newTxId(nodeId: string, incarnation = 1): string {
