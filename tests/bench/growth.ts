@@ -19,7 +19,7 @@ const CLIENTS = Number(values.clients);
 const SAMPLE_MS = Number(values['sample-s']) * 1000;
 const GROWTH_ENV = {
   TRANSACTION_RECORD_RETENTION_MINUTES: '2',
-  FINISHED_RETENTION_MS: '60000',
+  FINISHED_RETENTION_MS: '90000', // above PEER_DEADLINE_AHEAD_MAX_MS + PEER_CLOCK_SKEW_MAX_MS (config refuses less)
   PRUNE_INTERVAL_MS: '10000',
   LOG_FILE_MAX_MB: '1',
   LOG_FILES_MAX: '2',
