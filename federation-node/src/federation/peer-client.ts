@@ -19,19 +19,9 @@ import type { ReplyMessage, RequestMessage } from '../../../coordinator-2pc/src/
 import type { PeerAuthenticator } from '../security/peer-authenticator.js';
 import { TimedOut, describeTransportError, fail, parseBody, parseReply, problemDetail, routeOf, settleFromEntry, succeed, type Pending } from './peer-messages.js';
 
-export const FEDERATION_PREFIX = '/federation/v1';
+import { BATCH_PATH, FEDERATION_PREFIX, PeerCallError, REQUEST_DEADLINE_HEADER, TIME_PATH } from './peer-wire.js';
 
-/** A failed exchange; `delivered`: the request had been written out, so the peer may have acted on it. */
-export class PeerCallError extends Error {
-  override name = 'PeerCallError';
-  constructor(message: string, readonly delivered: boolean) {
-    super(message);
-  }
-}
-export const BATCH_PATH = '/messages';
-export const TIME_PATH = '/time';
-/** The instant (epoch ms, federation clock) a sender stops waiting for its request; a receiver drops it unread after that. */
-export const REQUEST_DEADLINE_HEADER = 'federation-request-deadline';
+export { BATCH_PATH, FEDERATION_PREFIX, PeerCallError, REQUEST_DEADLINE_HEADER, TIME_PATH } from './peer-wire.js';
 
 export interface PeerClientOptions {
   selfId: NodeId;

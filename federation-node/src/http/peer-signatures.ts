@@ -7,10 +7,11 @@ import { SignatureError, type SignedRequest } from '../security/message-signatur
 import type { PeerAuthenticator } from '../security/peer-authenticator.js';
 import { readRawBody } from './body.js';
 import { HttpProblem } from './problem.js';
+import { FEDERATION_PREFIX, TIME_PATH } from '../federation/peer-wire.js';
 
 const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE']);
 
-const CLOCK_PATH = '/federation/v1/time';
+const CLOCK_PATH = `${FEDERATION_PREFIX}${TIME_PATH}`;
 
 /** Router middleware: reads the body, checks the signature, remembers who sent it. */
 export function verifyPeerRequests(auth: PeerAuthenticator, bytesMax: number) {
