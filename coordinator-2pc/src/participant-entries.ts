@@ -5,7 +5,15 @@ import type { Effect, ParticipantRecord } from './ports.js';
 import { invariant } from './invariants.js';
 import type { StatusAnswer } from './durable-knowledge.js';
 
-export type Waiting = { phase: 'waiting'; prepare: PrepareMessage; sinceMs: number; waitUntilMs: number; blockers: TxId[] };
+export type Waiting = {
+  phase: 'waiting';
+  prepare: PrepareMessage;
+  sinceMs: number;
+  waitUntilMs: number;
+  blockers: TxId[];
+  /** Blockers waited for outside wait-die's age order (wait-die.ts): the booking a cancellation cancels. */
+  awaitable?: TxId[];
+};
 export type Prepared = {
   phase: 'prepared';
   record: ParticipantRecord;
@@ -68,3 +76,19 @@ export function toView(txId: TxId, entry: Entry): ParticipantTxView {
     ...(entry.phase === 'prepared' && entry.answers ? { answers: { ...entry.answers } } : {}),
   };
 }
+
+/**
+ * Forget finished transactions, oldest first, once no late prepare for them can still be
+ * accepted (past both their retention and their deadline). `queue` lists them in finishing order.
+ */
+export function forgetFinished(queue: TxId[], entries: Map<TxId, Entry>, retentionMs: number, nowMs: number): void {
+  while (queue.length > 0) {
+    const txId = queue[0]!;
+    const entry = entries.get(txId);
+    const finished = entry && (entry.phase === 'committed' || entry.phase === 'aborted');
+    if (finished && nowMs <= Math.max(entry.record.updatedAtMs + retentionMs, entry.record.deadlineMs)) return;
+    queue.shift();
+    if (finished) entries.delete(txId);
+  }
+}
+

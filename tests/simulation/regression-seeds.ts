@@ -56,4 +56,5 @@ export const BLINDNESS_CHECKS: ReadonlyArray<{ bug: Exclude<BugHook, 'none'>; wh
   { bug: 'forgetful-coordinator', what: 'a coordinator that forgets its durable commit decisions when it restarts', seedsMax: 50 },
   { bug: 'lying-disk', what: 'a disk that acknowledges writes before they are durable (a commit sent before its decision is)', seedsMax: 50 },
   { bug: 'swept-changes', what: 'slot changes swept up by the next write instead of travelling with their own record (the hold-orphan bug)', seedsMax: 50 },
+  { bug: 'cancel-dies-behind-own-booking', what: 'a cancellation sent right after its booking\'s 201 that dies under wait-die behind its own booking\'s hold', seedsMax: 50 },
 ];

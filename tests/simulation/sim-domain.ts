@@ -88,3 +88,27 @@ export class SweptChanges implements ResourceManager {
     return [];
   }
 }
+
+/**
+ * The cancellation that dies behind its own booking put back on purpose (bug hook
+ * 'cancel-dies-behind-own-booking'): the slot table's conflicts lose their `awaitable`
+ * blockers, so a cancellation younger than the hold of its own booking dies under wait-die.
+ */
+export class NoAwaitableBlockers implements ResourceManager {
+  constructor(private readonly slots: SlotTable) {}
+
+  tryHold(txId: TxId, kind: TxKind, payload: unknown, nowMs: number): HoldAttempt {
+    const attempt = this.slots.tryHold(txId, kind, payload, nowMs);
+    if (attempt.ok || attempt.code !== 'conflict') return attempt;
+    const { awaitable: _dropped, ...withoutAwaitable } = attempt;
+    return withoutAwaitable;
+  }
+
+  confirm(txId: TxId, kind: TxKind): ResourceChanges {
+    return this.slots.confirm(txId, kind);
+  }
+
+  release(txId: TxId, kind: TxKind): ResourceChanges {
+    return this.slots.release(txId, kind);
+  }
+}

@@ -13,14 +13,14 @@ import { recoverFromStore, type StoredState, type UndecidedTransaction } from '.
 import type { SimulationProfile } from './profile.js';
 import type { Prng } from './prng.js';
 import { DiskWriteError, type Scheduler, type SimDisk } from './sim-disk.js';
-import { SweptChanges, slotTableOf } from './sim-domain.js';
+import { NoAwaitableBlockers, SweptChanges, slotTableOf } from './sim-domain.js';
 import { claimChangesOf } from '../../federation-node/src/storage/store-invariants.js';
 import type { Endpoint, SimNetwork } from './sim-network.js';
 import type { Trace } from './trace.js';
 
 /** Test-only ways to break a node on purpose, to prove the checker is not blind. */
-export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes';
-export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure', 'swept-changes'];
+export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes' | 'cancel-dies-behind-own-booking';
+export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure', 'swept-changes', 'cancel-dies-behind-own-booking'];
 
 export interface NodeHost {
   readonly scheduler: Scheduler;
@@ -122,7 +122,8 @@ export class SimNode implements Endpoint {
     this.slots = slotTableOf(this.id);
     const selfId = this.id;
     this.sweptJournal = this.host.bug === 'swept-changes' ? new SweptChanges(this.slots) : undefined;
-    const participant = new ParticipantCore({ selfId, ...this.host.profile.participant }, this.sweptJournal ?? this.slots);
+    const ownBookingIgnored = this.host.bug === 'cancel-dies-behind-own-booking' ? new NoAwaitableBlockers(this.slots) : undefined;
+    const participant = new ParticipantCore({ selfId, ...this.host.profile.participant }, this.sweptJournal ?? ownBookingIgnored ?? this.slots);
     const coordinator = new CoordinatorCore({ selfId, ...this.host.profile.coordinator });
     this.engine = new ProtocolEngine(selfId, participant, coordinator, this.portsOf(this.incarnation));
     this.host.trace.add(this.id, () => `start incarnation ${this.incarnation} (clock ${this.clockSkewMs} ms): ${stored.participantRecords.length} participant records, ${stored.decidedRecords.length} decided, ${stored.claims.length} claims, ${stored.undecided.length} undecided`);
