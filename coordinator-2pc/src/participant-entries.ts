@@ -92,3 +92,13 @@ export function forgetFinished(queue: TxId[], entries: Map<TxId, Entry>, retenti
   }
 }
 
+/**
+ * Bring a timer back to at most its longest interval from now. Timers are instants of the
+ * federation clock: when a jumped clock is synchronised back, they would otherwise wait for
+ * the size of the step as well (simulator seed 67054). A wait ends sooner, a query is sent
+ * sooner: both are safe at any time.
+ */
+export function capTimers(entry: Entry, nowMs: number, limits: { waitMaxMs: number; inDoubtQueryAfterMs: number; queryBackoffMaxMs: number }): void {
+  if (entry.phase === 'waiting') entry.waitUntilMs = Math.min(entry.waitUntilMs, nowMs + limits.waitMaxMs);
+  else if (entry.phase === 'prepared') entry.nextQueryAtMs = Math.min(entry.nextQueryAtMs, nowMs + Math.max(limits.inDoubtQueryAfterMs, limits.queryBackoffMaxMs));
+}

@@ -15,7 +15,7 @@ import { askPeers, onPeerQuery, onStatusReply, reapply, type TerminationHost } f
 import type { Effect, ParticipantRecord, ResourceChanges, ResourceManager } from './ports.js';
 import { invariant, isOlder } from './invariants.js';
 import { mayWait, waitingEntry, waitOverReason } from './wait-die.js';
-import { abortedReason, audit, forgetFinished, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
+import { abortedReason, audit, capTimers, forgetFinished, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
 
 export type { ParticipantTxView } from './participant-entries.js';
 
@@ -96,11 +96,15 @@ export class ParticipantCore {
     }
   }
 
-  /** The earliest time at which a tick has something to do, or undefined. */
-  nextWakeAtMs(): number | undefined {
+  /**
+   * The earliest time at which a tick has something to do, or undefined. Given the clock, a
+   * timer further ahead than its longest interval is brought back first (capTimers).
+   */
+  nextWakeAtMs(nowMs?: number): number | undefined {
     let earliest: number | undefined;
     for (const txId of this.active) {
       const entry = this.entries.get(txId);
+      if (entry && nowMs !== undefined) capTimers(entry, nowMs, this.config);
       const at = entry?.phase === 'waiting' ? entry.waitUntilMs : entry?.phase === 'prepared' ? entry.nextQueryAtMs : undefined;
       if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
     }

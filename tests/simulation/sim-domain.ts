@@ -4,6 +4,8 @@
 // starts 1,000 s after the epoch, so that every item is in the future.
 import type { NodeId, TxId, TxKind } from '../../coordinator-2pc/src/messages.js';
 import type { HoldAttempt, ResourceChanges, ResourceManager } from '../../coordinator-2pc/src/ports.js';
+import { ParticipantCore } from '../../coordinator-2pc/src/participant.js';
+import { CoordinatorCore } from '../../coordinator-2pc/src/coordinator.js';
 import { PartPayload, SlotTable } from '../../federation-node/src/domain/slot-table.js';
 import { HOUR_MS, canonicalInstant, type BookingLimits, type Telescope } from '../../federation-node/src/domain/slots.js';
 
@@ -110,5 +112,21 @@ export class NoAwaitableBlockers implements ResourceManager {
 
   release(txId: TxId, kind: TxKind): ResourceChanges {
     return this.slots.release(txId, kind);
+  }
+}
+
+/**
+ * Timers left as they were before they were capped (bug hook 'uncapped-timers'): a clock
+ * synchronised back after a jump makes every re-send and query wait for the step as well.
+ */
+export class UncappedParticipant extends ParticipantCore {
+  override nextWakeAtMs(): number | undefined {
+    return super.nextWakeAtMs();
+  }
+}
+
+export class UncappedCoordinator extends CoordinatorCore {
+  override nextWakeAtMs(): number | undefined {
+    return super.nextWakeAtMs();
   }
 }
