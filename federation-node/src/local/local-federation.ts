@@ -11,6 +11,7 @@ import { readCatalog, readScientists, type ObservatorySeed } from '../../../seed
 import type { MembershipStatus } from '../security/membership-reloader.js';
 import { addOperatorToken, ensureLocalKeys, localMember, readLocalTokens, signingKeyFile, writeMembershipFile, type LocalKeyFiles, type LocalTokens } from '../security/local-keys.js';
 import { addMember } from './membership-tools.js';
+import type { PostgresCluster } from './postgres-cluster.js';
 
 /** The documented command that runs one node: `node dist/federation-node/src/main.js`. */
 export const NODE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../main.js');
@@ -21,6 +22,8 @@ export interface NodeHandle {
   url: string;
   dataDir: string;
   dbFile: string;
+  /** Set when the node runs on PostgreSQL: its own database of the federation's cluster. */
+  databaseUrl?: string;
   child: ChildProcess | undefined;
   output: string[];
 }
@@ -40,6 +43,8 @@ export interface FederationOptions {
   showOutput?: boolean;
   /** Node → peer → URL: how that node reaches that peer instead (e.g. through a test proxy). */
   routeVia?: Record<string, Record<string, string>>;
+  /** Run every node on PostgreSQL: one new database per node in this cluster (default: SQLite files). */
+  postgres?: PostgresCluster;
 }
 
 /** How long a node may take to listen: generous, since a loaded two-core machine starts three nodes in ~16 s. */
@@ -71,7 +76,7 @@ export class LocalFederation {
     const listed = [...ids, ...(options.listedOnly ?? [])];
     for (const [index, id] of listed.entries()) {
       const port = options.basePort ? options.basePort + index : await freePort();
-      federation.addHandle(id, port);
+      await federation.withDatabase(federation.addHandle(id, port));
     }
     // CATALOG_FILE in `env`: the observatories and telescopes the membership document describes.
     const catalog = new Map(readCatalog(options.env?.CATALOG_FILE).observatories.map((o) => [o.id, o]));
@@ -101,10 +106,16 @@ export class LocalFederation {
   async join(observatory: ObservatorySeed): Promise<void> {
     ensureLocalKeys(this.keys.dir, [observatory.id], []);
     this.tokens.operators[observatory.id] = addOperatorToken(this.keys, observatory.id);
-    const handle = this.addHandle(observatory.id, await freePort());
+    const handle = await this.withDatabase(this.addHandle(observatory.id, await freePort()));
     const doc = addMember(this.keys, localMember(this.keys, observatory, handle.url));
     await this.membershipLoaded(doc.version, [...this.nodes.keys()].filter((id) => id !== observatory.id));
     await this.launch(observatory.id);
+  }
+
+  /** On PostgreSQL: a new database for the node, named after this federation's folder and the node. */
+  private async withDatabase(handle: NodeHandle): Promise<NodeHandle> {
+    if (this.options.postgres) handle.databaseUrl = await this.options.postgres.createDatabase(`${path.basename(this.root)}-${handle.id}`);
+    return handle;
   }
 
   /** What a node has loaded (its operator's GET /admin/membership). */
@@ -155,6 +166,7 @@ export class LocalFederation {
       PORT: String(handle.port),
       ...(this.options.routeVia?.[id] ? { FEDERATION_PEERS: this.peersSeenBy(id) } : {}),
       DATA_DIR: handle.dataDir,
+      ...(handle.databaseUrl ? { DATABASE_URL: handle.databaseUrl } : {}),
       DEPLOYMENT: 'test',
       LOG_TO_STDOUT: 'false',
       CLOCK_SYNC_INTERVAL_MS: '2000',

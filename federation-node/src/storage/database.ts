@@ -1,16 +1,22 @@
-// Opening the node's SQLite file: one connection that writes (through the SerialWriter) and
-// one that only reads. WAL lets the reader see committed data while the writer works;
-// synchronous=FULL makes every commit reach the disk (fsync) before it returns.
+// Opening the node's store. By default a SQLite file: one connection that writes (through the
+// group-commit writer) and one that only reads. WAL lets the reader see committed data while
+// the writer works; synchronous=FULL makes every commit reach the disk (fsync) before it
+// returns. With DATABASE_URL=postgres://… the same tables live in PostgreSQL
+// (postgres/postgres-database.ts); the rest of the node sees only the ports below.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
 import { ALL_ENTITIES } from './entities.js';
+import type { BatchCommitter } from './group-commit-writer.js';
 import { InitialSchema1795000000000 } from './migrations/1795000000000-initial-schema.js';
 import { StoreIdentity1795000100000 } from './migrations/1795000100000-store-identity.js';
 import { PruneHorizon1795000200000 } from './migrations/1795000200000-prune-horizon.js';
+import { NodeLease1795000300000 } from './migrations/1795000300000-node-lease.js';
+import { SqliteCommitter } from './sqlite-committer.js';
+import { readerOf, type Dialect, type SqlReader } from './sql.js';
 
-export const MIGRATIONS = [InitialSchema1795000000000, StoreIdentity1795000100000, PruneHorizon1795000200000];
+export const MIGRATIONS = [InitialSchema1795000000000, StoreIdentity1795000100000, PruneHorizon1795000200000, NodeLease1795000300000];
 
 /**
  * TypeORM calls verbose() on the sqlite3 driver, which wraps every call to build long stack
@@ -19,47 +25,68 @@ export const MIGRATIONS = [InitialSchema1795000000000, StoreIdentity179500010000
  */
 export const PLAIN_SQLITE3 = { ...sqlite3, verbose: () => sqlite3 };
 
+/** Checked before every batch of an active node of an active/standby pair (ha/lease.ts). */
+export interface LeaseFence {
+  epoch: number;
+  holderId: string;
+}
+
+/** What the engine's own check found (SQLite's integrity_check; PostgreSQL's amcheck where installed). */
+export interface EngineCheck {
+  problems: string[];
+  /** What was checked, in words for the start-up log line. */
+  checked: string;
+}
+
 export interface Database {
+  dialect: Dialect;
+  /** Runs the migrations; the committers write through it. */
   writer: DataSource;
-  reader: DataSource;
+  reader: SqlReader;
+  /** Where the data lives, for messages: the SQLite file, or the PostgreSQL URL without its password. */
   file: string;
+  /** The one writer of the group commit; with a fence, every batch first checks the lease. */
+  committer(fence?: () => LeaseFence): BatchCommitter;
+  engineCheck(): Promise<EngineCheck>;
   close(): Promise<void>;
 }
 
-export async function openDatabase(dataDir: string): Promise<Database> {
+export interface DatabaseOptions {
+  /** postgres://… to run on PostgreSQL; unset: the SQLite file in the data directory. */
+  databaseUrl?: string | undefined;
+  /** PostgreSQL: connections of the read pool. */
+  readPoolMax?: number;
+}
+
+export async function openDatabase(dataDir: string, options: DatabaseOptions = {}): Promise<Database> {
+  if (options.databaseUrl) {
+    const { openPostgres } = await import('./postgres/postgres-database.js');
+    return openPostgres(options.databaseUrl, options.readPoolMax ?? 8);
+  }
+  return openSqlite(dataDir);
+}
+
+async function openSqlite(dataDir: string): Promise<Database> {
   mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, 'node.sqlite');
-  const writer = new DataSource({
-    type: 'sqlite',
-    driver: PLAIN_SQLITE3,
-    database: file,
-    entities: ALL_ENTITIES,
-    migrations: MIGRATIONS,
-    migrationsTransactionMode: 'each',
-    synchronize: false,
-    logging: false,
-    enableWAL: true,
-    busyErrorRetry: 50,
-  });
+  const common = { type: 'sqlite' as const, driver: PLAIN_SQLITE3, database: file, entities: ALL_ENTITIES, synchronize: false, logging: false, enableWAL: true, busyErrorRetry: 50 };
+  const writer = new DataSource({ ...common, migrations: MIGRATIONS, migrationsTransactionMode: 'each' });
   await writer.initialize();
   await writer.query('PRAGMA synchronous = FULL');
   await writer.runMigrations();
-  const reader = new DataSource({
-    type: 'sqlite',
-    driver: PLAIN_SQLITE3,
-    database: file,
-    entities: ALL_ENTITIES,
-    synchronize: false,
-    logging: false,
-    enableWAL: true,
-    busyErrorRetry: 50,
-  });
+  const reader = new DataSource(common);
   await reader.initialize();
   await reader.query('PRAGMA query_only = 1');
   return {
+    dialect: 'sqlite',
     writer,
-    reader,
+    reader: readerOf(reader, 'sqlite'),
     file,
+    committer: () => new SqliteCommitter(writer),
+    async engineCheck() {
+      const integrity: Array<{ integrity_check: string }> = await reader.query('PRAGMA integrity_check');
+      return { problems: integrity.map((r) => r.integrity_check).filter((line) => line !== 'ok').map((line) => `SQLite: ${line}`), checked: 'SQLite integrity' };
+    },
     async close() {
       await reader.destroy();
       await writer.destroy();
