@@ -15,6 +15,7 @@ import type { Config, NodeConfig } from './config/config.js';
 import { SlotTable } from './domain/slot-table.js';
 import { FederationClock } from './federation/clock.js';
 import { Directory } from './federation/directory.js';
+import { MemberUrlProber } from './federation/member-url-prober.js';
 import { PeerClient } from './federation/peer-client.js';
 import { createAdmission } from './federation/peer-admission.js';
 import { createApp } from './http/app.js';
@@ -218,6 +219,8 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   await reconciler.start();
   const pruner = new RecordPruner({ writer, reader: database.reader, nowMs, retentionMs: config.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000, intervalMs: config.PRUNE_INTERVAL_MS, rowsMax: config.PRUNE_ROWS_MAX, log, audit: loggers.audit, paused: () => disk.isLow() });
   pruner.start();
+  const urlProber = new MemberUrlProber(directory, config.MEMBER_URL_PROBE_INTERVAL_MS, (member, from, to) => log.info(`${member} is now reached at ${to} (was ${from}): the active process of its pair`));
+  urlProber.start();
   const routers = [webRoutes(parts, events), publicRoutes(parts), federationRoutes(parts), forwardingRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts), metricsRoutes(metrics, security.tokens, config.NODE_ID)];
   const app = createApp(routers, log, loggers.audit, [clientAddress(config.TRUSTED_PROXIES), signPeerAnswers(peerAuth), publicReadCors], [metricsObserver(metrics)]);
   const admitting = admitRequests(app.callback(), {
@@ -247,6 +250,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
       reconciler.stop();
       membershipReloader.stop();
       pruner.stop();
+      urlProber.stop();
       disk.stop();
       events.close();
       await new Promise<void>((resolve) => {

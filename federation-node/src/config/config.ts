@@ -112,6 +112,10 @@ export const ConfigSchema = z.object({
   LEASE_DURATION_MS: z.coerce.number().int().min(1_000).max(600_000).default(10_000),
   /** How often the active renews its lease. */
   LEASE_RENEW_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(2_000),
+  /** This process's name in the lease (logs, the standby's answers); default: NODE_ID@host:pid. */
+  INSTANCE_ID: z.string().min(1).max(200).optional(),
+  /** How often this node checks which URL of a member listed with several (an active/standby pair) is the active one. */
+  MEMBER_URL_PROBE_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(1_000),
   /** How often a standby looks at the lease. */
   LEASE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
   /** Below this much free space in DATA_DIR the node refuses new writes (503) and serves reads; at start it waits. */

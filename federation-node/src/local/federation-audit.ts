@@ -88,15 +88,20 @@ export function violations(snap: Snapshot, expect: Expectations = {}): string[] 
  */
 export async function settled(federation: LocalFederation, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  // An active/standby pair answers at one of its URLs: the first 200 counts.
   const clients = [...federation.nodes.values()].map((n) => ({
     id: n.id,
-    api: axios.create({ baseURL: n.url, validateStatus: () => true, timeout: 5_000, headers: { Authorization: `Bearer ${federation.tokens.operators[n.id]}` } }),
+    apis: federation.urlsOf(n.id).map((url) => axios.create({ baseURL: url, validateStatus: () => true, timeout: 5_000, headers: { Authorization: `Bearer ${federation.tokens.operators[n.id]}` } })),
   }));
   let pending: string[] = [];
   while (Date.now() < deadline) {
     pending = [];
-    for (const { id, api } of clients) {
-      const res = await api.get('/admin/transactions').catch(() => undefined);
+    for (const { id, apis } of clients) {
+      let res;
+      for (const api of apis) {
+        res = await api.get('/admin/transactions').catch(() => undefined);
+        if (res?.status === 200) break;
+      }
       if (!res || res.status !== 200) pending.push(`${id} not answering`);
       else for (const t of res.data.transactions as Array<{ txId: string; phase: string; role: string }>) pending.push(`${id}: ${t.role} ${t.txId} ${t.phase}`);
     }

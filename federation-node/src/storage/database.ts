@@ -8,15 +8,14 @@ import path from 'node:path';
 import sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
 import { ALL_ENTITIES } from './entities.js';
-import type { BatchCommitter } from './group-commit-writer.js';
-import { InitialSchema1795000000000 } from './migrations/1795000000000-initial-schema.js';
-import { StoreIdentity1795000100000 } from './migrations/1795000100000-store-identity.js';
-import { PruneHorizon1795000200000 } from './migrations/1795000200000-prune-horizon.js';
-import { NodeLease1795000300000 } from './migrations/1795000300000-node-lease.js';
+import { MIGRATIONS } from './migrations/index.js';
+import { openPostgres } from './postgres/postgres-database.js';
 import { SqliteCommitter } from './sqlite-committer.js';
-import { readerOf, type Dialect, type SqlReader } from './sql.js';
+import { readerOf } from './sql.js';
+import type { Database } from './store-ports.js';
 
-export const MIGRATIONS = [InitialSchema1795000000000, StoreIdentity1795000100000, PruneHorizon1795000200000, NodeLease1795000300000];
+export { MIGRATIONS } from './migrations/index.js';
+export type { Database, EngineCheck, LeaseFence } from './store-ports.js';
 
 /**
  * TypeORM calls verbose() on the sqlite3 driver, which wraps every call to build long stack
@@ -24,32 +23,6 @@ export const MIGRATIONS = [InitialSchema1795000000000, StoreIdentity179500010000
  * The node hands TypeORM the plain driver instead.
  */
 export const PLAIN_SQLITE3 = { ...sqlite3, verbose: () => sqlite3 };
-
-/** Checked before every batch of an active node of an active/standby pair (ha/lease.ts). */
-export interface LeaseFence {
-  epoch: number;
-  holderId: string;
-}
-
-/** What the engine's own check found (SQLite's integrity_check; PostgreSQL's amcheck where installed). */
-export interface EngineCheck {
-  problems: string[];
-  /** What was checked, in words for the start-up log line. */
-  checked: string;
-}
-
-export interface Database {
-  dialect: Dialect;
-  /** Runs the migrations; the committers write through it. */
-  writer: DataSource;
-  reader: SqlReader;
-  /** Where the data lives, for messages: the SQLite file, or the PostgreSQL URL without its password. */
-  file: string;
-  /** The one writer of the group commit; with a fence, every batch first checks the lease. */
-  committer(fence?: () => LeaseFence): BatchCommitter;
-  engineCheck(): Promise<EngineCheck>;
-  close(): Promise<void>;
-}
 
 export interface DatabaseOptions {
   /** postgres://… to run on PostgreSQL; unset: the SQLite file in the data directory. */
@@ -59,10 +32,7 @@ export interface DatabaseOptions {
 }
 
 export async function openDatabase(dataDir: string, options: DatabaseOptions = {}): Promise<Database> {
-  if (options.databaseUrl) {
-    const { openPostgres } = await import('./postgres/postgres-database.js');
-    return openPostgres(options.databaseUrl, options.readPoolMax ?? 8);
-  }
+  if (options.databaseUrl) return openPostgres(options.databaseUrl, options.readPoolMax ?? 8);
   return openSqlite(dataDir);
 }
 

@@ -4,7 +4,7 @@
 // synchronous_commit=on, so COMMIT returns once the batch is flushed to the WAL on disk (and
 // to the synchronous standbys, where the operator configured them).
 import type { DataSource, QueryRunner } from 'typeorm';
-import type { LeaseFence } from '../database.js';
+import type { LeaseFence } from '../store-ports.js';
 import type { BatchCommitter } from '../group-commit-writer.js';
 import { sessionOf } from '../sql.js';
 import { type WriteBatch, scriptOf, sqlLiteral } from '../write-batch.js';

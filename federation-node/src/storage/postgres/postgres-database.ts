@@ -5,8 +5,8 @@
 // read-only connections. synchronous_commit=on is set on every connection, whatever the
 // server's default: an acknowledged commit is on disk.
 import { DataSource } from 'typeorm';
-import type { Database, EngineCheck, LeaseFence } from '../database.js';
-import { MIGRATIONS } from '../database.js';
+import { MIGRATIONS } from '../migrations/index.js';
+import type { Database, EngineCheck, LeaseFence } from '../store-ports.js';
 import { ALL_ENTITIES } from '../entities.js';
 import { readerOf, type SqlReader } from '../sql.js';
 import { PostgresCommitter } from './postgres-committer.js';
@@ -58,7 +58,8 @@ export async function openPostgres(url: string, readPoolMax: number): Promise<Da
   };
 }
 
-async function migrateLocked(writer: DataSource): Promise<void> {
+/** Runs the migrations under an advisory lock: two processes of a pair may start together. */
+export async function migrateLocked(writer: DataSource): Promise<void> {
   const runner = writer.createQueryRunner('master');
   await runner.connect();
   try {
