@@ -8,7 +8,7 @@ import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { readScientists } from '../../../seeds/catalog.js';
 import { settled, snapshot, violations } from './federation-audit.js';
-import type { LocalFederation } from './local-federation.js';
+import type { LocalFederation, Process } from './local-federation.js';
 
 const DAY_MS = 86_400_000;
 
@@ -23,6 +23,8 @@ export interface FailoverOptions {
   afterTakeoverMs: number;
   /** Give up waiting for the takeover after this long. */
   takeoverTimeoutMs: number;
+  /** Which process of the pair is the active one, to be killed (default: the primary). */
+  active?: Process;
 }
 
 export interface FailoverReport {
@@ -54,9 +56,10 @@ export async function runFailover(federation: LocalFederation, options: Failover
   const loops = Array.from({ length: options.clients }, () => clientLoop(federation, options, urls, agent, tally, clock));
   await sleep(options.beforeKillMs);
   clock.killedAt = performance.now();
-  const standby = federation.standbys.get(options.observatory)!;
-  const detection = watchTakeover(standby.url, options.takeoverTimeoutMs);
-  await federation.kill(options.observatory, 'SIGKILL');
+  const active = options.active ?? 'primary';
+  const standbyUrl = active === 'primary' ? federation.standbys.get(options.observatory)!.url : federation.url(options.observatory);
+  const detection = watchTakeover(standbyUrl, options.takeoverTimeoutMs);
+  await federation.kill(options.observatory, 'SIGKILL', active);
   const detectedAt = await detection;
   const deadline = performance.now() + options.takeoverTimeoutMs;
   while (tally.firstAfterKillAt === null && performance.now() < deadline) await sleep(50);
