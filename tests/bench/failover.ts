@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     await federation.launch('atacama', {}, 'standby');
     let active: Process = 'primary';
     for (let round = 1; round <= rounds; round += 1) {
-      const report = await runFailover(federation, { observatory: 'atacama', peer: 'mauna-kea', clients, beforeKillMs: 5_000, afterTakeoverMs: 3_000, takeoverTimeoutMs: leaseMs + 60_000, active });
+      const report = await runFailover(federation, { observatory: 'atacama', peer: 'mauna-kea', clients, beforeKillMs: 5_000, afterTakeoverMs: 3_000, takeoverTimeoutMs: leaseMs + 60_000, active, requestOffset: (round - 1) * 1_000 });
       reports.push(report);
       console.log(JSON.stringify({ round, killed: active, leaseMs, clients, ...report, violations: report.violations.length }));
       await federation.launch('atacama', {}, active); // the killed process comes back as the standby

@@ -38,7 +38,7 @@ async function main(): Promise<boolean> {
     say('4. What happened');
     show(`detection (kill → the standby took the lease): ${report.detectionMs ?? 'never'} ms`);
     show(`failover  (kill → first booking confirmed by the new active): ${report.failoverMs ?? 'never'} ms`);
-    show(`requests ${report.requests}: ${report.acknowledged} confirmed, ${report.refused} refused (409/422), ${report.failedDuringFailover} failed during the failover, ${report.failedOtherwise} failed otherwise`);
+    show(`requests ${report.requests}: ${report.acknowledged} confirmed, ${report.refused} refused (409/422), ${report.failedDuringFailover} failed during the failover (attempts, retried every 50 ms), ${report.failedOtherwise} failed otherwise`);
     show(`failed answers: ${JSON.stringify(report.failureStatuses)}`);
     say('5. Every acknowledged booking, and the invariants, checked on the databases');
     show(report.lostAcknowledged.length === 0 ? `all ${report.acknowledged} acknowledged bookings are CONFIRMED` : `LOST: ${report.lostAcknowledged.join(', ')}`);

@@ -25,6 +25,8 @@ export interface FailoverOptions {
   takeoverTimeoutMs: number;
   /** Which process of the pair is the active one, to be killed (default: the primary). */
   active?: Process;
+  /** Where this run's unique slots start (a later round must not ask for an earlier round's slots). */
+  requestOffset?: number;
 }
 
 export interface FailoverReport {
@@ -36,8 +38,10 @@ export interface FailoverReport {
   acknowledged: number;
   /** Refusals that are the protocol's normal answers (409, 422). */
   refused: number;
-  /** Requests that got no answer or a 5xx between the kill and the first 201 after it. */
+  /** Attempts that got no answer or a 5xx between the kill and the first 201 after it (each client retries every 50 ms, on the pair's other URL). */
   failedDuringFailover: number;
+  /** Outside that window, answers "standby" from the process that is not active (the client then moves to the other URL). */
+  standbyAnswers: number;
   failedOtherwise: number;
   /** The failed answers by status and problem type (status 0: no answer — connection refused or reset, timeout). */
   failureStatuses: Record<string, number>;
@@ -46,11 +50,11 @@ export interface FailoverReport {
   violations: string[];
 }
 
-interface Tally { requests: number; acknowledged: Set<string>; refused: number; failedDuring: number; failedOtherwise: number; statuses: Record<string, number>; firstAfterKillAt: number | null }
+interface Tally { requests: number; acknowledged: Set<string>; refused: number; failedDuring: number; standbyAnswers: number; failedOtherwise: number; statuses: Record<string, number>; firstAfterKillAt: number | null }
 
 export async function runFailover(federation: LocalFederation, options: FailoverOptions): Promise<FailoverReport> {
-  const tally: Tally = { requests: 0, acknowledged: new Set(), refused: 0, failedDuring: 0, failedOtherwise: 0, statuses: {}, firstAfterKillAt: null };
-  const clock = { killedAt: null as number | null, running: true, next: 0 };
+  const tally: Tally = { requests: 0, acknowledged: new Set(), refused: 0, failedDuring: 0, standbyAnswers: 0, failedOtherwise: 0, statuses: {}, firstAfterKillAt: null };
+  const clock = { killedAt: null as number | null, running: true, next: options.requestOffset ?? 0 };
   const urls = federation.urlsOf(options.observatory);
   const agent = new http.Agent({ keepAlive: true });
   const loops = Array.from({ length: options.clients }, () => clientLoop(federation, options, urls, agent, tally, clock));
@@ -77,6 +81,7 @@ export async function runFailover(federation: LocalFederation, options: Failover
     acknowledged: tally.acknowledged.size,
     refused: tally.refused,
     failedDuringFailover: tally.failedDuring,
+    standbyAnswers: tally.standbyAnswers,
     failedOtherwise: tally.failedOtherwise,
     failureStatuses: tally.statuses,
     lostAcknowledged: [...tally.acknowledged].filter((id) => coordinated.get(id) !== 'CONFIRMED'),
@@ -113,6 +118,7 @@ async function clientLoop(federation: LocalFederation, options: FailoverOptions,
       const kind = `${answer.status}${answer.problem ? ` ${answer.problem.replace('urn:observatory-federation:problem:', '')}` : ''}${duringFailover ? ' (during failover)' : ''}`;
       tally.statuses[kind] = (tally.statuses[kind] ?? 0) + 1;
       if (duringFailover) tally.failedDuring += 1;
+      else if (answer.problem?.endsWith(':standby')) tally.standbyAnswers += 1;
       else tally.failedOtherwise += 1;
       current = (current + 1) % urls.length; // the other process of the pair
       await sleep(50);
