@@ -86,6 +86,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   const database = await openDatabase(config.dataDir, { databaseUrl: config.DATABASE_URL, readPoolMax: config.DATABASE_READ_POOL_MAX });
   try {
     const check = await checkStore(database, directory.ownTelescopes());
+    log.info(`schema of ${database.file}: ${database.migrated.length ? `applied ${database.migrated.join(', ')}` : 'up to date'}`);
     log.info(`store check of ${database.file}: ${check.checked} and domain invariants hold (${check.ms} ms)`);
   } catch (error) {
     await database.close();

@@ -47,7 +47,11 @@ export async function runActiveStandby(config: Config, startNode: StartNode, onS
   const held = epoch;
   say(`${instanceId} took the lease of ${config.NODE_ID}: epoch ${held}${seen ? ` (after ${seen.holderId}, epoch ${seen.epoch})` : ''}; starting the node and its recovery`);
   const renewer = startRenewer(store, instanceId, held, config);
-  const node = await startNode(config, { leaseFence: () => ({ epoch: held, holderId: instanceId }) });
+  const node = await startNode(config, { leaseFence: () => ({ epoch: held, holderId: instanceId }) }).catch(async (error: unknown) => {
+    renewer.stop();
+    await store.release(instanceId, held).catch(() => undefined); // a standby may do better: let it try at once
+    throw error;
+  });
   node.parts.loggers.audit.event('LEASE_ACQUIRED', { instanceId, epoch: held, previous: seen ? { instanceId: seen.holderId, epoch: seen.epoch } : null });
   return {
     node,

@@ -43,7 +43,7 @@ async function openSqlite(dataDir: string): Promise<Database> {
   const writer = new DataSource({ ...common, migrations: MIGRATIONS, migrationsTransactionMode: 'each' });
   await writer.initialize();
   await writer.query('PRAGMA synchronous = FULL');
-  await writer.runMigrations();
+  const migrated = (await writer.runMigrations()).map((m) => m.name);
   const reader = new DataSource(common);
   await reader.initialize();
   await reader.query('PRAGMA query_only = 1');
@@ -52,6 +52,7 @@ async function openSqlite(dataDir: string): Promise<Database> {
     writer,
     reader: readerOf(reader, 'sqlite'),
     file,
+    migrated,
     committer: () => new SqliteCommitter(writer),
     async engineCheck() {
       const integrity: Array<{ integrity_check: string }> = await reader.query('PRAGMA integrity_check');

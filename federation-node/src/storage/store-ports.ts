@@ -23,6 +23,8 @@ export interface Database {
   reader: SqlReader;
   /** Where the data lives, for messages: the SQLite file, or the PostgreSQL URL without its password. */
   file: string;
+  /** The migrations this opening applied (empty: the schema was up to date). */
+  migrated: string[];
   /** The one writer of the group commit; with a fence, every batch first checks the lease. */
   committer(fence?: () => LeaseFence): BatchCommitter;
   engineCheck(): Promise<EngineCheck>;

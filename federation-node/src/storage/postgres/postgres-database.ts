@@ -29,8 +29,9 @@ export async function openPostgres(url: string, readPoolMax: number): Promise<Da
   const common = { type: 'postgres' as const, url, entities: ALL_ENTITIES, synchronize: false, logging: false };
   const writer = new DataSource({ ...common, migrations: MIGRATIONS, migrationsTransactionMode: 'each', extra: { max: 3, options: '-c synchronous_commit=on', application_name: 'observatory-node-writer' } });
   await writer.initialize();
+  let migrated: string[];
   try {
-    await migrateLocked(writer);
+    migrated = await migrateLocked(writer);
   } catch (error) {
     await writer.destroy();
     throw error;
@@ -44,6 +45,7 @@ export async function openPostgres(url: string, readPoolMax: number): Promise<Da
     writer,
     reader,
     file: redactedUrl(url),
+    migrated,
     committer(fence?: () => LeaseFence) {
       const committer = new PostgresCommitter(writer, fence);
       committers.push(committer);
@@ -59,12 +61,12 @@ export async function openPostgres(url: string, readPoolMax: number): Promise<Da
 }
 
 /** Runs the migrations under an advisory lock: two processes of a pair may start together. */
-export async function migrateLocked(writer: DataSource): Promise<void> {
+export async function migrateLocked(writer: DataSource): Promise<string[]> {
   const runner = writer.createQueryRunner('master');
   await runner.connect();
   try {
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await writer.runMigrations();
+    return (await writer.runMigrations()).map((m) => m.name);
   } finally {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
     await runner.release();
@@ -84,13 +86,19 @@ async function indexCheck(reader: SqlReader): Promise<EngineCheck> {
   const pages = `data checksums ${Object.values(checksums ?? {})[0] === 'on' ? 'on' : 'off'}`;
   const installed = await reader.query("SELECT 1 AS present FROM pg_extension WHERE extname = 'amcheck'");
   if (installed.length === 0) return { problems: [], checked: `PostgreSQL (${pages}; amcheck not installed: index check skipped)` };
-  const indexes = await reader.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+  const indexes = await reader.query<{ oid: string; name: string }>(
+    `SELECT c.oid::bigint AS oid, c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
      JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND a.amname = 'btree'`,
   );
   const problems: string[] = [];
-  for (const { name } of indexes) {
-    await reader.query('SELECT bt_index_check(?::regclass)', [name]).catch((error: Error) => problems.push(`PostgreSQL: index ${name}: ${error.message}`));
+  let skipped: string | undefined;
+  for (const { oid, name } of indexes) {
+    await reader.query('SELECT bt_index_check(?::oid::regclass)', [oid]).catch((error: Error & { code?: string }) => {
+      // Only amcheck's corruption codes mean damage; anything else (no EXECUTE grant) leaves the check undone.
+      if (error.code === 'XX001' || error.code === 'XX002') problems.push(`PostgreSQL: index ${name}: ${error.message}`);
+      else skipped ??= error.message;
+    });
   }
+  if (skipped) return { problems, checked: `PostgreSQL (${pages}; amcheck index check skipped: ${skipped})` };
   return { problems, checked: `PostgreSQL B-tree indexes (${indexes.length}, amcheck; ${pages})` };
 }
