@@ -59,11 +59,11 @@ export async function runFailover(federation: LocalFederation, options: Failover
   const agent = new http.Agent({ keepAlive: true });
   const loops = Array.from({ length: options.clients }, () => clientLoop(federation, options, urls, agent, tally, clock));
   await sleep(options.beforeKillMs);
-  clock.killedAt = performance.now();
   const active = options.active ?? 'primary';
   const standbyUrl = active === 'primary' ? federation.standbys.get(options.observatory)!.url : federation.url(options.observatory);
   const detection = watchTakeover(standbyUrl, options.takeoverTimeoutMs);
   await federation.kill(options.observatory, 'SIGKILL', active);
+  clock.killedAt = performance.now(); // the process is gone: every answer from now on is the pair's new state
   const detectedAt = await detection;
   const deadline = performance.now() + options.takeoverTimeoutMs;
   while (tally.firstAfterKillAt === null && performance.now() < deadline) await sleep(50);
@@ -106,12 +106,14 @@ async function clientLoop(federation: LocalFederation, options: FailoverOptions,
   while (clock.running) {
     const n = clock.next++;
     const scientist = scientists[n % scientists.length]!;
+    const sentAt = performance.now();
     const answer = await postBooking(urls[current]!, federation.tokens.scientists[scientist.id]!, scientist.id, bookingItems(n, options), agent);
     tally.requests += 1;
     const duringFailover = clock.killedAt !== null && tally.firstAfterKillAt === null;
     if (answer.status === 201) {
       tally.acknowledged.add(answer.id!);
-      if (clock.killedAt !== null && tally.firstAfterKillAt === null) tally.firstAfterKillAt = performance.now();
+      // Only a request sent after the kill shows the new active (one in flight may have been answered by the old one).
+      if (clock.killedAt !== null && sentAt > clock.killedAt && tally.firstAfterKillAt === null) tally.firstAfterKillAt = performance.now();
     } else if (answer.status === 409 || answer.status === 422) {
       tally.refused += 1;
     } else {
