@@ -54,7 +54,7 @@ interface Tally { requests: number; acknowledged: Set<string>; refused: number; 
 
 export async function runFailover(federation: LocalFederation, options: FailoverOptions): Promise<FailoverReport> {
   const tally: Tally = { requests: 0, acknowledged: new Set(), refused: 0, failedDuring: 0, standbyAnswers: 0, failedOtherwise: 0, statuses: {}, firstAfterKillAt: null };
-  const clock = { killedAt: null as number | null, running: true, next: options.requestOffset ?? 0 };
+  const clock = { killing: false, killedAt: null as number | null, running: true, next: options.requestOffset ?? 0 };
   const urls = federation.urlsOf(options.observatory);
   const agent = new http.Agent({ keepAlive: true });
   const loops = Array.from({ length: options.clients }, () => clientLoop(federation, options, urls, agent, tally, clock));
@@ -62,6 +62,7 @@ export async function runFailover(federation: LocalFederation, options: Failover
   const active = options.active ?? 'primary';
   const standbyUrl = active === 'primary' ? federation.standbys.get(options.observatory)!.url : federation.url(options.observatory);
   const detection = watchTakeover(standbyUrl, options.takeoverTimeoutMs);
+  clock.killing = true; // requests in flight now fail because of the kill
   await federation.kill(options.observatory, 'SIGKILL', active);
   clock.killedAt = performance.now(); // the process is gone: every answer from now on is the pair's new state
   const detectedAt = await detection;
@@ -100,7 +101,7 @@ async function watchTakeover(standbyUrl: string, timeoutMs: number): Promise<num
   return null;
 }
 
-async function clientLoop(federation: LocalFederation, options: FailoverOptions, urls: string[], agent: http.Agent, tally: Tally, clock: { killedAt: number | null; running: boolean; next: number }): Promise<void> {
+async function clientLoop(federation: LocalFederation, options: FailoverOptions, urls: string[], agent: http.Agent, tally: Tally, clock: { killing: boolean; killedAt: number | null; running: boolean; next: number }): Promise<void> {
   const scientists = readScientists().filter((s) => federation.nodes.has(s.institution)); // their home observatory vouches for them
   let current = 0; // the membership's order, as a client reading it would
   while (clock.running) {
@@ -109,7 +110,7 @@ async function clientLoop(federation: LocalFederation, options: FailoverOptions,
     const sentAt = performance.now();
     const answer = await postBooking(urls[current]!, federation.tokens.scientists[scientist.id]!, scientist.id, bookingItems(n, options), agent);
     tally.requests += 1;
-    const duringFailover = clock.killedAt !== null && tally.firstAfterKillAt === null;
+    const duringFailover = clock.killing && tally.firstAfterKillAt === null;
     if (answer.status === 201) {
       tally.acknowledged.add(answer.id!);
       // Only a request sent after the kill shows the new active (one in flight may have been answered by the old one).
