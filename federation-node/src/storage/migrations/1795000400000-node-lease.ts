@@ -8,8 +8,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * active node: it fails unless the epoch is still the writer's, and its row lock (FOR SHARE)
  * makes a takeover wait until that batch has committed.
  */
-export class NodeLease1795000300000 implements MigrationInterface {
-  name = 'NodeLease1795000300000';
+export class NodeLease1795000400000 implements MigrationInterface {
+  name = 'NodeLease1795000400000';
 
   async up(runner: QueryRunner): Promise<void> {
     if (runner.connection.options.type !== 'postgres') return;
