@@ -4,6 +4,7 @@
 //   node dist/tests/bench/cpuprofile-top.js DIR_OR_FILES... [--top 25] [--json]
 //     [--from-ms A --to-ms B]   only the samples A..B ms after each profile started
 //                               (bench:profile prints its measured window that way)
+//     [--bookings N]            also show each component's ms per booking (N committed in the window)
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -94,7 +95,8 @@ function profileFiles(args: string[]): string[] {
 }
 
 function main(): void {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, json: { type: 'boolean', default: false }, 'from-ms': { type: 'string', default: '0' }, 'to-ms': { type: 'string', default: 'Infinity' } } });
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, json: { type: 'boolean', default: false }, 'from-ms': { type: 'string', default: '0' }, 'to-ms': { type: 'string', default: 'Infinity' }, bookings: { type: 'string' } } });
+  const perBooking = values.bookings ? Number(values.bookings) : undefined;
   const top = Number(values.top);
   for (const file of profileFiles(positionals)) {
     const { totalMs, functions } = selfTimes(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, Number(values['from-ms']), Number(values['to-ms']));
@@ -103,12 +105,13 @@ function main(): void {
     for (const f of functions) components.set(componentOf(f), (components.get(componentOf(f)) ?? 0) + f.selfMs);
     const componentRows = [...components].filter(([c]) => c !== 'idle').sort((a, b) => b[1] - a[1]);
     if (values.json) {
-      console.log(JSON.stringify({ file: path.basename(file), totalMs: Math.round(totalMs), busyMs: Math.round(busyMs), components: Object.fromEntries(componentRows.map(([c, ms]) => [c, Math.round(ms)])) }));
+      const value = (ms: number) => (perBooking ? Math.round((ms / perBooking) * 1000) / 1000 : Math.round(ms));
+      console.log(JSON.stringify({ file: path.basename(file), totalMs: Math.round(totalMs), busyMs: value(busyMs), unit: perBooking ? 'ms per booking' : 'ms', components: Object.fromEntries(componentRows.map(([c, ms]) => [c, value(ms)])) }));
       continue;
     }
     console.log(`\n== ${path.basename(file)}: ${totalMs.toFixed(0)} ms profiled, ${busyMs.toFixed(0)} ms busy (not idle)`);
     console.log('  by component (self time, % of busy):');
-    for (const [c, ms] of componentRows) console.log(`    ${pct(ms, busyMs)}  ${ms.toFixed(0).padStart(7)} ms  ${c}`);
+    for (const [c, ms] of componentRows) console.log(`    ${pct(ms, busyMs)}  ${ms.toFixed(0).padStart(7)} ms${perBooking ? `  ${(ms / perBooking).toFixed(3).padStart(7)} ms/booking` : ''}  ${c}`);
     console.log(`  top ${top} functions by self time:`);
     for (const f of functions.filter((x) => x.name !== '(idle)').slice(0, top)) console.log(`    ${pct(f.selfMs, busyMs)}  ${f.selfMs.toFixed(1).padStart(8)} ms  ${f.name}  ${f.where}`);
   }

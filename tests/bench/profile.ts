@@ -5,6 +5,8 @@
 // and decision round trips, transaction-log writes by role and state, group commits).
 //   --clients 1,64   client counts, one measured run each
 //   --seconds 5      length of each run
+//   --via all|home   send the bookings to every node in turn (as npm run bench does) or only to
+//                    the scientist's home observatory (no credential round trip to the home)
 // CPU profiles: start it as `node --cpu-prof --cpu-prof-dir=DIR dist/tests/bench/profile.js`;
 // the nodes are forked with the same flags and stopped with SIGINT so that each writes its
 // profile; summarise them with `node dist/tests/bench/cpuprofile-top.js DIR`.
@@ -21,6 +23,7 @@ const { values } = parseArgs({
   options: {
     clients: { type: 'string', default: '1,64' },
     seconds: { type: 'string', default: '5' },
+    via: { type: 'string', default: 'all' },
   },
 });
 
@@ -72,7 +75,8 @@ async function main(): Promise<void> {
   const ids = [...federation.nodes.keys()];
   try {
     const catalog = readCatalog(catalogFile);
-    const urls = ids.map((id) => federation.url(id));
+    // vera-rubin's home is the first seeded observatory (atacama).
+    const urls = values.via === 'home' ? [federation.url(ids[0]!)] : ids.map((id) => federation.url(id));
     const token = federation.tokens.scientists['vera-rubin'];
     let day = 1;
     day += (await driveLoad({ urls, catalog, concurrency: 8, seconds: 2, firstDay: day, token })).daysUsed;
@@ -89,6 +93,7 @@ async function main(): Promise<void> {
         concurrency,
         window: { fromMs: windowFromMs, toMs: Math.round(performance.now()) },
         loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+        committed: load.committed,
         bookingsPerSecond: Math.round(load.bookingsPerSecond),
         p50Ms: Math.round(load.p50Ms * 100) / 100,
         p99Ms: Math.round(load.p99Ms * 100) / 100,
