@@ -5,8 +5,10 @@
 // and decision round trips, transaction-log writes by role and state, group commits).
 //   --clients 1,64   client counts, one measured run each
 //   --seconds 5      length of each run
-//   --via all|home   send the bookings to every node in turn (as npm run bench does) or only to
-//                    the scientist's home observatory (no credential round trip to the home)
+//   --node-env K=V,K=V  extra settings for the nodes (e.g. PEER_BATCH_STALL_MS=100)
+//   --via all|home|homes  send vera-rubin's bookings to every node in turn (as npm run bench
+//                    does: two in three pay a credential round trip to her home), only to her
+//                    home, or to every node in turn, each booked by a scientist of that node
 // CPU profiles: start it as `node --cpu-prof --cpu-prof-dir=DIR dist/tests/bench/profile.js`;
 // the nodes are forked with the same flags and stopped with SIGINT so that each writes its
 // profile; summarise them with `node dist/tests/bench/cpuprofile-top.js DIR`.
@@ -24,6 +26,7 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '1,64' },
     seconds: { type: 'string', default: '5' },
     via: { type: 'string', default: 'all' },
+    'node-env': { type: 'string', default: '' },
   },
 });
 
@@ -71,12 +74,15 @@ async function main(): Promise<void> {
   const clientCounts = values.clients.split(',').map(Number);
   const seconds = Number(values.seconds);
   const catalogFile = benchCatalogFile();
-  const federation = await LocalFederation.start({ env: { CATALOG_FILE: catalogFile, LOG_LEVEL: 'warn', BOOKING_HORIZON_DAYS: '3660' } });
+  const extraEnv = Object.fromEntries(values['node-env'].split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+  const federation = await LocalFederation.start({ env: { CATALOG_FILE: catalogFile, LOG_LEVEL: 'warn', BOOKING_HORIZON_DAYS: '3660', ...extraEnv } });
   const ids = [...federation.nodes.keys()];
   try {
     const catalog = readCatalog(catalogFile);
     // vera-rubin's home is the first seeded observatory (atacama).
     const urls = values.via === 'home' ? [federation.url(ids[0]!)] : ids.map((id) => federation.url(id));
+    const scientistOf: Record<string, string> = { atacama: 'vera-rubin', 'mauna-kea': 'nancy-roman', 'la-palma': 'caroline-herschel' };
+    const bookerAt = values.via === 'homes' ? Object.fromEntries(ids.map((id) => [federation.url(id), { scientistId: scientistOf[id]!, token: federation.tokens.scientists[scientistOf[id]!]! }])) : undefined;
     const token = federation.tokens.scientists['vera-rubin'];
     let day = 1;
     day += (await driveLoad({ urls, catalog, concurrency: 8, seconds: 2, firstDay: day, token })).daysUsed;
@@ -84,7 +90,7 @@ async function main(): Promise<void> {
       const pids = ids.map((id) => federation.node(id).child!.pid!);
       const before = { cpu: pids.map(cpuMs), self: process.cpuUsage(), metrics: await Promise.all(ids.map((id) => scrape(federation, id))) };
       const windowFromMs = Math.round(performance.now());
-      const load = await driveLoad({ urls, catalog, concurrency, seconds, firstDay: day, token });
+      const load = await driveLoad({ urls, catalog, concurrency, seconds, firstDay: day, token, ...(bookerAt ? { bookerAt } : {}) });
       day += load.daysUsed;
       const self = process.cpuUsage(before.self);
       const after = { cpu: pids.map(cpuMs), metrics: await Promise.all(ids.map((id) => scrape(federation, id))) };

@@ -70,6 +70,8 @@ export class PeerClient {
   private readonly lanes = new Map<string, Lane>();
   /** Peers that answered the batch endpoint with 404/405/501. */
   private readonly withoutBatching = new Set<NodeId>();
+  /** Requests on their way, by peer and exact message: an identical one joins instead of going again. */
+  private readonly unanswered = new Map<string, Promise<ReplyMessage>>();
   private readonly limits: Required<Pick<PeerClientOptions, 'batchMessagesMax' | 'batchesInFlightMax' | 'batchStallMs' | 'batchBytesMax'>>;
 
   constructor(private readonly options: PeerClientOptions) {
@@ -91,8 +93,21 @@ export class PeerClient {
     return url;
   }
 
-  /** Deliver a protocol request and return the validated reply. */
-  async request(to: NodeId, message: RequestMessage): Promise<ReplyMessage> {
+  /**
+   * Deliver a protocol request and return the validated reply. One identical to a request still
+   * unanswered by that peer (a decision resent while the first is slow) joins it: handlers are
+   * idempotent, and an overloaded federation must not feed itself duplicates.
+   */
+  request(to: NodeId, message: RequestMessage): Promise<ReplyMessage> {
+    const key = `${to} ${JSON.stringify(message)}`;
+    const unanswered = this.unanswered.get(key);
+    if (unanswered) return unanswered;
+    const reply = this.deliver(to, message).finally(() => this.unanswered.delete(key));
+    this.unanswered.set(key, reply);
+    return reply;
+  }
+
+  private async deliver(to: NodeId, message: RequestMessage): Promise<ReplyMessage> {
     const deadlineMs = message.type === 'prepare' ? message.deadlineMs : undefined;
     const attempt = () => this.attempt(to, message, deadlineMs);
     let firstError: unknown;
