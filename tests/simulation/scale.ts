@@ -17,7 +17,7 @@ import type { NodeId, TxId } from '../../coordinator-2pc/src/messages.js';
 import type { LogEntry } from '../../coordinator-2pc/src/engine.js';
 import { EventQueue } from './event-queue.js';
 import { Prng } from './prng.js';
-import type { SimulationProfile } from './profile.js';
+import { drawProfile, type SimulationProfile } from './profile.js';
 import { SimDisk, type DiskWrite, type Scheduler } from './sim-disk.js';
 import { partPayloadOf } from './sim-domain.js';
 import { SimNetwork } from './sim-network.js';
@@ -232,10 +232,16 @@ function stateOf(entry: LogEntry): string {
   return (entry.record as { state: string }).state;
 }
 
-/** A calm profile: production timers, no faults, wide-area latencies by pair. */
+/**
+ * A calm profile: production timers, no faults, wide-area latencies by pair. It starts from a
+ * drawn profile so that fields this file does not know of (added to the simulator later) are
+ * present, then sets every one it relies on; the protocol variant is plain two-phase commit.
+ */
 function scaleProfile(options: ScaleOptions, pairDelayMs: (from: string, to: string) => number): SimulationProfile {
+  const drawn = drawProfile(new Prng(options.seed));
   const oneWayMaxMs = options.wanOneWayMaxMs ?? 80;
-  return {
+  const calm: SimulationProfile = {
+    ...drawn,
     nodeCount: options.observatories,
     slotsPerNode: SLOT_INDEX_MAX,
     clockSkewMaxMs: 0,
@@ -244,9 +250,10 @@ function scaleProfile(options: ScaleOptions, pairDelayMs: (from: string, to: str
     transactionCount: options.bookings,
     cancelProbability: 0,
     prepareTimeoutMs: PRODUCTION_TIMERS.prepareTimeoutMs,
-    participant: { ...PRODUCTION_TIMERS.participant },
-    coordinator: { ...PRODUCTION_TIMERS.coordinator },
+    participant: { ...drawn.participant, ...PRODUCTION_TIMERS.participant },
+    coordinator: { ...drawn.coordinator, ...PRODUCTION_TIMERS.coordinator },
     network: {
+      ...drawn.network,
       delayMinMs: options.wanOneWayMinMs ?? 10,
       delayMaxMs: oneWayMaxMs,
       lossProbability: 0,
@@ -274,4 +281,6 @@ function scaleProfile(options: ScaleOptions, pairDelayMs: (from: string, to: str
     diskFullLastsMaxMs: 0,
     quiescentMaxMs: 0,
   };
+  // Plain 2PC and no node lost, when the simulator knows of acceptors (Paxos Commit) and lost nodes.
+  return Object.assign(calm, 'acceptorsPerTransaction' in drawn ? { acceptorsPerTransaction: 1, loseNodeAtMs: Infinity } : {});
 }
