@@ -37,7 +37,7 @@ describe('deterministic simulation of the two-phase commit federation', function
 
     it('goes through the paths that matter: commits, aborts, cancels, waits, in-doubt queries, crashes and recoveries', () => {
       const totals = sumStats(results);
-      const paths = ['committed', 'aborted', 'cancelsCommitted', 'crashes', 'pauses', 'clockJumps', 'diskFull', 'refusedStarts', 'TX_WAITING', 'TX_IN_DOUBT', 'TX_RECOVERED', 'TX_VOTED_NO'];
+      const paths = ['committed', 'aborted', 'cancelsCommitted', 'cancelsRightAfterCommitted', 'crashes', 'pauses', 'clockJumps', 'diskFull', 'refusedStarts', 'TX_WAITING', 'TX_IN_DOUBT', 'TX_RECOVERED', 'TX_VOTED_NO'];
       for (const key of paths) {
         expect(totals[key] ?? 0, `${key} over ${SOAK_SEEDS} seeds`).to.be.greaterThan(SOAK_SEEDS / 100);
       }
