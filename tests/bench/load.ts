@@ -16,6 +16,11 @@ export interface LoadOptions {
   firstDay: number;
   /** The scientist's API token, sent as `Authorization: Bearer <token>`. */
   token?: string;
+  /**
+   * Per node URL, the scientist who books there (with their token) instead of vera-rubin with
+   * `token`: a scientist of that observatory books at home, so no credential round trip.
+   */
+  bookerAt?: Record<string, { scientistId: string; token: string }>;
 }
 
 export interface LoadResult {
@@ -43,10 +48,12 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
   const startedAt = performance.now();
   const endAt = startedAt + options.seconds * 1000;
   const client = async () => {
-    const connections = options.urls.map((url) => new HttpConnection(url, options.token));
+    const bookers = options.urls.map((url) => options.bookerAt?.[url] ?? { scientistId: 'vera-rubin', token: options.token });
+    const connections = options.urls.map((url, i) => new HttpConnection(url, bookers[i]!.token));
     while (performance.now() < endAt) {
-      const connection = connections[sent++ % connections.length]!;
-      const body = JSON.stringify({ scientistId: 'vera-rubin', items: slots.next() });
+      const index = sent++ % connections.length;
+      const connection = connections[index]!;
+      const body = JSON.stringify({ scientistId: bookers[index]!.scientistId, items: slots.next() });
       const t0 = performance.now();
       const status = await connection.post('/bookings', body).catch(() => 0);
       latencies.push(performance.now() - t0);

@@ -209,6 +209,17 @@ describe('PeerClient: coalescing protocol messages into batches', function () {
     expect(seen[0]!.body.messages!.map((m) => m.txId)).to.deep.equal(ids);
   });
 
+  it('sends a decision repeated while the first is unanswered once, answers both, and sends it again once answered', async () => {
+    answer = (_path, body) => ackAll(body);
+    const id = txId();
+    const peers = client();
+    const both = await Promise.all([1, 2].map(() => peers.request('la-palma', decision('commit', id) as RequestMessage)));
+    expect(both.map((r) => r.txId)).to.deep.equal([id, id]);
+    expect(seen.flatMap((s) => s.body.messages!.map((m) => m.txId))).to.deep.equal([id]);
+    await peers.request('la-palma', decision('commit', id) as RequestMessage);
+    expect(seen.flatMap((s) => s.body.messages!.map((m) => m.txId))).to.deep.equal([id, id]);
+  });
+
   it('keeps prepares and decisions in separate batches, so that a waiting prepare holds up no commit', async () => {
     answer = (_path, body) => (body.messages![0]!.type === 'prepare' ? 'hang' : ackAll(body));
     const peers = client({ requestTimeoutMs: 300 });

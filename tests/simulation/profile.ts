@@ -26,6 +26,12 @@ export interface NetworkProfile {
    * how long a forgotten tombstone could still be needed.
    */
   deadlineAheadMaxMs: number;
+  /**
+   * When set, a message's delay from one node to another (wide-area latency per pair of
+   * sites, with jitter), instead of a draw between delayMinMs and delayMaxMs; long delays
+   * still apply while faults last. Set by the scale profile (scale.ts), never by drawProfile.
+   */
+  pairDelayMs?: (from: string, to: string) => number;
 }
 
 export interface SimulationProfile {

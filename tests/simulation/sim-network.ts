@@ -211,15 +211,15 @@ export class SimNetwork {
       this.trace.add(from, () => `send ${label()}: lost`);
       return;
     }
-    const delayMs = this.drawDelayMs();
+    const delayMs = this.drawDelayMs(from, to);
     this.trace.add(from, () => `send ${label()} (${delayMs.toFixed(3)} ms)`);
     this.scheduler.after(delayMs, onArrival);
   }
 
-  private drawDelayMs(): number {
-    const { delayMinMs, delayMaxMs, longDelayProbability, longDelayMaxMs } = this.profile;
+  private drawDelayMs(from: NodeId, to: NodeId): number {
+    const { delayMinMs, delayMaxMs, longDelayProbability, longDelayMaxMs, pairDelayMs } = this.profile;
     if (this.faulty && this.prng.chance(longDelayProbability)) return this.prng.between(delayMaxMs, longDelayMaxMs);
-    return this.prng.between(delayMinMs, delayMaxMs);
+    return pairDelayMs ? pairDelayMs(from, to) : this.prng.between(delayMinMs, delayMaxMs);
   }
 
   private checkSchema(message: ProtocolMessage, sender: NodeId): void {

@@ -20,6 +20,7 @@ import type { PeerAuthenticator } from '../security/peer-authenticator.js';
 import { TimedOut, describeTransportError, fail, parseBody, parseReply, problemDetail, routeOf, settleFromEntry, succeed, type Pending } from './peer-messages.js';
 
 import { BATCH_PATH, FEDERATION_PREFIX, PeerCallError, REQUEST_DEADLINE_HEADER, TIME_PATH } from './peer-wire.js';
+import { SingleFlight } from './single-flight.js';
 
 export { BATCH_PATH, FEDERATION_PREFIX, PeerCallError, REQUEST_DEADLINE_HEADER, TIME_PATH } from './peer-wire.js';
 
@@ -70,6 +71,8 @@ export class PeerClient {
   private readonly lanes = new Map<string, Lane>();
   /** Peers that answered the batch endpoint with 404/405/501. */
   private readonly withoutBatching = new Set<NodeId>();
+  /** Requests on their way, by peer and exact message: an identical one joins instead of going again. */
+  private readonly identical = new SingleFlight<ReplyMessage>();
   private readonly limits: Required<Pick<PeerClientOptions, 'batchMessagesMax' | 'batchesInFlightMax' | 'batchStallMs' | 'batchBytesMax'>>;
 
   constructor(private readonly options: PeerClientOptions) {
@@ -91,8 +94,12 @@ export class PeerClient {
     return url;
   }
 
-  /** Deliver a protocol request and return the validated reply. */
-  async request(to: NodeId, message: RequestMessage): Promise<ReplyMessage> {
+  /** Deliver a protocol request and return the validated reply; an identical one still unanswered by that peer is joined. */
+  request(to: NodeId, message: RequestMessage): Promise<ReplyMessage> {
+    return this.identical.run(`${to} ${JSON.stringify(message)}`, () => this.deliver(to, message));
+  }
+
+  private async deliver(to: NodeId, message: RequestMessage): Promise<ReplyMessage> {
     const deadlineMs = message.type === 'prepare' ? message.deadlineMs : undefined;
     const attempt = () => this.attempt(to, message, deadlineMs);
     let firstError: unknown;
@@ -282,8 +289,6 @@ export class PeerClient {
   /**
    * One signed HTTP exchange on a kept-alive connection (node:http directly: a third of
    * axios's CPU per call). An answer whose signature does not check counts as no answer.
-   */
-  /**
    * `clockExchange`: the time reference's clock is what is being measured, so its answer is
    * checked without the signature time window and the request carries no deadline — both
    * would refuse exactly the reference whose clock moved, which must be seen and reported
