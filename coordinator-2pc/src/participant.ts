@@ -3,9 +3,11 @@
 // persist records and to send messages. Every handler is idempotent and order-proof.
 import type {
   AbortReason,
+  AcceptedMessage,
   DecisionMessage,
   NodeId,
   PrepareMessage,
+  PromiseMessage,
   ProtocolMessage,
   StatusReplyMessage,
   TxId,
@@ -15,6 +17,7 @@ import { askPeers, onPeerQuery, onStatusReply, reapply, type TerminationHost } f
 import type { Effect, ParticipantRecord, ResourceChanges, ResourceManager } from './ports.js';
 import { invariant, isOlder } from './invariants.js';
 import { abortedReason, audit, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
+import { onAcceptorReply, startRecovery } from './leader.js';
 
 export type { ParticipantTxView } from './participant-entries.js';
 
@@ -28,6 +31,13 @@ export interface ParticipantConfig {
   queryBackoffMaxMs: number;
   /** How long a finished transaction is remembered in memory to answer duplicates. */
   finishedRetentionMs: number;
+  /**
+   * How long a transaction with acceptors stays in doubt, its coordinator silent or unsure,
+   * before this participant leads a recovery ballot of the acceptors (docs/PROTOCOL.md §20).
+   */
+  recoveryBallotAfterMs: number;
+  /** Test-only: a recovery leader that ignores the values the promises report (the simulator's `blind-leader` bug). */
+  testOnlyIgnoreAcceptedValues?: boolean;
 }
 
 export type ParticipantEvent =
@@ -127,6 +137,9 @@ export class ParticipantCore {
         return this.onStatusReply(message, nowMs);
       case 'status-query':
         return onPeerQuery(this.host, message, nowMs, knowledge);
+      case 'promise':
+      case 'accepted':
+        return this.onAcceptorAnswer(message, nowMs);
       default:
         return []; // votes and acks are for the coordinator role
     }
@@ -340,8 +353,31 @@ export class ParticipantCore {
     entry.nextQueryAtMs = nowMs + entry.queryIntervalMs;
     entry.queryIntervalMs = Math.min(entry.queryIntervalMs * 2, this.config.queryBackoffMaxMs);
     const query: Effect = { type: 'send', to: entry.record.coordinatorId, message: { type: 'status-query', txId, from: this.config.selfId } };
-    if (!firstQuery) return [query, ...askPeers(this.host, txId, entry, nowMs)];
+    if (!firstQuery) return [query, ...askPeers(this.host, txId, entry, nowMs), ...this.leadRecovery(txId, entry, nowMs)];
     return [audit('TX_IN_DOUBT', txId, { coordinator: entry.record.coordinatorId, preparedForMs: nowMs - entry.record.updatedAtMs }), query];
+  }
+
+  /**
+   * In doubt for long enough, with acceptors named: lead a ballot above every one seen so far
+   * (a new one at every query while none is chosen; a ballot is never run twice). Safe at any
+   * time, with the coordinator alive or not: Paxos lets one value be chosen whatever the leaders.
+   */
+  private leadRecovery(txId: TxId, entry: Prepared, nowMs: number): Effect[] {
+    const acceptors = entry.record.acceptors ?? [];
+    if (acceptors.length <= 1 || nowMs - entry.record.updatedAtMs < this.config.recoveryBallotAfterMs) return [];
+    const members = { txId, participants: entry.record.participants, acceptors };
+    const { run, effects } = startRecovery(members, this.config.selfId, entry.run, nowMs);
+    entry.run = run;
+    return effects;
+  }
+
+  /** A promise or an accepted answer for the recovery ballot this participant leads. */
+  private onAcceptorAnswer(reply: PromiseMessage | AcceptedMessage, nowMs: number): Effect[] {
+    const entry = this.entries.get(reply.txId);
+    if (!entry || entry.phase !== 'prepared' || !entry.run) return [];
+    const { effects, chosen } = onAcceptorReply(reply.txId, entry.run, reply, this.config.selfId, this.config.testOnlyIgnoreAcceptedValues);
+    if (!chosen) return effects;
+    return [...effects, ...this.finish(reply.txId, entry, chosen === 'commit' ? 'committed' : 'aborted', nowMs, false)];
   }
 
   /** Forget a finished transaction once no late prepare for it can still be accepted. */

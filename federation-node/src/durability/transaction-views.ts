@@ -2,7 +2,7 @@
 // memory while it is unfinished, else from the durable records, and `unknown` where the store
 // cannot answer for the past (durable-knowledge.ts). A committed transaction stays committed
 // after its END record, for as long as the record is kept.
-import { coordinatorAnswer, recordsComplete, type DurableKnowledge, type ParticipantTxView, type StatusAnswer } from '../../../coordinator-2pc/src/index.js';
+import { coordinatorAnswer, recordsComplete, type AcceptorTxView, type CoordinatorTxView, type DurableKnowledge, type ParticipantTxView, type StatusAnswer } from '../../../coordinator-2pc/src/index.js';
 import type { NodeParts } from '../node-parts.js';
 import type { TransactionLog } from '../storage/transaction-log.js';
 import type { StoreIdentity } from './store-identity.js';
@@ -16,6 +16,10 @@ export interface LocalTransactionView {
   participant: ParticipantTxView | { phase: 'prepared' | 'committed' | 'aborted'; fromRecord: true } | null;
   /** False when this store may have lost records of the transaction (restore, new disk, pruning). */
   recordsComplete: boolean;
+  /** When this node is one of the transaction's acceptors (docs/PROTOCOL.md §20): what it promised and accepted, at which ballot. */
+  acceptor?: AcceptorTxView;
+  /** Only at the coordinator while the acceptors decide: the ballot it leads and who answered. */
+  coordinatorBallot?: CoordinatorTxView['ballot'];
 }
 
 export interface KnowledgeSources {
@@ -51,5 +55,8 @@ export async function transactionViewHere(parts: NodeParts, txId: string): Promi
   const coordinatorOutcome = !coordinated ? null : inMemory ? parts.engine.coordinator.outcomeOf(txId) : coordinatorAnswer(knowledge);
   const participantInMemory = parts.engine.participant.view(txId);
   const participant = participantInMemory ?? (knowledge.participantState ? { phase: knowledge.participantState, fromRecord: true as const } : null);
-  return { txId, observatory: selfId, coordinatorOutcome, participant, recordsComplete: knowledge.complete };
+  const stored = knowledge.acceptor;
+  const acceptor = parts.engine.acceptor.view(txId) ?? (stored ? { txId, promised: stored.promised, acceptors: stored.acceptors, ...(stored.accepted ? { accepted: stored.accepted } : {}) } : undefined);
+  const coordinatorBallot = inMemory?.ballot;
+  return { txId, observatory: selfId, coordinatorOutcome, participant, recordsComplete: knowledge.complete, ...(acceptor ? { acceptor } : {}), ...(coordinatorBallot ? { coordinatorBallot } : {}) };
 }

@@ -9,8 +9,9 @@ import { ALL_ENTITIES } from './entities.js';
 import { InitialSchema1795000000000 } from './migrations/1795000000000-initial-schema.js';
 import { StoreIdentity1795000100000 } from './migrations/1795000100000-store-identity.js';
 import { PruneHorizon1795000200000 } from './migrations/1795000200000-prune-horizon.js';
+import { Acceptors1795000300000 } from './migrations/1795000300000-acceptors.js';
 
-export const MIGRATIONS = [InitialSchema1795000000000, StoreIdentity1795000100000, PruneHorizon1795000200000];
+export const MIGRATIONS = [InitialSchema1795000000000, StoreIdentity1795000100000, PruneHorizon1795000200000, Acceptors1795000300000];
 
 /**
  * TypeORM calls verbose() on the sqlite3 driver, which wraps every call to build long stack
