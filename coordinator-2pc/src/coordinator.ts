@@ -8,7 +8,7 @@
 // (its own first, made durable before the others are asked) to accept COMMIT; the decision is
 // taken only when a majority did. From that moment on it may no longer abort on its own.
 import type { AbortReason, AcceptedMessage, NodeId, PromiseMessage, ProtocolMessage, TxId, TxKind, VoteMessage } from './messages.js';
-import { acceptRequests, ballotView, isLeaderReply, onAcceptorReply, startRecovery, startRoundZero, type BallotRun, type BallotView } from './leader.js';
+import { acceptRequests, ballotView, isLeaderReply, onAcceptorReply, roundZeroOthers, startRecovery, startRoundZero, type BallotRun, type BallotView } from './leader.js';
 import type { CoordinatorRecord, Effect } from './ports.js';
 import { invariant } from './invariants.js';
 import { coordinatorAnswer, type DurableKnowledge, type StatusAnswer } from './durable-knowledge.js';
@@ -243,6 +243,8 @@ export class CoordinatorCore {
     const entry = this.entries.get(reply.txId);
     if (!entry || entry.phase !== 'proposing' || !isLeaderReply(reply)) return [];
     const { effects, chosen } = onAcceptorReply(reply.txId, entry.run, reply, this.config.selfId);
+    const ownAcceptance = reply.from === this.config.selfId && reply.ok && entry.run.ballot.round === 0;
+    if (ownAcceptance && !chosen) effects.push(...roundZeroOthers(reply.txId, entry.run, this.config.selfId));
     if (!chosen) return effects;
     if (chosen === 'commit') return [...effects, ...this.decideCommit(reply.txId, entry, nowMs)];
     const reasons: AbortReason[] = [{ code: 'aborted', detail: 'the acceptors chose abort: a participant in doubt led a recovery ballot before this coordinator\'s commit was accepted' }];
@@ -362,7 +364,10 @@ export class CoordinatorCore {
   private driveProposal(txId: TxId, entry: Entry & Proposing, nowMs: number): Effect[] {
     entry.nextSendAtMs = nowMs + entry.sendIntervalMs;
     entry.sendIntervalMs = Math.min(entry.sendIntervalMs * 2, this.config.resendMaxMs);
-    if (entry.run.ballot.round === 0 && entry.run.phase === 'accepting') return acceptRequests(txId, entry.run, this.config.selfId, true);
+    if (entry.run.ballot.round === 0 && entry.run.phase === 'accepting') {
+      const ownMissing = !entry.run.accepts.has(this.config.selfId);
+      return acceptRequests(txId, entry.run, this.config.selfId, true).filter((e) => !ownMissing || (e.type === 'send' && e.to === this.config.selfId));
+    }
     if (entry.run.phase === 'chosen') return [];
     const { run, effects } = startRecovery(this.membersOf(entry.begin), this.config.selfId, entry.run, nowMs);
     entry.run = run;

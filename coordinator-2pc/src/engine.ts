@@ -223,10 +223,9 @@ export class ProtocolEngine {
   }
 
   private send(to: NodeId, message: ProtocolMessage): void {
-    if (to === this.selfId && (message.type === 'accept' || message.type === 'ballot')) {
-      // This node's own acceptor first, at once: its record is written before the requests to
-      // the other acceptors, which wait for it (a coordinator that proposed COMMIT knows it).
-      this.apply(this.acceptor.step({ type: 'receive', message, nowMs: this.ports.nowMs() }));
+    if (to === this.selfId && (message.type === 'accept' || message.type === 'ballot') && !this.acceptor.holds(message.txId) && this.ports.knowledgeOf) {
+      // This node's own acceptor forgot the transaction (retention): its state comes from the store, as for a peer's request.
+      this.ports.knowledgeOf(message.txId).then((knowledge) => this.deliver(message, knowledge), (error) => this.ports.fatal(error));
       return;
     }
     if (to === this.selfId) {

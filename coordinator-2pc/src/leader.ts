@@ -51,12 +51,22 @@ export function ballotView(run: BallotRun): BallotView {
   };
 }
 
-/** The coordinator's round 0: no phase 1 (nobody else may lead it), COMMIT to every acceptor. */
+/**
+ * The coordinator's round 0: no phase 1 (nobody else may lead it), COMMIT to its own acceptor
+ * first; the others are asked once it accepted (roundZeroOthers), so that a coordinator that
+ * asked anyone has its own durable record of having proposed.
+ */
 export function startRoundZero(members: Members, selfId: NodeId, nowMs: number): { run: BallotRun; effects: Effect[] } {
   const ballot = { round: 0, node: selfId };
   const run = newRun(members, ballot, 'accepting', nowMs);
   run.value = 'commit';
-  return { run, effects: acceptRequests(members.txId, run, selfId) };
+  return { run, effects: acceptRequests(members.txId, run, selfId).filter((e) => e.type === 'send' && e.to === selfId) };
+}
+
+/** Round 0 after the coordinator's own acceptor accepted: the other acceptors (their sends wait for its record). */
+export function roundZeroOthers(txId: TxId, run: BallotRun, selfId: NodeId): Effect[] {
+  if (run.ballot.round !== 0 || !run.accepts.has(selfId)) return [];
+  return acceptRequests(txId, run, selfId, true);
 }
 
 /** A recovery ballot, one round above everything seen so far: phase 1 at every acceptor. */

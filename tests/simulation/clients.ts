@@ -1,6 +1,7 @@
 // Simulated scientists: they begin book (and sometimes cancel) transactions at random
 // nodes, over 1-3 random nodes with random, overlapping slots, and remember what they were
 // told. The registry of every transaction begun is what the checker judges against.
+import { chooseAcceptors } from '../../coordinator-2pc/src/leader.js';
 import type { NodeId, Outcome, TxId, TxKind } from '../../coordinator-2pc/src/messages.js';
 import type { BeginTransaction } from '../../coordinator-2pc/src/coordinator.js';
 import type { TransactionResult } from '../../coordinator-2pc/src/engine.js';
@@ -70,6 +71,7 @@ export class Clients {
       timestampMs: nowMs,
       deadlineMs: nowMs + this.profile.prepareTimeoutMs,
       parts: info.parts,
+      acceptors: chooseAcceptors(coordinator.id, info.parts.map((p) => p.node), [...this.nodes.keys()], this.profile.acceptorsPerTransaction),
     };
     this.trace.add(coordinator.id, () => `client begins ${info.kind} ${info.txId}: ${describeParts(info)}`);
     const incarnation = coordinator.incarnation;

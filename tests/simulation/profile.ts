@@ -63,6 +63,15 @@ export interface SimulationProfile {
   diskFullLastsMaxMs: number;
   /** After faults stop: how long the federation gets to finish everything. */
   quiescentMaxMs: number;
+  /** Acceptors per transaction that involves another node (ACCEPTORS_PER_TRANSACTION: 1 is plain 2PC). */
+  acceptorsPerTransaction: number;
+  /**
+   * When one node is lost for good (crashed, never restarted, its disk gone), or Infinity. Only
+   * with 3 or more acceptors: the promise is that nothing blocks as long as at most one node is lost.
+   */
+  loseNodeAtMs: number;
+  /** Rather a node that coordinates something at that moment (the coordinator lost forever at any point). */
+  loseCoordinatorFirst: boolean;
 }
 
 export function drawProfile(prng: Prng): SimulationProfile {
@@ -72,6 +81,7 @@ export function drawProfile(prng: Prng): SimulationProfile {
     inDoubtQueryAfterMs: prng.int(10, 100),
     queryBackoffMaxMs: prng.int(100, 400),
     finishedRetentionMs: prng.int(100, 2000),
+    recoveryBallotAfterMs: 0, // drawn in drawPaxos
   };
   const coordinator = {
     resendInitialMs: prng.int(10, 100),
@@ -97,7 +107,17 @@ export function drawProfile(prng: Prng): SimulationProfile {
     writeFailureProbability: prng.pick([0, 0, 0.002, 0.01]),
     quiescentMaxMs: 20_000,
     ...drawNodeFaults(prng),
+    ...drawPaxos(prng, faultPhaseMs, prepareTimeoutMs, participant),
   });
+}
+
+/** Paxos Commit's parameters and the loss of a node for good (drawn last: the other draws stay as they were). */
+function drawPaxos(prng: Prng, faultPhaseMs: number, prepareTimeoutMs: number, participant: { recoveryBallotAfterMs?: number }): Pick<SimulationProfile, 'acceptorsPerTransaction' | 'loseNodeAtMs' | 'loseCoordinatorFirst'> {
+  // Mostly after the prepare deadline, as the node's config demands; sometimes before, to make leaders duel with the coordinator.
+  participant.recoveryBallotAfterMs = prng.chance(0.2) ? prng.int(1, prepareTimeoutMs) : prng.int(prepareTimeoutMs + 1, 3 * prepareTimeoutMs + 50);
+  const acceptorsPerTransaction = prng.pick([1, 3, 3, 3, 5]);
+  const loses = acceptorsPerTransaction >= 3 && prng.chance(0.3);
+  return { acceptorsPerTransaction, loseNodeAtMs: loses ? prng.between(0, faultPhaseMs) : Infinity, loseCoordinatorFirst: prng.chance(0.7) };
 }
 
 /**

@@ -40,6 +40,11 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
   {
     seed: 330,
     found: 'the same writer bug, with the simulator as it is now (seed 83 found it first); it is rare (3 of the first 800 seeds), so it has no blindness scan and is proven here instead',
+    fix: 'as seed 83 (with the simulator of that time; acceptors changed its run, see seed 1374)',
+  },
+  {
+    seed: 1374,
+    found: 'the same writer bug, with the simulator as it is now that transactions have acceptors (seed 330 no longer reaches it)',
     fix: 'as seed 83. Replays with --bug writer-continues-after-failure',
     bug: 'writer-continues-after-failure',
   },
@@ -56,4 +61,7 @@ export const BLINDNESS_CHECKS: ReadonlyArray<{ bug: Exclude<BugHook, 'none'>; wh
   { bug: 'forgetful-coordinator', what: 'a coordinator that forgets its durable commit decisions when it restarts', seedsMax: 50 },
   { bug: 'lying-disk', what: 'a disk that acknowledges writes before they are durable (a commit sent before its decision is)', seedsMax: 50 },
   { bug: 'swept-changes', what: 'slot changes swept up by the next write instead of travelling with their own record (the hold-orphan bug)', seedsMax: 50 },
+  { bug: 'early-commit', what: 'a coordinator that tells commit before a majority of the acceptors accepted it (Paxos Commit)', seedsMax: 50 },
+  { bug: 'blind-leader', what: 'a recovery leader that ignores the values the acceptors\' promises report and proposes abort', seedsMax: 100 },
+  { bug: 'forgetful-acceptor', what: 'an acceptor that forgets what it promised and accepted when it restarts', seedsMax: 400 },
 ];

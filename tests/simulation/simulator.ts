@@ -39,6 +39,9 @@ export interface RunStats {
   diskFull: number;
   /** Restarts that failed because the disk was still full (exit 70 again). */
   refusedStarts: number;
+  /** Nodes lost for good (never restarted), and of them those that were coordinating an unfinished transaction. */
+  lostNodes: number;
+  lostCoordinators: number;
   /** How many times each audit event happened: which protocol paths the run went through. */
   audits: Record<string, number>;
 }
@@ -92,7 +95,7 @@ class Simulation implements Scheduler {
     this.network = new SimNetwork(this.nodes, this.profile.network, this, root.fork(), this.trace, (p) => this.report(p), onLeave);
     this.clients = new Clients(this.nodes, this.profile, this, root.fork(), this.trace, (info) => this.checker.onTold(info));
     this.checker = new Checker(this.nodes, this.clients.transactions, (p) => this.report(p));
-    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, crashes: 0, pauses: 0, clockJumps: 0, diskFull: 0, refusedStarts: 0, audits: {} };
+    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, crashes: 0, pauses: 0, clockJumps: 0, diskFull: 0, refusedStarts: 0, lostNodes: 0, lostCoordinators: 0, audits: {} };
     this.createNodes(root.fork());
   }
 
@@ -114,6 +117,7 @@ class Simulation implements Scheduler {
     this.clients.scheduleAll();
     this.network.startPartitions();
     this.startNodeFaults();
+    if (Number.isFinite(this.profile.loseNodeAtMs)) this.after(this.profile.loseNodeAtMs, () => this.loseNode());
     this.after(this.profile.faultPhaseMs, () => this.endFaults());
     await this.loop();
     if (!this.violation) this.checker.final();
@@ -148,7 +152,7 @@ class Simulation implements Scheduler {
   /** A supervisor restarts a stopped node; a start that fails (full disk) is tried again later. */
   private restartLater(node: SimNode): void {
     this.after(this.faultPrng.between(0, this.profile.downtimeMaxMs), () => {
-      if (node.up || node.start()) return;
+      if (node.lost || node.up || node.start()) return;
       this.stats.refusedStarts++;
       this.restartLater(node);
     });
@@ -230,6 +234,25 @@ class Simulation implements Scheduler {
     this.failStop(this.faultPrng.pick(live));
   }
 
+  /**
+   * One node is lost for good: it dies and never comes back, its disk with it. Mostly one that
+   * is coordinating something unfinished at that instant (a coordinator lost at any point of a
+   * transaction); the others must still decide every transaction (docs/PROTOCOL.md §20).
+   */
+  private loseNode(): void {
+    const live = [...this.nodes.values()].filter((n) => n.up && !n.lost);
+    const coordinating = live.filter((n) => n.engine!.coordinator.unfinished().length > 0);
+    const pool = this.profile.loseCoordinatorFirst && coordinating.length > 0 ? coordinating : live;
+    if (pool.length === 0) return;
+    const node = this.faultPrng.pick(pool);
+    const open = node.engine!.coordinator.unfinished().map((v) => `${v.txId} ${v.phase}`);
+    this.stats.lostNodes++;
+    if (open.length > 0) this.stats.lostCoordinators++;
+    this.trace.add(node.id, () => `LOST FOR GOOD (coordinating: ${open.join(', ') || 'nothing'})`);
+    node.lost = true;
+    node.crash();
+  }
+
   /** Faults stop: heal the network, restart every crashed node, let the federation settle. */
   private endFaults(): void {
     this.faultPhase = false;
@@ -238,7 +261,7 @@ class Simulation implements Scheduler {
     for (const node of this.nodes.values()) {
       this.freeDisk(node);
       if (node.up) node.resynchroniseClock();
-      else node.start();
+      else if (!node.lost) node.start();
     }
   }
 
