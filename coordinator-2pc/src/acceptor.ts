@@ -82,7 +82,7 @@ export class AcceptorCore {
     if (!message.acceptors.includes(this.config.selfId)) return []; // the adapter refuses this before
     if (!this.records.has(message.txId) && knowledge?.acceptor) this.records.set(message.txId, knowledge.acceptor);
     const known = this.records.get(message.txId);
-    if (!known && knowledge && !knowledge.complete) return [this.refusal(message, 'unknown')];
+    if (!known && knowledge && !(knowledge.acceptorComplete ?? knowledge.complete)) return [this.refusal(message, 'unknown')];
     return message.type === 'ballot' ? this.onBallot(message, known, nowMs) : this.onAccept(message, known, nowMs);
   }
 

@@ -19,6 +19,11 @@ export interface DurableKnowledge {
    * replaced or pruned after the transaction began. Then no record does not mean aborted.
    */
   complete: boolean;
+  /**
+   * The same judgement for this node's acceptor, with the tighter clock margin of live members
+   * (ACCEPTOR_CLOCK_MARGIN_MS): absent, `complete` is used. False: the acceptor takes no part.
+   */
+  acceptorComplete?: boolean;
 }
 
 /** The answer a node gives to a status query for a transaction it holds nothing of in memory. */

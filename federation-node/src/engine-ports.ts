@@ -24,6 +24,7 @@ export interface PortDeps {
   identity: StoreIdentity;
   selfId: string;
   clockMarginMs: number;
+  acceptorMarginMs: number;
   /** Slot changes, once written with the record that caused them (the event stream). */
   onDurableClaims: (changes: ClaimChange[]) => void;
 }

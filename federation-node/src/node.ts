@@ -171,7 +171,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    instrumented(enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug', identity, selfId: config.NODE_ID, clockMarginMs: config.STORE_CLOCK_MARGIN_MS, onDurableClaims: (changes) => publishClaimChanges(events, directory.telescopes, changes) }), metrics),
+    instrumented(enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug', identity, selfId: config.NODE_ID, clockMarginMs: config.STORE_CLOCK_MARGIN_MS, acceptorMarginMs: config.ACCEPTOR_CLOCK_MARGIN_MS, onDurableClaims: (changes) => publishClaimChanges(events, directory.telescopes, changes) }), metrics),
     new AcceptorCore({ selfId: config.NODE_ID, retentionMs: config.FINISHED_RETENTION_MS }),
   );
   const reconciler = new Reconciler({

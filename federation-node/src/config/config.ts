@@ -83,6 +83,11 @@ export const ConfigSchema = z.object({
   ACCEPTORS_PER_TRANSACTION: z.coerce.number().int().refine((n) => [1, 3, 5].includes(n), 'one of 1, 3 or 5').default(3),
   /** A participant in doubt this long, its coordinator silent or unsure, leads a recovery ballot of the acceptors. */
   RECOVERY_BALLOT_AFTER_MS: ms(5_000),
+  /**
+   * An acceptor whose store is new or restored takes no part in transactions begun before the
+   * store came back, this much clock difference included (docs/PROTOCOL.md §20).
+   */
+  ACCEPTOR_CLOCK_MARGIN_MS: ms(0),
   /** Finished transaction records, tombstones and rejected or cancelled bookings are deleted this long after they ended. */
   TRANSACTION_RECORD_RETENTION_MINUTES: count(10_080, 5_256_000),
   /** How often finished records are pruned. */

@@ -28,6 +28,8 @@ export interface KnowledgeSources {
   identity: StoreIdentity;
   selfId: string;
   clockMarginMs: number;
+  /** The margin this node's acceptor judges with (ACCEPTOR_CLOCK_MARGIN_MS). */
+  acceptorMarginMs?: number;
 }
 
 /**
@@ -40,11 +42,12 @@ export async function durableKnowledge(sources: KnowledgeSources, txId: string):
   const { identity } = sources;
   const completeSinceMs = Math.max(identity.completeSinceMs, prunedBeforeMs ?? 0);
   const horizon = { completeSinceMs, completeSinceIncarnation: identity.completeSinceIncarnation, marginMs: sources.clockMarginMs };
-  return { ...records, complete: recordsComplete(txId, sources.selfId, horizon) };
+  const acceptorComplete = recordsComplete(txId, sources.selfId, { ...horizon, marginMs: sources.acceptorMarginMs ?? sources.clockMarginMs });
+  return { ...records, complete: recordsComplete(txId, sources.selfId, horizon), acceptorComplete };
 }
 
 export function knowledgeHere(parts: NodeParts, txId: string): Promise<DurableKnowledge> {
-  return durableKnowledge({ transactionLog: parts.transactionLog, identity: parts.identity, selfId: parts.directory.selfId, clockMarginMs: parts.config.STORE_CLOCK_MARGIN_MS }, txId);
+  return durableKnowledge({ transactionLog: parts.transactionLog, identity: parts.identity, selfId: parts.directory.selfId, clockMarginMs: parts.config.STORE_CLOCK_MARGIN_MS, acceptorMarginMs: parts.config.ACCEPTOR_CLOCK_MARGIN_MS }, txId);
 }
 
 export async function transactionViewHere(parts: NodeParts, txId: string): Promise<LocalTransactionView> {
