@@ -63,3 +63,21 @@ export async function transactionViewHere(parts: NodeParts, txId: string): Promi
   const coordinatorBallot = inMemory?.ballot;
   return { txId, observatory: selfId, coordinatorOutcome, participant, recordsComplete: knowledge.complete, ...(acceptor ? { acceptor } : {}), ...(coordinatorBallot ? { coordinatorBallot } : {}) };
 }
+
+/**
+ * Where an unfinished transaction stands and what it waits for, in one sentence for the
+ * operator (GET /admin/transactions, npm run ops): the answers it got, the ballot it leads.
+ */
+export function whereStuck(view: ParticipantTxView | CoordinatorTxView): string {
+  const ballot = view.ballot ? ` Ballot ${view.ballot.ballot.round}/${view.ballot.ballot.node} (${view.ballot.phase}${view.ballot.value ? `, ${view.ballot.value}` : ''}): promised by [${view.ballot.promisedBy.join(', ')}], accepted by [${view.ballot.acceptedBy.join(', ')}]${view.ballot.unknownAt.length > 0 ? `, unknown at [${view.ballot.unknownAt.join(', ')}] (their stores may have lost it)` : ''} of acceptors [${view.ballot.acceptors.join(', ')}].` : '';
+  if ('waitingFor' in view) {
+    if (view.phase === 'collecting') return `collecting votes; waiting for ${view.waitingFor.join(', ') || 'nobody'}.`;
+    if (view.phase === 'proposing') return `commit proposed to the acceptors; waiting for a majority (missing ${view.waitingFor.join(', ')}).${ballot}`;
+    return `decided ${view.phase === 'committing' ? 'commit' : 'abort'}; waiting for acknowledgements from ${view.waitingFor.join(', ')}.`;
+  }
+  if (view.phase === 'waiting') return 'waiting for a slot held by another transaction (wait-die).';
+  if (view.phase !== 'prepared') return `${view.phase}.`;
+  const answers = view.answers ? ` Last answers: ${Object.entries(view.answers).map(([node, answer]) => `${node} ${answer}`).join(', ')}.` : '';
+  const acceptors = view.acceptors && view.acceptors.length > 1 ? '' : ' No acceptors: only the coordinator can decide (plain 2PC); an operator may resolve it by hand (docs/OPERATIONS.md).';
+  return `in doubt: voted yes, waiting for the decision of ${view.coordinatorId}.${answers}${ballot}${acceptors}`;
+}
