@@ -176,7 +176,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   );
   const reconciler = new Reconciler({
     selfId: config.NODE_ID,
-    peers: [...directory.members.keys()].filter((id) => id !== config.NODE_ID),
+    peers: () => [...directory.members.keys()].filter((id) => id !== config.NODE_ID),
     identity,
     identityStore,
     transactionLog,
