@@ -21,6 +21,12 @@ export interface AcceptorConfig {
   selfId: NodeId;
   /** How long a record stays in memory after its last change (later requests read it from the store). */
   retentionMs: number;
+  /**
+   * True when this node's store may have lost what its acceptor did for `txId` (it was restored
+   * or replaced after the transaction began): then even a record it holds may be stale, and it
+   * takes no part. Given by the driver from the store's identity (durable-knowledge.ts).
+   */
+  mayHaveLost?: (txId: TxId) => boolean;
 }
 
 export type AcceptorEvent =
@@ -80,6 +86,7 @@ export class AcceptorCore {
     const { message, nowMs, knowledge } = event;
     if (message.type !== 'ballot' && message.type !== 'accept') return [];
     if (!message.acceptors.includes(this.config.selfId)) return []; // the adapter refuses this before
+    if (this.config.mayHaveLost?.(message.txId)) return [this.refusal(message, 'unknown')];
     if (!this.records.has(message.txId) && knowledge?.acceptor) this.records.set(message.txId, knowledge.acceptor);
     const known = this.records.get(message.txId);
     if (!known && knowledge && !(knowledge.acceptorComplete ?? knowledge.complete)) return [this.refusal(message, 'unknown')];

@@ -228,6 +228,11 @@ export class ProtocolEngine {
       this.ports.knowledgeOf(message.txId).then((knowledge) => this.deliver(message, knowledge), (error) => this.ports.fatal(error));
       return;
     }
+    if (to === this.selfId && message.type === 'status-query' && !this.inMemory(message.txId) && this.ports.knowledgeOf) {
+      // The participant asks its own coordinator, which holds nothing of it: the records answer (`unknown` after a restore), not presumed abort.
+      this.ports.knowledgeOf(message.txId).then((knowledge) => this.deliver(message, knowledge), (error) => this.ports.fatal(error));
+      return;
+    }
     if (to === this.selfId) {
       this.localQueue.push({ message });
       return;
@@ -290,7 +295,9 @@ export class ProtocolEngine {
   private coreFor(message: ProtocolMessage): { step(event: { type: 'receive'; message: ProtocolMessage; nowMs: number; knowledge?: DurableKnowledge }): Effect[] } {
     if (message.type === 'ballot' || message.type === 'accept') return this.acceptor;
     const coordinated = coordinatorOf(message.txId) === this.selfId;
-    if (message.type === 'status-query' || message.type === 'promise' || message.type === 'accepted') return coordinated ? this.coordinator : this.participant;
+    if (message.type === 'status-query') return coordinated ? this.coordinator : this.participant;
+    // The coordinator leads while it drives the transaction; else the participant here may (after a restore).
+    if (message.type === 'promise' || message.type === 'accepted') return coordinated && this.coordinator.view(message.txId) ? this.coordinator : this.participant;
     return message.type === 'vote' || message.type === 'ack' ? this.coordinator : this.participant;
   }
 

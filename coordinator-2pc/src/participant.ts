@@ -364,8 +364,9 @@ export class ParticipantCore {
    */
   private leadRecovery(txId: TxId, entry: Prepared, nowMs: number): Effect[] {
     const acceptors = entry.record.acceptors ?? [];
-    // At the coordinator's own node its coordinator core leads (one leader per node and ballot id).
-    if (entry.record.coordinatorId === this.config.selfId) return [];
+    // At the coordinator's own node its coordinator core leads (one leader per node and ballot id),
+    // unless it answered `unknown`: it holds nothing of the transaction (its store was restored).
+    if (entry.record.coordinatorId === this.config.selfId && entry.answers?.[this.config.selfId] !== 'unknown') return [];
     if (acceptors.length <= 1 || nowMs - entry.record.updatedAtMs < this.config.recoveryBallotAfterMs) return [];
     const members = { txId, participants: entry.record.participants, acceptors };
     const { run, effects } = startRecovery(members, this.config.selfId, entry.run, nowMs);

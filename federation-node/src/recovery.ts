@@ -45,7 +45,7 @@ export interface RecoverySummary {
  */
 export function recoverFromStore(
   stored: StoredState,
-  at: { nowMs: number; finishedRetentionMs: number },
+  at: { nowMs: number; finishedRetentionMs: number; mayHaveLost?: (txId: string) => boolean },
   slots: SlotTable,
   engine: ProtocolEngine,
 ): RecoverySummary {
@@ -55,7 +55,8 @@ export function recoverFromStore(
   // Its own acceptor took part: the coordinator proposed COMMIT, so no abort of its own (§20).
   const acceptorRecords = new Map((stored.acceptorRecords ?? []).map((r) => [r.txId, r]));
   const proposals: InterruptedProposal[] = stored.undecided.filter((u) => acceptorRecords.has(u.txId)).map((u) => ({ ...u, acceptors: acceptorRecords.get(u.txId)!.acceptors }));
-  const presumedAborted = stored.undecided.filter((u) => !acceptorRecords.has(u.txId)).map((u) => abortedRecord(u, nowMs));
+  // A store restored or replaced since the transaction began may have lost the proposal itself: no presumed abort then (§20).
+  const presumedAborted = stored.undecided.filter((u) => !acceptorRecords.has(u.txId) && !at.mayHaveLost?.(u.txId)).map((u) => abortedRecord(u, nowMs));
   checkLoadedStore(stored.participantRecords, stored.claims, slots);
   slots.load(stored.claims);
   engine.restore(participantRecords, [...stored.decidedRecords, ...presumedAborted], [...acceptorRecords.values()], proposals);

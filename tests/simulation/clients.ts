@@ -24,6 +24,8 @@ export interface TransactionInfo {
   booking?: TxId;
   /** The coordinator's incarnation when the transaction began: while it lives, an answer is owed. */
   incarnation?: number;
+  /** Simulated time when it began (what a transaction id's time tells a real node). */
+  begunAtUs?: number;
 }
 
 const PARTICIPANTS_MAX = 3;
@@ -64,6 +66,7 @@ export class Clients {
       return;
     }
     this.transactions.set(info.txId, info);
+    info.begunAtUs = this.scheduler.nowUs();
     const nowMs = coordinator.nowMs();
     const transaction: BeginTransaction = {
       txId: info.txId,

@@ -72,6 +72,14 @@ export interface SimulationProfile {
   loseNodeAtMs: number;
   /** Rather a node that coordinates something at that moment (the coordinator lost forever at any point). */
   loseCoordinatorFirst: boolean;
+  /**
+   * One node's acceptor table comes back from an older snapshot (restore) or empty (new disk)
+   * at its next restart, at `acceptorLossAtMs`; it knows it (store identity) and takes no part
+   * in transactions begun before. Only in seeds where no node is lost for good.
+   */
+  acceptorStoreLoss: 'none' | 'restore' | 'empty';
+  acceptorSnapshotAtMs: number;
+  acceptorLossAtMs: number;
 }
 
 export function drawProfile(prng: Prng): SimulationProfile {
@@ -112,12 +120,16 @@ export function drawProfile(prng: Prng): SimulationProfile {
 }
 
 /** Paxos Commit's parameters and the loss of a node for good (drawn last: the other draws stay as they were). */
-function drawPaxos(prng: Prng, faultPhaseMs: number, prepareTimeoutMs: number, participant: { recoveryBallotAfterMs?: number }): Pick<SimulationProfile, 'acceptorsPerTransaction' | 'loseNodeAtMs' | 'loseCoordinatorFirst'> {
+function drawPaxos(prng: Prng, faultPhaseMs: number, prepareTimeoutMs: number, participant: { recoveryBallotAfterMs?: number }): Pick<SimulationProfile, 'acceptorsPerTransaction' | 'loseNodeAtMs' | 'loseCoordinatorFirst' | 'acceptorStoreLoss' | 'acceptorSnapshotAtMs' | 'acceptorLossAtMs'> {
   // Mostly after the prepare deadline, as the node's config demands; sometimes before, to make leaders duel with the coordinator.
   participant.recoveryBallotAfterMs = prng.chance(0.2) ? prng.int(1, prepareTimeoutMs) : prng.int(prepareTimeoutMs + 1, 3 * prepareTimeoutMs + 50);
   const acceptorsPerTransaction = prng.pick([1, 3, 3, 3, 5]);
   const loses = acceptorsPerTransaction >= 3 && prng.chance(0.3);
-  return { acceptorsPerTransaction, loseNodeAtMs: loses ? prng.between(0, faultPhaseMs) : Infinity, loseCoordinatorFirst: prng.chance(0.7) };
+  const loseCoordinatorFirst = prng.chance(0.7);
+  const acceptorStoreLoss = !loses && acceptorsPerTransaction >= 3 && prng.chance(0.3) ? prng.pick(['restore', 'empty'] as const) : 'none';
+  const acceptorSnapshotAtMs = prng.between(0, faultPhaseMs / 2);
+  const acceptorLossAtMs = acceptorSnapshotAtMs + prng.between(0, faultPhaseMs / 2);
+  return { acceptorsPerTransaction, loseNodeAtMs: loses ? prng.between(0, faultPhaseMs) : Infinity, loseCoordinatorFirst, acceptorStoreLoss, acceptorSnapshotAtMs, acceptorLossAtMs };
 }
 
 /**

@@ -43,10 +43,20 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     fix: 'as seed 83 (with the simulator of that time; acceptors changed its run, see seed 1374)',
   },
   {
-    seed: 1374,
-    found: 'the same writer bug, with the simulator as it is now that transactions have acceptors (seed 330 no longer reaches it)',
+    seed: 1454,
+    found: 'the same writer bug, with the simulator as it is now that transactions have acceptors and stores lose acceptor tables (seeds 330 and 1374 no longer reach it)',
     fix: 'as seed 83. Replays with --bug writer-continues-after-failure',
     bug: 'writer-continues-after-failure',
+  },
+  {
+    seed: 2652,
+    found: 'a coordinator whose acceptor table (and undecided booking rows) came back from an older backup presumed abort for a transaction whose COMMIT its acceptors had chosen while it was down (a participant committed, the coordinator aborted)',
+    fix: 'start-up presumes abort only for transactions the store cannot have lost (recovery.ts mayHaveLost, from the store identity); the simulated store loss takes the booking rows with the acceptor table, as a restored SQLite file does',
+  },
+  {
+    seed: 64,
+    found: 'after losing its acceptor table, a coordinator node\'s own in-doubt participant asked its own coordinator core, which answered from memory by presumed abort; the participant aborted while the acceptors chose COMMIT',
+    fix: 'engine.ts: a local status query the coordinator core does not hold is answered from the records (`unknown` before the horizon), and that participant may then lead a recovery ballot itself',
   },
   {
     seed: 53624,

@@ -136,9 +136,15 @@ export class SimDisk {
     return { participants: copy(t.participants), coordinators: copy(t.coordinators), claims: copy(t.claims), pendingBookings: copy(t.pendingBookings), acceptors: copy(t.acceptors) };
   }
 
-  /** The store replaced while the node is down: by a backup (restore) or by nothing (a new disk). */
-  replace(tables: StoredTables | undefined): void {
-    this.tables = tables ?? emptyTables();
+  /**
+   * The acceptor table replaced while the node is down: by a backup's (restore) or by nothing
+   * (a new disk). The coordinator's undecided booking rows go with it (a restored store holds
+   * none of those begun after the backup): the node no longer knows it began them, and its
+   * store identity says it may have lost them (answers `unknown`, never presumed abort).
+   */
+  replaceAcceptors(acceptors: Map<string, AcceptorRecord> | undefined): void {
+    this.tables.acceptors = acceptors ?? new Map();
+    this.tables.pendingBookings.clear();
   }
 
   private openBatch(): Batch {

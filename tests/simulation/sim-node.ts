@@ -21,8 +21,8 @@ import type { Endpoint, SimNetwork } from './sim-network.js';
 import type { Trace } from './trace.js';
 
 /** Test-only ways to break a node on purpose, to prove the checker is not blind. */
-export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes' | 'early-commit' | 'blind-leader' | 'forgetful-acceptor';
-export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure', 'swept-changes', 'early-commit', 'blind-leader', 'forgetful-acceptor'];
+export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes' | 'early-commit' | 'blind-leader' | 'forgetful-acceptor' | 'acceptor-ignores-horizon';
+export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure', 'swept-changes', 'early-commit', 'blind-leader', 'forgetful-acceptor', 'acceptor-ignores-horizon'];
 
 export interface NodeHost {
   readonly scheduler: Scheduler;
@@ -35,6 +35,8 @@ export interface NodeHost {
   failStop(node: SimNode): void;
   /** Counts audit events, for the run's statistics. */
   countAudit(event: string): void;
+  /** Simulated time at which a transaction began (undefined: unknown here). */
+  begunAtUs(txId: string): number | undefined;
 }
 
 /** How many wakes at one instant mean the engine keeps asking for a time it has nothing to do at. */
@@ -44,6 +46,8 @@ export class SimNode implements Endpoint {
   up = false;
   /** Lost for good: crashed, never restarted, its disk gone. */
   lost = false;
+  /** Its acceptor table came back older or empty at this simulated time: it may have lost what it did before. */
+  acceptorHorizonUs: number | undefined;
   incarnation = 0;
   engine: ProtocolEngine | undefined;
   /** The live slot table of the current incarnation (the production SlotTable). */
@@ -129,7 +133,8 @@ export class SimNode implements Endpoint {
     const { bug, profile } = this.host;
     const participant = new ParticipantCore({ selfId, ...profile.participant, ...(bug === 'blind-leader' ? { testOnlyIgnoreAcceptedValues: true } : {}) }, this.sweptJournal ?? this.slots);
     const coordinator = new CoordinatorCore({ selfId, ...profile.coordinator, ...(bug === 'early-commit' ? { testOnlyCommitBeforeMajority: true } : {}) });
-    const acceptor = new AcceptorCore({ selfId, retentionMs: profile.participant.finishedRetentionMs });
+    const mayHaveLost = (txId: string): boolean => this.acceptorHorizonUs !== undefined && (this.host.begunAtUs(txId) ?? 0) <= this.acceptorHorizonUs;
+    const acceptor = new AcceptorCore({ selfId, retentionMs: profile.participant.finishedRetentionMs, ...(bug === 'acceptor-ignores-horizon' ? {} : { mayHaveLost }) });
     this.engine = new ProtocolEngine(selfId, participant, coordinator, this.portsOf(this.incarnation), acceptor);
     this.host.trace.add(this.id, () => `start incarnation ${this.incarnation} (clock ${this.clockSkewMs} ms): ${stored.participantRecords.length} participant records, ${stored.decidedRecords.length} decided, ${stored.claims.length} claims, ${stored.undecided.length} undecided`);
     try {
@@ -231,14 +236,15 @@ export class SimNode implements Endpoint {
     };
   }
 
-  /** What the store says of a transaction (as durability/transaction-views.ts): the simulated store is always complete. */
+  /** What the store says of a transaction (as durability/transaction-views.ts): complete unless begun before its acceptor table was lost. */
   private knowledgeOf(txId: string): DurableKnowledge {
+    const complete = !(this.acceptorHorizonUs !== undefined && (this.host.begunAtUs(txId) ?? 0) <= this.acceptorHorizonUs);
     const { coordinators, participants, acceptors } = this.disk.tables;
     const decision = coordinators.get(txId)?.decision;
     const state = participants.get(txId)?.state;
     const acceptor = this.host.bug === 'forgetful-acceptor' ? undefined : acceptors.get(txId);
     const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
-    return { complete: true, ...(decision ? { coordinatorDecision: decision } : {}), ...(state ? { participantState: state } : {}), ...(acceptor ? { acceptor: copy(acceptor) } : {}) };
+    return { complete, ...(decision ? { coordinatorDecision: decision } : {}), ...(state ? { participantState: state } : {}), ...(acceptor ? { acceptor: copy(acceptor) } : {}) };
   }
 
   /** As TransactionLog.write: the pair assertion, then the write (the old code had neither the one nor the other's shape). */

@@ -23,7 +23,7 @@ function sumStats(results: RunResult[]): Record<string, number> {
 describe('deterministic simulation of the two-phase commit federation', function () {
   this.timeout(300_000);
 
-  describe(`${SOAK_SEEDS} seeds of random loss, delay, duplication, partitions, crashes, failed and full disks, pauses, clock jumps and a node (mostly a coordinator) lost for good`, () => {
+  describe(`${SOAK_SEEDS} seeds of random loss, delay, duplication, partitions, crashes, failed and full disks, pauses, clock jumps, a node (mostly a coordinator) lost for good, an acceptor table restored from an older backup or lost`, () => {
     const results: RunResult[] = [];
 
     before(async () => {
@@ -37,7 +37,7 @@ describe('deterministic simulation of the two-phase commit federation', function
 
     it('goes through the paths that matter: commits, aborts, cancels, waits, in-doubt queries, crashes and recoveries', () => {
       const totals = sumStats(results);
-      const paths = ['committed', 'aborted', 'cancelsCommitted', 'crashes', 'pauses', 'clockJumps', 'diskFull', 'refusedStarts', 'TX_WAITING', 'TX_IN_DOUBT', 'TX_RECOVERED', 'TX_VOTED_NO', 'lostNodes', 'lostCoordinators', 'TX_ACCEPTED', 'TX_BALLOT_STARTED', 'TX_CHOSEN'];
+      const paths = ['committed', 'aborted', 'cancelsCommitted', 'crashes', 'pauses', 'clockJumps', 'diskFull', 'refusedStarts', 'TX_WAITING', 'TX_IN_DOUBT', 'TX_RECOVERED', 'TX_VOTED_NO', 'lostNodes', 'lostCoordinators', 'acceptorStoresLost', 'TX_ACCEPTED', 'TX_BALLOT_STARTED', 'TX_CHOSEN'];
       for (const key of paths) {
         expect(totals[key] ?? 0, `${key} over ${SOAK_SEEDS} seeds`).to.be.greaterThan(SOAK_SEEDS / 100);
       }

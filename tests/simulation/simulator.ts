@@ -11,6 +11,7 @@ import { EventQueue } from './event-queue.js';
 import { Prng } from './prng.js';
 import { drawProfile, type SimulationProfile } from './profile.js';
 import { SimDisk, type Scheduler } from './sim-disk.js';
+import type { AcceptorRecord } from '../../coordinator-2pc/src/ports.js';
 import { SimNetwork } from './sim-network.js';
 import { SimNode, type BugHook } from './sim-node.js';
 import { Trace } from './trace.js';
@@ -42,6 +43,8 @@ export interface RunStats {
   /** Nodes lost for good (never restarted), and of them those that were coordinating an unfinished transaction. */
   lostNodes: number;
   lostCoordinators: number;
+  /** Acceptor tables restored from an older backup or replaced by an empty one. */
+  acceptorStoresLost: number;
   /** How many times each audit event happened: which protocol paths the run went through. */
   audits: Record<string, number>;
 }
@@ -95,7 +98,7 @@ class Simulation implements Scheduler {
     this.network = new SimNetwork(this.nodes, this.profile.network, this, root.fork(), this.trace, (p) => this.report(p), onLeave);
     this.clients = new Clients(this.nodes, this.profile, this, root.fork(), this.trace, (info) => this.checker.onTold(info));
     this.checker = new Checker(this.nodes, this.clients.transactions, (p) => this.report(p));
-    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, crashes: 0, pauses: 0, clockJumps: 0, diskFull: 0, refusedStarts: 0, lostNodes: 0, lostCoordinators: 0, audits: {} };
+    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, crashes: 0, pauses: 0, clockJumps: 0, diskFull: 0, refusedStarts: 0, lostNodes: 0, lostCoordinators: 0, acceptorStoresLost: 0, audits: {} };
     this.createNodes(root.fork());
   }
 
@@ -118,6 +121,7 @@ class Simulation implements Scheduler {
     this.network.startPartitions();
     this.startNodeFaults();
     if (Number.isFinite(this.profile.loseNodeAtMs)) this.after(this.profile.loseNodeAtMs, () => this.loseNode());
+    if (this.profile.acceptorStoreLoss !== 'none') this.scheduleAcceptorStoreLoss();
     this.after(this.profile.faultPhaseMs, () => this.endFaults());
     await this.loop();
     if (!this.violation) this.checker.final();
@@ -251,6 +255,32 @@ class Simulation implements Scheduler {
     this.trace.add(node.id, () => `LOST FOR GOOD (coordinating: ${open.join(', ') || 'nothing'})`);
     node.lost = true;
     node.crash();
+  }
+
+  /**
+   * One node's acceptor table is backed up, then the node crashes and comes back with that older
+   * table (restore) or an empty one (new disk). Its store identity tells it so: for every
+   * transaction begun before, its acceptor answers `unknown` (docs/PROTOCOL.md §20).
+   */
+  private scheduleAcceptorStoreLoss(): void {
+    const node = this.faultPrng.pick([...this.nodes.values()]);
+    let backup: Map<string, AcceptorRecord> | undefined;
+    this.after(this.profile.acceptorSnapshotAtMs, () => {
+      backup = node.disk.snapshot().acceptors;
+      this.trace.add(node.id, () => `backup of the acceptor table (${backup!.size} records)`);
+    });
+    this.after(this.profile.acceptorLossAtMs, () => {
+      if (node.up) this.failStop(node);
+      const restored = this.profile.acceptorStoreLoss === 'restore' ? backup : undefined;
+      node.disk.replaceAcceptors(restored);
+      node.acceptorHorizonUs = this.timeUs;
+      this.stats.acceptorStoresLost++;
+      this.trace.add(node.id, () => `ACCEPTOR TABLE ${restored ? `RESTORED from the backup (${restored.size} records)` : 'LOST (new disk)'}: unknown for transactions begun before`);
+    });
+  }
+
+  begunAtUs(txId: string): number | undefined {
+    return this.clients.transactions.get(txId)?.begunAtUs;
   }
 
   /** Faults stop: heal the network, restart every crashed node, let the federation settle. */

@@ -84,6 +84,14 @@ describe('AcceptorCore', () => {
     expect(replyOf(effects)).to.include({ ok: false, refusal: 'unknown' });
   });
 
+  it('takes no part, even with a record in memory, in a transaction its restored store may have lost (the record may be stale)', () => {
+    const acceptor = new AcceptorCore({ selfId: 'obs-b', retentionMs: 10_000, mayHaveLost: (txId) => txId === T });
+    acceptor.restore([{ txId: T, ...members, promised: { round: 0, node: 'obs-a' }, createdAtMs: 0, updatedAtMs: 0 }]);
+    const effects = acceptor.step({ type: 'receive', message: ballot(1, 'obs-c'), nowMs: now });
+    expect(persisted(effects)).to.equal(false);
+    expect(replyOf(effects)).to.include({ ok: false, refusal: 'unknown' });
+  });
+
   it('takes its state from the store when memory forgot it: a forgotten promise still outranks', () => {
     const acceptor = acceptorAt();
     const stored = { txId: T, ...members, promised: { round: 3, node: 'obs-c' }, createdAtMs: 0, updatedAtMs: 0 };
