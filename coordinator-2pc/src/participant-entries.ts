@@ -18,6 +18,8 @@ export type Prepared = {
   askedPeers?: boolean;
   /** The recovery ballot this participant leads while its coordinator does not answer (docs/PROTOCOL.md §20). */
   run?: BallotRun;
+  /** In-doubt queries since it may lead: the k-th participant leads at every k-th. */
+  recoveryTurns?: number;
 };
 export type Finished = { phase: 'committed' | 'aborted'; record: ParticipantRecord };
 export type Entry = Waiting | Prepared | Finished;

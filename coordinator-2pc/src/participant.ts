@@ -368,10 +368,23 @@ export class ParticipantCore {
     // unless it answered `unknown`: it holds nothing of the transaction (its store was restored).
     if (entry.record.coordinatorId === this.config.selfId && entry.answers?.[this.config.selfId] !== 'unknown') return [];
     if (acceptors.length <= 1 || nowMs - entry.record.updatedAtMs < this.config.recoveryBallotAfterMs) return [];
+    // Leaders that start together at every query duel for ever (seed 51103): the k-th participant
+    // leads only at every k-th query, so the first one's ballots get through; the others still
+    // lead, less often, when it is gone.
+    const rank = this.recoveryRank(entry.record);
+    entry.recoveryTurns = (entry.recoveryTurns ?? 0) + 1;
+    if (entry.recoveryTurns % (rank + 1) !== 0) return [];
     const members = { txId, participants: entry.record.participants, acceptors };
     const { run, effects } = startRecovery(members, this.config.selfId, entry.run, nowMs);
     entry.run = run;
     return effects;
+  }
+
+  /** 0 for the first participant other than the coordinator, 1 for the next...; the coordinator's own node last. */
+  private recoveryRank(record: ParticipantRecord): number {
+    const others = record.participants.filter((node) => node !== record.coordinatorId);
+    const index = others.indexOf(this.config.selfId);
+    return index >= 0 ? index : others.length;
   }
 
   /** A promise or an accepted answer for the recovery ballot this participant leads. */

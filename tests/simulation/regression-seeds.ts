@@ -59,6 +59,11 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     fix: 'engine.ts: a local status query the coordinator core does not hold is answered from the records (`unknown` before the horizon), and that participant may then lead a recovery ballot itself',
   },
   {
+    seed: 51103,
+    found: 'two participants of a transaction whose coordinator was lost for good led recovery ballots at the same in-doubt query times for ever (a Paxos duel: each outranked the other), so it stayed undecided after the quiescent period',
+    fix: 'participant.ts leadRecovery: the k-th participant (other than the coordinator) leads only at every k-th in-doubt query',
+  },
+  {
     seed: 53624,
     found: 'a stale prepare whose coordinator\'s clock had jumped ahead (deadline far in the future) reached a participant that had already forgotten the tombstone of that aborted transaction (a tombstone of an unknown transaction has no deadline to wait for): it held the slot, and the store kept the aborted row while taking the HELD claim',
     fix: 'the simulated node admits a prepare only when its deadline is at most deadlineAheadMaxMs ahead (the node\'s peer admission, PEER_DEADLINE_AHEAD_MAX_MS), and keeps finished records longer than that plus the clock error (profile.ts withSafeRetention)',
