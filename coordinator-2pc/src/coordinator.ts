@@ -5,72 +5,22 @@
 //
 // With acceptors (Paxos Commit, docs/PROTOCOL.md §20) the commit decision is not the
 // coordinator's alone: once every participant voted yes it leads round 0 and asks the acceptors
-// (its own first, made durable before the others are asked) to accept COMMIT; the decision is
+// (its own first, durable before the others are asked) to accept COMMIT; the decision is
 // taken only when a majority did. From that moment on it may no longer abort on its own.
-import type { AbortReason, AcceptedMessage, NodeId, PromiseMessage, ProtocolMessage, TxId, TxKind, VoteMessage } from './messages.js';
-import { acceptRequests, ballotView, isLeaderReply, onAcceptorReply, roundZeroOthers, startRecovery, startRoundZero, type BallotRun, type BallotView } from './leader.js';
+import type { AbortReason, AcceptedMessage, NodeId, PromiseMessage, ProtocolMessage, TxId, VoteMessage } from './messages.js';
+import { acceptRequests, ballotView, isLeaderReply, onAcceptorReply, roundZeroOthers, startRecovery, startRoundZero, type BallotRun } from './leader.js';
 import type { CoordinatorRecord, Effect } from './ports.js';
+import type { BeginTransaction, CoordinatorConfig, CoordinatorEvent, CoordinatorTxView, InterruptedProposal } from './coordinator-types.js';
 import { invariant } from './invariants.js';
 import { coordinatorAnswer, type DurableKnowledge, type StatusAnswer } from './durable-knowledge.js';
 
-export interface CoordinatorConfig {
-  selfId: NodeId;
-  /** First pause before a decision is sent again to a participant that has not acknowledged. */
-  resendInitialMs: number;
-  /** The longest pause between two sends of a decision. */
-  resendMaxMs: number;
-  /** How long an aborted transaction is remembered to re-send its abort (presumed abort needs none). */
-  abortedRetentionMs: number;
-  /** Test-only: tell commit before a majority of the acceptors accepted it (the simulator's `early-commit` bug). */
-  testOnlyCommitBeforeMajority?: boolean;
-}
-
-export interface BeginTransaction {
-  txId: TxId;
-  kind: TxKind;
-  timestampMs: number;
-  deadlineMs: number;
-  /** Each participant's part of the work, in the order the prepares are sent. */
-  parts: Array<{ node: NodeId; payload: unknown }>;
-  /** The acceptors of the decision, this coordinator first; absent or one: it decides alone (2PC). */
-  acceptors?: NodeId[];
-}
-
-/** A transaction that proposed COMMIT to the acceptors before its coordinator restarted: it is led again. */
-export interface InterruptedProposal {
-  txId: TxId;
-  kind: TxKind;
-  participants: NodeId[];
-  timestampMs: number;
-  acceptors: NodeId[];
-}
+export type { BeginTransaction, CoordinatorConfig, CoordinatorEvent, CoordinatorTxView, InterruptedProposal } from './coordinator-types.js';
 
 type Collecting = { phase: 'collecting'; votes: Map<NodeId, VoteMessage> };
 type Deciding = { phase: 'committing' | 'aborting'; acked: Set<NodeId>; nextSendAtMs: number; sendIntervalMs: number; decidedAtMs: number };
 /** COMMIT proposed to the acceptors: waiting for a majority (or leading a higher ballot after being outranked). */
 type Proposing = { phase: 'proposing'; run: BallotRun; nextSendAtMs: number; sendIntervalMs: number };
 type Entry = { begin: BeginTransaction; createdAtMs: number } & (Collecting | Deciding | Proposing);
-
-export type CoordinatorEvent =
-  | { type: 'begin'; transaction: BeginTransaction; nowMs: number }
-  /** `knowledge`: what the node's records say of a status query's transaction (looked up by the driver). */
-  | { type: 'receive'; message: ProtocolMessage; nowMs: number; knowledge?: DurableKnowledge }
-  /** The transport could not deliver to `node` (refused, timed out, answered an error). */
-  | { type: 'unreachable'; txId: TxId; node: NodeId; detail: string; nowMs: number }
-  | { type: 'tick'; nowMs: number };
-
-export interface CoordinatorTxView {
-  txId: TxId;
-  phase: Entry['phase'];
-  kind: TxKind;
-  participants: NodeId[];
-  timestampMs: number;
-  createdAtMs: number;
-  waitingFor: NodeId[];
-  /** While the acceptors decide: the ballot this coordinator leads and who answered. */
-  ballot?: BallotView;
-}
-
 
 export class CoordinatorCore {
   private readonly entries = new Map<TxId, Entry>();
@@ -225,9 +175,9 @@ export class CoordinatorCore {
   }
 
   /**
-   * Round 0: COMMIT to every acceptor, this node's own first. The driver makes the own
-   * acceptor's record durable before the requests to the others leave, so that a restarted
-   * coordinator knows it proposed (and, without that record, that no acceptor can hold COMMIT).
+   * Round 0: COMMIT to this node's own acceptor first, to the others once it accepted (their
+   * requests also wait for its record to be durable), so that a restarted coordinator knows it
+   * proposed, and without that record knows that no acceptor can hold COMMIT.
    */
   private proposeCommit(txId: TxId, entry: Entry & Collecting, nowMs: number): Effect[] {
     const { run, effects } = startRoundZero(this.membersOf(entry.begin), this.config.selfId, nowMs);

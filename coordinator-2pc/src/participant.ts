@@ -3,11 +3,9 @@
 // persist records and to send messages. Every handler is idempotent and order-proof.
 import type {
   AbortReason,
-  AcceptedMessage,
   DecisionMessage,
   NodeId,
   PrepareMessage,
-  PromiseMessage,
   ProtocolMessage,
   StatusReplyMessage,
   TxId,
@@ -17,7 +15,7 @@ import { askPeers, onPeerQuery, onStatusReply, reapply, type TerminationHost } f
 import type { Effect, ParticipantRecord, ResourceChanges, ResourceManager } from './ports.js';
 import { invariant, isOlder } from './invariants.js';
 import { abortedReason, audit, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
-import { onAcceptorReply, startRecovery } from './leader.js';
+import { leadRecovery, onRecoveryAnswer } from './participant-recovery.js';
 
 export type { ParticipantTxView } from './participant-entries.js';
 
@@ -139,7 +137,7 @@ export class ParticipantCore {
         return onPeerQuery(this.host, message, nowMs, knowledge);
       case 'promise':
       case 'accepted':
-        return this.onAcceptorAnswer(message, nowMs);
+        return onRecoveryAnswer(this.config, this.host, message, nowMs);
       default:
         return []; // votes and acks are for the coordinator role
     }
@@ -353,47 +351,8 @@ export class ParticipantCore {
     entry.nextQueryAtMs = nowMs + entry.queryIntervalMs;
     entry.queryIntervalMs = Math.min(entry.queryIntervalMs * 2, this.config.queryBackoffMaxMs);
     const query: Effect = { type: 'send', to: entry.record.coordinatorId, message: { type: 'status-query', txId, from: this.config.selfId } };
-    if (!firstQuery) return [query, ...askPeers(this.host, txId, entry, nowMs), ...this.leadRecovery(txId, entry, nowMs)];
+    if (!firstQuery) return [query, ...askPeers(this.host, txId, entry, nowMs), ...leadRecovery(this.config, txId, entry, nowMs)];
     return [audit('TX_IN_DOUBT', txId, { coordinator: entry.record.coordinatorId, preparedForMs: nowMs - entry.record.updatedAtMs }), query];
-  }
-
-  /**
-   * In doubt for long enough, with acceptors named: lead a ballot above every one seen so far
-   * (a new one at every query while none is chosen; a ballot is never run twice). Safe at any
-   * time, with the coordinator alive or not: Paxos lets one value be chosen whatever the leaders.
-   */
-  private leadRecovery(txId: TxId, entry: Prepared, nowMs: number): Effect[] {
-    const acceptors = entry.record.acceptors ?? [];
-    // At the coordinator's own node its coordinator core leads (one leader per node and ballot id),
-    // unless it answered `unknown`: it holds nothing of the transaction (its store was restored).
-    if (entry.record.coordinatorId === this.config.selfId && entry.answers?.[this.config.selfId] !== 'unknown') return [];
-    if (acceptors.length <= 1 || nowMs - entry.record.updatedAtMs < this.config.recoveryBallotAfterMs) return [];
-    // Leaders that start together at every query duel for ever (seed 51103): the k-th participant
-    // leads only at every k-th query, so the first one's ballots get through; the others still
-    // lead, less often, when it is gone.
-    const rank = this.recoveryRank(entry.record);
-    entry.recoveryTurns = (entry.recoveryTurns ?? 0) + 1;
-    if (entry.recoveryTurns % (rank + 1) !== 0) return [];
-    const members = { txId, participants: entry.record.participants, acceptors };
-    const { run, effects } = startRecovery(members, this.config.selfId, entry.run, nowMs);
-    entry.run = run;
-    return effects;
-  }
-
-  /** 0 for the first participant other than the coordinator, 1 for the next...; the coordinator's own node last. */
-  private recoveryRank(record: ParticipantRecord): number {
-    const others = record.participants.filter((node) => node !== record.coordinatorId);
-    const index = others.indexOf(this.config.selfId);
-    return index >= 0 ? index : others.length;
-  }
-
-  /** A promise or an accepted answer for the recovery ballot this participant leads. */
-  private onAcceptorAnswer(reply: PromiseMessage | AcceptedMessage, nowMs: number): Effect[] {
-    const entry = this.entries.get(reply.txId);
-    if (!entry || entry.phase !== 'prepared' || !entry.run) return [];
-    const { effects, chosen } = onAcceptorReply(reply.txId, entry.run, reply, this.config.selfId, this.config.testOnlyIgnoreAcceptedValues);
-    if (!chosen) return effects;
-    return [...effects, ...this.finish(reply.txId, entry, chosen === 'commit' ? 'committed' : 'aborted', nowMs, false)];
   }
 
   /** Forget a finished transaction once no late prepare for it can still be accepted. */
