@@ -64,6 +64,11 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     fix: 'participant.ts leadRecovery: the k-th participant (other than the coordinator) leads only at every k-th in-doubt query',
   },
   {
+    seed: 52919,
+    found: 'the simulated acceptor-table loss also dropped the booking row of a transaction with no acceptors but its coordinator (a booking of its own slots), whose prepared record survived: nobody could decide it. A real restore loses both or neither',
+    fix: 'sim-disk.ts replaceAcceptors drops only the booking rows of the proposals the lost table held (the model, not the node, was wrong)',
+  },
+  {
     seed: 53624,
     found: 'a stale prepare whose coordinator\'s clock had jumped ahead (deadline far in the future) reached a participant that had already forgotten the tombstone of that aborted transaction (a tombstone of an unknown transaction has no deadline to wait for): it held the slot, and the store kept the aborted row while taking the HELD claim',
     fix: 'the simulated node admits a prepare only when its deadline is at most deadlineAheadMaxMs ahead (the node\'s peer admission, PEER_DEADLINE_AHEAD_MAX_MS), and keeps finished records longer than that plus the clock error (profile.ts withSafeRetention)',

@@ -138,13 +138,14 @@ export class SimDisk {
 
   /**
    * The acceptor table replaced while the node is down: by a backup's (restore) or by nothing
-   * (a new disk). The coordinator's undecided booking rows go with it (a restored store holds
-   * none of those begun after the backup): the node no longer knows it began them, and its
-   * store identity says it may have lost them (answers `unknown`, never presumed abort).
+   * (a new disk). The undecided booking rows of the proposals it loses go with it (a restored
+   * store holds none of those begun after the backup): the node no longer knows it began them,
+   * and its store identity says it may have lost them (answers `unknown`, never presumed abort).
    */
   replaceAcceptors(acceptors: Map<string, AcceptorRecord> | undefined): void {
-    this.tables.acceptors = acceptors ?? new Map();
-    this.tables.pendingBookings.clear();
+    const kept = acceptors ?? new Map<string, AcceptorRecord>();
+    for (const txId of this.tables.acceptors.keys()) if (!kept.has(txId)) this.tables.pendingBookings.delete(txId);
+    this.tables.acceptors = kept;
   }
 
   private openBatch(): Batch {
