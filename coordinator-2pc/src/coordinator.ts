@@ -16,7 +16,8 @@ import { coordinatorAnswer, type DurableKnowledge, type StatusAnswer } from './d
 
 export type { BeginTransaction, CoordinatorConfig, CoordinatorEvent, CoordinatorTxView, InterruptedProposal } from './coordinator-types.js';
 
-type Collecting = { phase: 'collecting'; votes: Map<NodeId, VoteMessage> };
+/** `timeoutAtMs`: when the vote collection times out, `deadlineMs + 1` or sooner (nextWakeAtMs caps it). */
+type Collecting = { phase: 'collecting'; votes: Map<NodeId, VoteMessage>; timeoutAtMs: number };
 type Deciding = { phase: 'committing' | 'aborting'; acked: Set<NodeId>; nextSendAtMs: number; sendIntervalMs: number; decidedAtMs: number };
 /** COMMIT proposed to the acceptors: waiting for a majority (or leading a higher ballot after being outranked). */
 type Proposing = { phase: 'proposing'; run: BallotRun; nextSendAtMs: number; sendIntervalMs: number };
@@ -76,11 +77,18 @@ export class CoordinatorCore {
     }
   }
 
-  nextWakeAtMs(): number | undefined {
+  /**
+   * The earliest time at which a tick has something to do, or undefined. Given the clock, a
+   * timer further ahead than its longest interval (a re-send's `resendMaxMs`, a vote
+   * collection's prepare window) is brought back first: the clock was stepped back, and the
+   * timer must not wait for the step as well (simulator seed 67054). Sooner is always safe.
+   */
+  nextWakeAtMs(nowMs?: number): number | undefined {
     let earliest: number | undefined;
     for (const entry of this.entries.values()) {
+      if (nowMs !== undefined) this.capTimer(entry, nowMs);
       // A collecting transaction times out once the clock is past its deadline (see tick).
-      const at = entry.phase === 'collecting' ? entry.begin.deadlineMs + 1 : entry.nextSendAtMs;
+      const at = entry.phase === 'collecting' ? entry.timeoutAtMs : entry.nextSendAtMs;
       if (earliest === undefined || at < earliest) earliest = at;
     }
     return earliest;
@@ -125,7 +133,7 @@ export class CoordinatorCore {
     const acceptors = transaction.acceptors ?? [];
     invariant(acceptors.length <= 1 || acceptors[0] === this.config.selfId, 'the coordinator is the first acceptor (its own acceptance is durable before it asks the others)');
     invariant(new Set(acceptors).size === acceptors.length, 'each acceptor appears once');
-    this.entries.set(transaction.txId, { begin: transaction, createdAtMs: nowMs, phase: 'collecting', votes: new Map() });
+    this.entries.set(transaction.txId, { begin: transaction, createdAtMs: nowMs, phase: 'collecting', votes: new Map(), timeoutAtMs: transaction.deadlineMs + 1 });
     return transaction.parts.map(({ node, payload }) => ({
       type: 'send' as const,
       to: node,
@@ -291,7 +299,7 @@ export class CoordinatorCore {
   private tick(nowMs: number): Effect[] {
     const effects: Effect[] = [];
     for (const [txId, entry] of [...this.entries]) {
-      if (entry.phase === 'collecting' && nowMs > entry.begin.deadlineMs) {
+      if (entry.phase === 'collecting' && (nowMs > entry.begin.deadlineMs || nowMs >= entry.timeoutAtMs)) {
         const silent = entry.begin.parts.map((p) => p.node).filter((node) => !entry.votes.has(node));
         const detail = `no vote before the prepare deadline from ${silent.join(', ')}`;
         effects.push(...this.decideAbort(txId, entry, silent.map((node) => ({ code: 'timeout' as const, detail, node })), nowMs));
@@ -322,6 +330,11 @@ export class CoordinatorCore {
     const { run, effects } = startRecovery(this.membersOf(entry.begin), this.config.selfId, entry.run, nowMs);
     entry.run = run;
     return effects;
+  }
+
+  private capTimer(entry: Entry, nowMs: number): void {
+    if (entry.phase !== 'collecting') entry.nextSendAtMs = Math.min(entry.nextSendAtMs, nowMs + this.config.resendMaxMs);
+    else entry.timeoutAtMs = Math.min(entry.timeoutAtMs, nowMs + Math.max(0, entry.begin.deadlineMs - entry.begin.timestampMs) + 1);
   }
 
   private unacked(txId: TxId): NodeId[] {

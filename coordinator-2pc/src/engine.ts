@@ -185,7 +185,8 @@ export class ProtocolEngine {
     } finally {
       this.draining = false;
     }
-    this.ports.scheduleWake(earliest(this.coordinator.nextWakeAtMs(), this.participant.nextWakeAtMs()));
+    const nowMs = this.ports.nowMs();
+    this.ports.scheduleWake(earliest(this.coordinator.nextWakeAtMs(nowMs), this.participant.nextWakeAtMs(nowMs)));
   }
 
   private apply(effects: Effect[]): void {

@@ -6,7 +6,15 @@ import { invariant } from './invariants.js';
 import type { StatusAnswer } from './durable-knowledge.js';
 import { ballotView, type BallotRun, type BallotView } from './leader.js';
 
-export type Waiting = { phase: 'waiting'; prepare: PrepareMessage; sinceMs: number; waitUntilMs: number; blockers: TxId[] };
+export type Waiting = {
+  phase: 'waiting';
+  prepare: PrepareMessage;
+  sinceMs: number;
+  waitUntilMs: number;
+  blockers: TxId[];
+  /** Blockers waited for outside wait-die's age order (wait-die.ts): the booking a cancellation cancels. */
+  awaitable?: TxId[];
+};
 export type Prepared = {
   phase: 'prepared';
   record: ParticipantRecord;
@@ -79,4 +87,30 @@ export function toView(txId: TxId, entry: Entry): ParticipantTxView {
     ...(source.acceptors ? { acceptors: source.acceptors } : {}),
     ...(entry.phase === 'prepared' && entry.run ? { ballot: ballotView(entry.run) } : {}),
   };
+}
+
+/**
+ * Forget finished transactions, oldest first, once no late prepare for them can still be
+ * accepted (past both their retention and their deadline). `queue` lists them in finishing order.
+ */
+export function forgetFinished(queue: TxId[], entries: Map<TxId, Entry>, retentionMs: number, nowMs: number): void {
+  while (queue.length > 0) {
+    const txId = queue[0]!;
+    const entry = entries.get(txId);
+    const finished = entry && (entry.phase === 'committed' || entry.phase === 'aborted');
+    if (finished && nowMs <= Math.max(entry.record.updatedAtMs + retentionMs, entry.record.deadlineMs)) return;
+    queue.shift();
+    if (finished) entries.delete(txId);
+  }
+}
+
+/**
+ * Bring a timer back to at most its longest interval from now. Timers are instants of the
+ * federation clock: when a jumped clock is synchronised back, they would otherwise wait for
+ * the size of the step as well (simulator seed 67054). A wait ends sooner, a query is sent
+ * sooner: both are safe at any time.
+ */
+export function capTimers(entry: Entry, nowMs: number, limits: { waitMaxMs: number; inDoubtQueryAfterMs: number; queryBackoffMaxMs: number }): void {
+  if (entry.phase === 'waiting') entry.waitUntilMs = Math.min(entry.waitUntilMs, nowMs + limits.waitMaxMs);
+  else if (entry.phase === 'prepared') entry.nextQueryAtMs = Math.min(entry.nextQueryAtMs, nowMs + Math.max(limits.inDoubtQueryAfterMs, limits.queryBackoffMaxMs));
 }

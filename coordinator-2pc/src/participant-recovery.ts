@@ -9,7 +9,7 @@ import type { Effect, ParticipantRecord } from './ports.js';
 /** The participant's settings these rules read (ParticipantConfig has them). */
 export interface RecoveryConfig {
   selfId: NodeId;
-  recoveryBallotAfterMs: number;
+  recoveryBallotAfterMs?: number;
   testOnlyIgnoreAcceptedValues?: boolean;
 }
 
@@ -23,7 +23,7 @@ export function leadRecovery(config: RecoveryConfig, txId: TxId, entry: Prepared
   // At the coordinator's own node its coordinator core leads (one leader per node and ballot id),
   // unless it answered `unknown`: it holds nothing of the transaction (its store was restored).
   if (entry.record.coordinatorId === config.selfId && entry.answers?.[config.selfId] !== 'unknown') return [];
-  if (acceptors.length <= 1 || nowMs - entry.record.updatedAtMs < config.recoveryBallotAfterMs) return [];
+  if (acceptors.length <= 1 || nowMs - entry.record.updatedAtMs < (config.recoveryBallotAfterMs ?? 0)) return [];
   // Leaders that start together at every query duel for ever (seed 51103): the k-th participant
   // leads only at every k-th in-doubt query, so the first one's ballots get through; the others
   // still lead, less often, when it is gone.

@@ -14,7 +14,8 @@ import type { DurableKnowledge } from './durable-knowledge.js';
 import { askPeers, onPeerQuery, onStatusReply, reapply, type TerminationHost } from './participant-termination.js';
 import type { Effect, ParticipantRecord, ResourceChanges, ResourceManager } from './ports.js';
 import { invariant, isOlder } from './invariants.js';
-import { abortedReason, audit, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
+import { mayWait, waitingEntry, waitOverReason } from './wait-die.js';
+import { abortedReason, audit, capTimers, forgetFinished, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
 import { leadRecovery, onRecoveryAnswer } from './participant-recovery.js';
 
 export type { ParticipantTxView } from './participant-entries.js';
@@ -32,8 +33,9 @@ export interface ParticipantConfig {
   /**
    * How long a transaction with acceptors stays in doubt, its coordinator silent or unsure,
    * before this participant leads a recovery ballot of the acceptors (docs/PROTOCOL.md §20).
+   * Absent: from its second in-doubt query on (always safe; the node sets RECOVERY_BALLOT_AFTER_MS).
    */
-  recoveryBallotAfterMs: number;
+  recoveryBallotAfterMs?: number;
   /** Test-only: a recovery leader that ignores the values the promises report (the simulator's `blind-leader` bug). */
   testOnlyIgnoreAcceptedValues?: boolean;
 }
@@ -103,11 +105,15 @@ export class ParticipantCore {
     }
   }
 
-  /** The earliest time at which a tick has something to do, or undefined. */
-  nextWakeAtMs(): number | undefined {
+  /**
+   * The earliest time at which a tick has something to do, or undefined. Given the clock, a
+   * timer further ahead than its longest interval is brought back first (capTimers).
+   */
+  nextWakeAtMs(nowMs?: number): number | undefined {
     let earliest: number | undefined;
     for (const txId of this.active) {
       const entry = this.entries.get(txId);
+      if (entry && nowMs !== undefined) capTimers(entry, nowMs, this.config);
       const at = entry?.phase === 'waiting' ? entry.waitUntilMs : entry?.phase === 'prepared' ? entry.nextQueryAtMs : undefined;
       if (at !== undefined && (earliest === undefined || at < earliest)) earliest = at;
     }
@@ -167,8 +173,8 @@ export class ParticipantCore {
   }
 
   /**
-   * Wait-die: blocked only by younger holders, an older transaction waits (bounded);
-   * blocked by an older or a committed holder, it gives up at once.
+   * Wait-die (wait-die.ts): blocked only by younger holders, or by the transaction it undoes,
+   * a transaction waits (bounded); blocked by an older or a committed holder, it gives up at once.
    */
   private attemptHold(prepare: PrepareMessage, nowMs: number, sinceMs: number, waitLimitMs: number): Effect[] {
     if (nowMs > prepare.deadlineMs) {
@@ -177,22 +183,15 @@ export class ParticipantCore {
     const attempt = this.resources.tryHold(prepare.txId, prepare.kind, prepare.payload, nowMs);
     if (attempt.ok) return this.prepared(prepare, nowMs, attempt.changes);
     if (attempt.code === 'invalid') return this.refuse(prepare, nowMs, { code: 'invalid', detail: attempt.detail });
-    const mustDie = attempt.final || attempt.blockers.some((blocker) => !this.isYoungerHolder(blocker, prepare));
     const waitUntilMs = Math.min(waitLimitMs, prepare.deadlineMs);
-    if (mustDie || waitUntilMs <= nowMs) {
-      return this.refuse(prepare, nowMs, { code: 'conflict', detail: attempt.detail });
+    if (!mayWait(attempt, prepare, (txId) => this.entries.get(txId))) return this.refuse(prepare, nowMs, { code: 'conflict', detail: attempt.detail });
+    if (waitUntilMs <= nowMs) {
+      return this.refuse(prepare, nowMs, waitOverReason(attempt.blockers, attempt.awaitable, nowMs - sinceMs, { code: 'conflict', detail: attempt.detail }));
     }
     const alreadyWaiting = this.entries.get(prepare.txId)?.phase === 'waiting';
-    this.setActive(prepare.txId, { phase: 'waiting', prepare, sinceMs, waitUntilMs, blockers: attempt.blockers });
+    this.setActive(prepare.txId, waitingEntry(prepare, attempt, sinceMs, waitUntilMs));
     if (alreadyWaiting) return [];
     return [audit('TX_WAITING', prepare.txId, { blockers: attempt.blockers, waitUntilMs, detail: attempt.detail })];
-  }
-
-  /** True when `holderTxId` is a prepared transaction younger than `prepare` (so `prepare` may wait). */
-  private isYoungerHolder(holderTxId: TxId, prepare: PrepareMessage): boolean {
-    const holder = this.entries.get(holderTxId);
-    if (!holder || holder.phase !== 'prepared') return false;
-    return isOlder(prepare, holder.record);
   }
 
   private prepared(prepare: PrepareMessage, nowMs: number, changes: ResourceChanges): Effect[] {
@@ -318,30 +317,18 @@ export class ParticipantCore {
 
   private tick(nowMs: number): Effect[] {
     const effects: Effect[] = [];
-    this.forgetFinished(nowMs);
+    forgetFinished(this.finishedQueue, this.entries, this.config.finishedRetentionMs, nowMs);
     for (const txId of [...this.active]) {
       const entry = this.entries.get(txId);
       if (entry?.phase === 'waiting' && entry.waitUntilMs <= nowMs) {
-        effects.push(...this.refuse(entry.prepare, nowMs, {
-          code: 'conflict',
-          detail: `still held by ${entry.blockers.join(', ')} after waiting ${nowMs - entry.sinceMs} ms`,
-        }));
+        const waitedMs = nowMs - entry.sinceMs;
+        const reason = waitOverReason(entry.blockers, entry.awaitable, waitedMs, { code: 'conflict', detail: `still held by ${entry.blockers.join(', ')} after waiting ${waitedMs} ms` });
+        effects.push(...this.refuse(entry.prepare, nowMs, reason));
       } else if (entry?.phase === 'prepared' && entry.nextQueryAtMs <= nowMs) {
         effects.push(...this.queryCoordinator(txId, entry, nowMs));
       }
     }
     return effects;
-  }
-
-  private forgetFinished(nowMs: number): void {
-    while (this.finishedQueue.length > 0) {
-      const txId = this.finishedQueue[0]!;
-      const entry = this.entries.get(txId);
-      const finished = entry && (entry.phase === 'committed' || entry.phase === 'aborted');
-      if (finished && !this.forgettable(entry.record, nowMs)) return;
-      this.finishedQueue.shift();
-      if (finished) this.entries.delete(txId);
-    }
   }
 
   private queryCoordinator(txId: TxId, entry: Prepared, nowMs: number): Effect[] {
@@ -353,11 +340,6 @@ export class ParticipantCore {
     const query: Effect = { type: 'send', to: entry.record.coordinatorId, message: { type: 'status-query', txId, from: this.config.selfId } };
     if (!firstQuery) return [query, ...askPeers(this.host, txId, entry, nowMs), ...leadRecovery(this.config, txId, entry, nowMs)];
     return [audit('TX_IN_DOUBT', txId, { coordinator: entry.record.coordinatorId, preparedForMs: nowMs - entry.record.updatedAtMs }), query];
-  }
-
-  /** Forget a finished transaction once no late prepare for it can still be accepted. */
-  private forgettable(record: ParticipantRecord, nowMs: number): boolean {
-    return nowMs > Math.max(record.updatedAtMs + this.config.finishedRetentionMs, record.deadlineMs);
   }
 
   private vote(to: NodeId, txId: TxId, vote: 'yes' | 'no', reason?: AbortReason): Effect {

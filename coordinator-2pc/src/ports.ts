@@ -112,8 +112,12 @@ export type AuditEventType =
 export type HoldAttempt =
   /** Held: `changes` are what the hold changed, to be made durable with the PREPARED record. */
   | { ok: true; changes: ResourceChanges }
-  /** Held by other transactions: `blockers` are their ids; `final` when one of them is already committed. */
-  | { ok: false; code: 'conflict'; detail: string; blockers: TxId[]; final: boolean }
+  /**
+   * Held by other transactions: `blockers` are their ids; `final` when one of them is already
+   * committed; `awaitable`: blockers this transaction may wait for whatever their age, because
+   * their own decision never waits for it (a cancellation's own booking, not yet committed here).
+   */
+  | { ok: false; code: 'conflict'; detail: string; blockers: TxId[]; final: boolean; awaitable?: TxId[] }
   | { ok: false; code: 'invalid'; detail: string };
 
 /**

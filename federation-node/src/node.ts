@@ -41,10 +41,12 @@ import { metricsObserver, metricsRoutes } from './http/metrics-routes.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
 import { openDatabase } from './storage/database.js';
-import { checkStore } from './storage/store-check.js';
+import { StoreDamagedError, checkStore } from './storage/store-check.js';
+import { StoreInvariantError } from './storage/store-invariants.js';
 import { RecordPruner } from './storage/record-pruner.js';
 import { DiskGuard, waitForSpace } from './storage/disk-guard.js';
-import { GroupCommitWriter } from './storage/group-commit-writer.js';
+import { GroupCommitWriter, WriterClosedError } from './storage/group-commit-writer.js';
+import { stopGracefully, type StopState } from './graceful-stop.js';
 import { TransactionLog } from './storage/transaction-log.js';
 import { recoverFromStore, type StoredState, type UndecidedTransaction } from './recovery.js';
 import { publishClaimChanges } from './web/slot-events.js';
@@ -146,10 +148,15 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
 
   const events = createEventHub(config);
   let answerInFlight: ((detail: string) => void) | undefined;
-  const fatal = options.onFatal ?? ((error: unknown) => {
+  const stopState: StopState = { stopping: false, engineStopped: false };
+  const failStop = options.onFatal ?? ((error: unknown) => {
     answerInFlight?.(`${config.NODE_ID} stopped at once (${error instanceof Error ? error.message : String(error)}); the outcome of this request is unknown: ask again (GET /bookings/{id}) once the node is back`);
     exitAtOnce(error);
   });
+  const fatal = (error: unknown): void => {
+    if (!(stopState.engineStopped && error instanceof WriterClosedError)) return failStop(error);
+    log.warn(`a protocol write asked for during the graceful stop was refused (${error.message}); the next start's recovery finishes its transaction`);
+  };
   const faults = FaultInjector.parse(config.FAULT_POINTS);
   if (faults.enabled) log.warn(`fault injection enabled (test setting): ${config.FAULT_POINTS}`);
   const engine: ProtocolEngine = new ProtocolEngine(
@@ -171,7 +178,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    instrumented(enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => engine.wake(), debugLogged: config.LOG_LEVEL === 'debug', identity, selfId: config.NODE_ID, clockMarginMs: config.STORE_CLOCK_MARGIN_MS, acceptorMarginMs: config.ACCEPTOR_CLOCK_MARGIN_MS, onDurableClaims: (changes) => publishClaimChanges(events, directory.telescopes, changes) }), metrics),
+    instrumented(enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => { if (!stopState.engineStopped) engine.wake(); }, debugLogged: config.LOG_LEVEL === 'debug', identity, selfId: config.NODE_ID, clockMarginMs: config.STORE_CLOCK_MARGIN_MS, acceptorMarginMs: config.ACCEPTOR_CLOCK_MARGIN_MS, onDurableClaims: (changes) => publishClaimChanges(events, directory.telescopes, changes) }), metrics),
     new AcceptorCore({ selfId: config.NODE_ID, retentionMs: config.FINISHED_RETENTION_MS, mayHaveLost: (txId) => !recordsComplete(txId, config.NODE_ID, { completeSinceMs: identity.completeSinceMs, completeSinceIncarnation: identity.completeSinceIncarnation, marginMs: config.ACCEPTOR_CLOCK_MARGIN_MS }) }),
   );
   const reconciler = new Reconciler({
@@ -214,7 +221,10 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
 
   await clock.start(config.CLOCK_SYNC_INTERVAL_MS);
   membershipReloader.start(config.MEMBERSHIP_POLL_INTERVAL_MS);
-  await recover(parts);
+  await recover(parts).catch((error: unknown) => {
+    // Claims and records that disagree (store-invariants.ts) are damage like the start check's: exit 65, one line.
+    throw error instanceof StoreInvariantError ? new StoreDamagedError(database.file, [error.message]) : error;
+  });
   log.info(`store ${identity.storeId}, incarnation ${identity.incarnation}, complete since ${new Date(identity.completeSinceMs).toISOString()}${identity.reconciliation ? `; reconciling (${identity.reconciliation.reason})` : ''}`);
   await reconciler.start();
   const pruner = new RecordPruner({ writer, reader: database.reader, nowMs, retentionMs: config.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000, intervalMs: config.PRUNE_INTERVAL_MS, rowsMax: config.PRUNE_ROWS_MAX, log, audit: loggers.audit, paused: () => disk.isLow() });
@@ -224,7 +234,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   const admitting = admitRequests(app.callback(), {
     nowMs,
     graceMs: config.STALE_REQUEST_GRACE_MS,
-    writeRefusal: () => writeRefusal(parts),
+    writeRefusal: () => (stopState.stopping ? `${config.NODE_ID} is stopping; try again once it is back` : writeRefusal(parts)),
     onDropped: (count, lateMs) => log.warn(`dropped ${count} protocol request(s) read after their sender's deadline (the latest ${lateMs} ms late): this node was paused or overloaded`),
   });
   answerInFlight = admitting.answerInFlight;
@@ -244,18 +254,18 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     url: `http://${config.HOST}:${port}`,
     parts,
     async stop() {
-      clock!.stop();
-      reconciler.stop();
-      membershipReloader.stop();
-      pruner.stop();
-      disk.stop();
       events.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
+      await stopGracefully({
+        state: stopState,
+        graceMs: config.SHUTDOWN_GRACE_MS,
+        timers: [clock!, reconciler, membershipReloader, disk],
+        pruner,
+        server,
+        admitting,
+        writer,
+        closeDatabase: () => database.close(),
+        unfinishedDetail: `${config.NODE_ID} stopped before this request finished; its outcome is unknown: ask again (GET /bookings/{id}) once the node is back`,
       });
-      await writer.flush();
-      await database.close();
       log.info(`observatory ${config.NODE_ID} stopped`);
       await loggers.close();
     },

@@ -54,6 +54,22 @@ describe('start-up store check (damaged SQLite files)', function () {
     expect(line).to.include('which has no item on this slot');
     expect(line).to.match(new RegExp(`bookings\\([^)]+\\): CONFIRMED but its slot atacama-ut1 ${from.start.replace(/\./g, '\\.')} is not claimed`));
   });
+
+  it('a HELD claim with no prepared participant record (a hold orphaned by a lost write) refuses start with exit 65 and one line naming the claim row and its transaction', async () => {
+    const file = federation.node('atacama').dbFile;
+    const orphan = item('atacama-ut1', 81, 5);
+    const txId = 'atacama.orphanedhold01';
+    await execFile(file, `INSERT INTO slot_claims (telescope_id, slot_start, slot_end, booking_id, tx_id, state) VALUES ('atacama-ut1', '${orphan.start}', '${orphan.end}', '${txId}', '${txId}', 'HELD')`);
+    expect(await queryFile(file, `SELECT COUNT(*) AS n FROM participant_transactions WHERE tx_id = '${txId}'`)).to.deep.equal([{ n: 0 }]);
+    expect(await queryFile(file, 'PRAGMA integrity_check'), 'SQLite itself sees nothing wrong').to.deep.equal([{ integrity_check: 'ok' }]);
+
+    const failure = await federation.launch('atacama').then(() => 'started', (error: Error) => error.message);
+    expect(failure).to.include('exited (65)');
+    const fatalLines = failure.split('\n').filter((l) => l.startsWith('FATAL:') && l.includes('refusing to start'));
+    expect(fatalLines, 'one line').to.have.length(1);
+    expect(fatalLines[0]).to.match(/store check of .*node\.sqlite failed, refusing to start: 1 problem\(s\): /);
+    expect(fatalLines[0]).to.include(`slot_claims (atacama-ut1, ${orphan.start}) is HELD by ${txId}, which has no prepared participant_transactions row`);
+  });
 });
 
 function execFile(file: string, sql: string): Promise<void> {

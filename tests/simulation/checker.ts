@@ -120,6 +120,19 @@ export class Checker {
     };
     const broken = promise();
     if (broken) this.report(`${nodeId} sent ${broken} of ${message.txId} was durable`);
+    this.checkCancelNotKilledByOwnBooking(nodeId, message);
+  }
+
+  /**
+   * A cancellation blocked by its own booking's hold (the booking's commit not yet applied
+   * here) must wait for that booking's decision, never die under wait-die (wait-die.ts).
+   * Every HELD claim a cancellation meets is its own booking's (the slot table refuses one of
+   * another booking as `invalid`), so a `conflict` that names a held slot is that death.
+   */
+  private checkCancelNotKilledByOwnBooking(nodeId: NodeId, message: ProtocolMessage): void {
+    if (message.type !== 'vote' || message.vote !== 'no' || message.reason?.code !== 'conflict') return;
+    if (this.transactions.get(message.txId)?.kind !== 'cancel' || !message.reason.detail.includes('held by a booking in progress')) return;
+    this.report(`${nodeId} refused cancellation ${message.txId} at once behind its own booking's hold instead of waiting for the booking's decision: ${message.reason.detail}`);
   }
 
   /** A client was just answered: a commit may be acknowledged only once it is durable. */

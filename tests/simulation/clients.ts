@@ -22,6 +22,8 @@ export interface TransactionInfo {
   told?: Outcome;
   /** For a cancel: the booking it gives back. */
   booking?: TxId;
+  /** A cancel sent by the booking's client right after it was told committed (the DELETE after the 201). */
+  rightAfter?: boolean;
   /** The coordinator's incarnation when the transaction began: while it lives, an answer is owed. */
   incarnation?: number;
   /** Simulated time when it began (what a transaction id's time tells a real node). */
@@ -49,6 +51,18 @@ export class Clients {
     private readonly onTold: (info: TransactionInfo) => void,
   ) {}
 
+  private rightAfterPrng: Prng | undefined;
+  private cancelRightAfterProbability = 0;
+
+  /**
+   * Let clients cancel a booking right after its 201, drawn from `prng` — a generator of its
+   * own, so that seeds which never do it replay as they did before it existed.
+   */
+  cancelRightAfterWith(prng: Prng): void {
+    this.rightAfterPrng = prng;
+    this.cancelRightAfterProbability = prng.pick([0, 0, 0.3, 0.8]);
+  }
+
   /** Spread the run's transactions over the fault phase. */
   scheduleAll(): void {
     for (let i = 0; i < this.profile.transactionCount; i++) {
@@ -59,7 +73,10 @@ export class Clients {
   private beginOne(): void {
     const coordinator = this.prng.pick([...this.nodes.values()]);
     const cancel = this.cancellable.length > 0 && this.prng.chance(this.profile.cancelProbability);
-    const info = cancel ? this.cancelOf(coordinator.id) : this.bookingAt(coordinator.id);
+    this.begin(coordinator, cancel ? this.cancelOf(coordinator.id) : this.bookingAt(coordinator.id));
+  }
+
+  private begin(coordinator: SimNode, info: TransactionInfo): void {
     if (!coordinator.up || coordinator.refusal) {
       this.trace.add(coordinator.id, () => `client: ${info.kind} refused, ${coordinator.refusal ? `503: ${coordinator.refusal}` : 'node is down'}`);
       if (info.booking) this.cancellable.push(info.booking);
@@ -93,8 +110,18 @@ export class Clients {
     this.onTold(info);
     const reasons = result.reasons.map((r) => `${r.code}@${r.node ?? '?'}`).join(' ');
     this.trace.add(coordinator.id, () => `client told ${info.txId} ${result.outcome}${reasons ? ` (${reasons})` : ''}`);
-    if (info.kind === 'book' && result.outcome === 'committed') this.cancellable.push(info.txId);
+    if (info.kind === 'book' && result.outcome === 'committed') this.bookingTold(info, coordinator);
     if (info.booking && result.outcome === 'aborted') this.cancellable.push(info.booking);
+  }
+
+  /** A booking was told committed: now and then its client cancels it at once, at its coordinator. */
+  private bookingTold(booking: TransactionInfo, coordinator: SimNode): void {
+    if (!this.rightAfterPrng?.chance(this.cancelRightAfterProbability)) {
+      this.cancellable.push(booking.txId);
+      return;
+    }
+    const parts = booking.parts.map((part) => ({ node: part.node, payload: part.payload }));
+    this.begin(coordinator, { txId: this.nextTxId(coordinator.id), kind: 'cancel', coordinator: coordinator.id, parts, booking: booking.txId, rightAfter: true });
   }
 
   private bookingAt(coordinator: NodeId): TransactionInfo {

@@ -73,6 +73,12 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found: 'a stale prepare whose coordinator\'s clock had jumped ahead (deadline far in the future) reached a participant that had already forgotten the tombstone of that aborted transaction (a tombstone of an unknown transaction has no deadline to wait for): it held the slot, and the store kept the aborted row while taking the HELD claim',
     fix: 'the simulated node admits a prepare only when its deadline is at most deadlineAheadMaxMs ahead (the node\'s peer admission, PEER_DEADLINE_AHEAD_MAX_MS), and keeps finished records longer than that plus the clock error (profile.ts withSafeRetention)',
   },
+  {
+    seed: 67054,
+    found: 'a liveness bug: the cores kept their timers as instants of the federation clock, so when a node whose clock had jumped ahead (jumps piling up to ~25 s) was synchronised back, its decision re-sends waited for the step as well and the federation was still unsettled long after the faults stopped (found with the simulator of commit 4b62e02)',
+    fix: 'nextWakeAtMs(nowMs) of both cores caps every timer at its longest interval (coordinator.ts capTimer, participant-entries.ts capTimers); the simulator lets jumps pile up again and its node checks every timer asked for against that bound. Replays with --bug uncapped-timers',
+    bug: 'uncapped-timers',
+  },
 ];
 
 /** The deliberately broken nodes the checker must catch, and how many seeds it may take. */
@@ -84,4 +90,6 @@ export const BLINDNESS_CHECKS: ReadonlyArray<{ bug: Exclude<BugHook, 'none'>; wh
   { bug: 'early-commit', what: 'a coordinator that tells commit before a majority of the acceptors accepted it (Paxos Commit)', seedsMax: 50 },
   { bug: 'blind-leader', what: 'a recovery leader that ignores the values the acceptors\' promises report and proposes abort', seedsMax: 100 },
   { bug: 'forgetful-acceptor', what: 'an acceptor that forgets what it promised and accepted when it restarts', seedsMax: 400 },
+  { bug: 'uncapped-timers', what: 'core timers left uncapped, so that a clock stepped back delays every re-send and query by the step', seedsMax: 50 },
+  { bug: 'cancel-dies-behind-own-booking', what: 'a cancellation sent right after its booking\'s 201 that dies under wait-die behind its own booking\'s hold', seedsMax: 50 },
 ];

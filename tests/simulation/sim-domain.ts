@@ -4,6 +4,8 @@
 // starts 1,000 s after the epoch, so that every item is in the future.
 import type { NodeId, TxId, TxKind } from '../../coordinator-2pc/src/messages.js';
 import type { HoldAttempt, ResourceChanges, ResourceManager } from '../../coordinator-2pc/src/ports.js';
+import { ParticipantCore } from '../../coordinator-2pc/src/participant.js';
+import { CoordinatorCore } from '../../coordinator-2pc/src/coordinator.js';
 import { PartPayload, SlotTable } from '../../federation-node/src/domain/slot-table.js';
 import { HOUR_MS, canonicalInstant, type BookingLimits, type Telescope } from '../../federation-node/src/domain/slots.js';
 
@@ -86,5 +88,45 @@ export class SweptChanges implements ResourceManager {
   release(txId: TxId, kind: TxKind): ResourceChanges {
     this.journal.push(...this.slots.release(txId, kind));
     return [];
+  }
+}
+
+/**
+ * The cancellation that dies behind its own booking put back on purpose (bug hook
+ * 'cancel-dies-behind-own-booking'): the slot table's conflicts lose their `awaitable`
+ * blockers, so a cancellation younger than the hold of its own booking dies under wait-die.
+ */
+export class NoAwaitableBlockers implements ResourceManager {
+  constructor(private readonly slots: SlotTable) {}
+
+  tryHold(txId: TxId, kind: TxKind, payload: unknown, nowMs: number): HoldAttempt {
+    const attempt = this.slots.tryHold(txId, kind, payload, nowMs);
+    if (attempt.ok || attempt.code !== 'conflict') return attempt;
+    const { awaitable: _dropped, ...withoutAwaitable } = attempt;
+    return withoutAwaitable;
+  }
+
+  confirm(txId: TxId, kind: TxKind): ResourceChanges {
+    return this.slots.confirm(txId, kind);
+  }
+
+  release(txId: TxId, kind: TxKind): ResourceChanges {
+    return this.slots.release(txId, kind);
+  }
+}
+
+/**
+ * Timers left as they were before they were capped (bug hook 'uncapped-timers'): a clock
+ * synchronised back after a jump makes every re-send and query wait for the step as well.
+ */
+export class UncappedParticipant extends ParticipantCore {
+  override nextWakeAtMs(): number | undefined {
+    return super.nextWakeAtMs();
+  }
+}
+
+export class UncappedCoordinator extends CoordinatorCore {
+  override nextWakeAtMs(): number | undefined {
+    return super.nextWakeAtMs();
   }
 }

@@ -15,14 +15,16 @@ import { recoverFromStore, type StoredState, type UndecidedTransaction } from '.
 import type { SimulationProfile } from './profile.js';
 import type { Prng } from './prng.js';
 import { DiskWriteError, type Scheduler, type SimDisk } from './sim-disk.js';
-import { SweptChanges, slotTableOf } from './sim-domain.js';
+import { NoAwaitableBlockers, SweptChanges, UncappedCoordinator, UncappedParticipant, slotTableOf } from './sim-domain.js';
 import { claimChangesOf } from '../../federation-node/src/storage/store-invariants.js';
 import type { Endpoint, SimNetwork } from './sim-network.js';
 import type { Trace } from './trace.js';
 
 /** Test-only ways to break a node on purpose, to prove the checker is not blind. */
-export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes' | 'early-commit' | 'blind-leader' | 'forgetful-acceptor' | 'acceptor-ignores-horizon';
-export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure', 'swept-changes', 'early-commit', 'blind-leader', 'forgetful-acceptor', 'acceptor-ignores-horizon'];
+export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes' | 'cancel-dies-behind-own-booking' | 'uncapped-timers'
+  | 'early-commit' | 'blind-leader' | 'forgetful-acceptor' | 'acceptor-ignores-horizon';
+export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure', 'swept-changes', 'cancel-dies-behind-own-booking', 'uncapped-timers',
+  'early-commit', 'blind-leader', 'forgetful-acceptor', 'acceptor-ignores-horizon'];
 
 export interface NodeHost {
   readonly scheduler: Scheduler;
@@ -131,8 +133,10 @@ export class SimNode implements Endpoint {
     const selfId = this.id;
     this.sweptJournal = this.host.bug === 'swept-changes' ? new SweptChanges(this.slots) : undefined;
     const { bug, profile } = this.host;
-    const participant = new ParticipantCore({ selfId, ...profile.participant, ...(bug === 'blind-leader' ? { testOnlyIgnoreAcceptedValues: true } : {}) }, this.sweptJournal ?? this.slots);
-    const coordinator = new CoordinatorCore({ selfId, ...profile.coordinator, ...(bug === 'early-commit' ? { testOnlyCommitBeforeMajority: true } : {}) });
+    const ownBookingIgnored = bug === 'cancel-dies-behind-own-booking' ? new NoAwaitableBlockers(this.slots) : undefined;
+    const uncapped = bug === 'uncapped-timers';
+    const participant = new (uncapped ? UncappedParticipant : ParticipantCore)({ selfId, ...profile.participant, ...(bug === 'blind-leader' ? { testOnlyIgnoreAcceptedValues: true } : {}) }, this.sweptJournal ?? ownBookingIgnored ?? this.slots);
+    const coordinator = new (uncapped ? UncappedCoordinator : CoordinatorCore)({ selfId, ...profile.coordinator, ...(bug === 'early-commit' ? { testOnlyCommitBeforeMajority: true } : {}) });
     const mayHaveLost = (txId: string): boolean => this.acceptorHorizonUs !== undefined && (this.host.begunAtUs(txId) ?? 0) <= this.acceptorHorizonUs;
     const acceptor = new AcceptorCore({ selfId, retentionMs: profile.participant.finishedRetentionMs, ...(bug === 'acceptor-ignores-horizon' ? {} : { mayHaveLost }) });
     this.engine = new ProtocolEngine(selfId, participant, coordinator, this.portsOf(this.incarnation), acceptor);
@@ -257,6 +261,7 @@ export class SimNode implements Endpoint {
   private scheduleWake(incarnation: number, atMs: number | undefined): void {
     const token = ++this.wakeToken;
     if (atMs === undefined) return;
+    this.checkTimerBound(atMs);
     const { scheduler } = this.host;
     const lateUs = Math.round(this.prng.between(0, this.host.profile.timerLateMaxMs * 1000));
     const atUs = Math.max(scheduler.nowUs(), (atMs - this.clockSkewMs) * 1000) + lateUs;
@@ -268,6 +273,17 @@ export class SimNode implements Endpoint {
         this.engine!.wake();
       });
     });
+  }
+
+  /**
+   * No core timer is further ahead than its longest interval: otherwise a clock stepped back
+   * (a jump undone by synchronisation) makes the node wait for the step as well (seed 67054).
+   */
+  private checkTimerBound(atMs: number): void {
+    const { participant, coordinator, prepareTimeoutMs } = this.host.profile;
+    const longestMs = Math.max(participant.waitMaxMs, participant.inDoubtQueryAfterMs, participant.queryBackoffMaxMs, coordinator.resendMaxMs, prepareTimeoutMs) + 1;
+    const aheadMs = atMs - this.nowMs();
+    if (aheadMs > longestMs) this.host.report(`${this.id} asked to be woken ${Math.round(aheadMs)} ms ahead, more than its longest protocol interval (${longestMs} ms): after a clock step back its timers wait for the step as well`);
   }
 
   private countWake(atMs: number): void {

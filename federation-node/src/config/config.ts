@@ -115,6 +115,8 @@ export const ConfigSchema = z.object({
   DISK_FREE_MIN_MB: count(64, 1_000_000),
   /** How often the free space of DATA_DIR is checked. */
   DISK_CHECK_INTERVAL_MS: count(1_000, 60_000),
+  /** A graceful stop lets the requests in progress finish this long before it answers the rest 503 and closes the store. */
+  SHUTDOWN_GRACE_MS: ms(5_000),
   FAULT_POINTS: z.string().default(''),
   TOKEN_HASHES_FILE: z.string().min(1),
   SIGNATURE_MAX_SKEW_S: count(30, 3_600),

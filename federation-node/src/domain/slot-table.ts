@@ -133,7 +133,13 @@ export class SlotTable implements ResourceManager {
       }
     }
     const busy = claims.filter((c) => c.state !== 'BOOKED');
-    if (busy.length > 0) return { ok: false, code: 'conflict', detail: describe(busy), blockers: unique(busy.map((c) => c.txId)), final: false };
+    if (busy.length > 0) {
+      // A HELD claim of this booking is the booking's own transaction, committed at its
+      // coordinator (a cancellation begins only once it is confirmed there) but not yet here:
+      // the cancellation may wait for it, since the booking's decision never waits for it.
+      const ownBooking = unique(busy.filter((c) => c.state === 'HELD').map((c) => c.txId));
+      return { ok: false, code: 'conflict', detail: describe(busy), blockers: unique(busy.map((c) => c.txId)), final: false, awaitable: ownBooking };
+    }
     const changes = claims.map((claim) => this.put(txId, { ...claim, txId, state: 'RELEASING' }));
     this.byTx.set(txId, claims.map((claim) => keyOf(claim.telescopeId, claim.startMs)));
     return { ok: true, changes };

@@ -25,7 +25,8 @@ export interface AdmissionOptions {
   onDropped: (count: number, latestLateMs: number) => void;
 }
 
-type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => void;
+/** Koa's callback returns the promise of the request's handling; a plain handler returns nothing. */
+type Handler = (request: http.IncomingMessage, response: http.ServerResponse) => unknown;
 
 export interface AdmittingHandler extends Handler {
   /**
@@ -34,6 +35,8 @@ export interface AdmittingHandler extends Handler {
    * rather than a reset connection.
    */
   answerInFlight(detail: string): void;
+  /** Requests whose handler has not finished yet (a graceful stop waits for them before closing the store). */
+  handling(): number;
 }
 
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -44,6 +47,7 @@ export function admitRequests(handler: Handler, options: AdmissionOptions): Admi
   let latestLateMs = 0;
   let burstTimer: NodeJS.Timeout | undefined;
   const inFlight = new Set<http.ServerResponse>();
+  let handling = 0;
   const admitting = (request: http.IncomingMessage, response: http.ServerResponse) => {
     const header = request.headers[REQUEST_DEADLINE_HEADER];
     const deadlineMs = typeof header === 'string' ? Number(header) : NaN;
@@ -68,12 +72,17 @@ export function admitRequests(handler: Handler, options: AdmissionOptions): Admi
     }
     inFlight.add(response);
     response.once('close', () => inFlight.delete(response));
-    handler(request, response);
+    const done = handler(request, response);
+    if (done instanceof Promise) {
+      handling += 1;
+      done.finally(() => (handling -= 1)).catch(() => undefined);
+    }
   };
   return Object.assign(admitting, {
     answerInFlight(detail: string) {
       for (const response of inFlight) if (!response.headersSent) unavailable(response, detail, true);
     },
+    handling: () => handling,
   });
 }
 

@@ -161,10 +161,21 @@ function asWritable(boom: SonicBoomType): Writable {
   });
 }
 
+/** How long closing the loggers may wait for their files to be written out (a full disk must not hold up a stop). */
+const LOG_CLOSE_MAX_MS = 2_000;
+
+/**
+ * Resolves once every line is in its file: the logger's own 'finish' comes before a rotating
+ * file has written what it was handed (the last lines of a stop were lost), so wait for each
+ * file stream to finish too (winston-daily-rotate-file ends it when the logger ends).
+ */
 function closeLogger(logger: winston.Logger): Promise<void> {
+  const files = logger.transports
+    .filter((transport) => transport instanceof DailyRotateFile)
+    .map((transport) => new Promise<void>((resolve) => (transport as unknown as { logStream: NodeJS.EventEmitter }).logStream.once('finish', () => resolve())));
   return new Promise((resolve) => {
-    logger.on('finish', () => resolve());
+    void Promise.all([new Promise<void>((finished) => logger.once('finish', () => finished())), ...files]).then(() => resolve());
     logger.end();
-    setTimeout(resolve, 500).unref();
+    setTimeout(resolve, LOG_CLOSE_MAX_MS).unref();
   });
 }

@@ -22,6 +22,14 @@ interface OpenBatch {
 /** How long SQLite itself retries a locked database (another process reading the file, a checkpoint). */
 const BUSY_TIMEOUT_MS = 5_000;
 
+/** A write asked for after a graceful stop drained the writer: refused, as a crash would have lost it. */
+export class WriterClosedError extends Error {
+  override name = 'WriterClosedError';
+  constructor() {
+    super('the node is stopping: the store takes no more writes');
+  }
+}
+
 export class GroupCommitWriter {
   private readonly queue: OpenBatch[] = [];
   private runner: QueryRunner | undefined;
@@ -30,6 +38,7 @@ export class GroupCommitWriter {
   private commitScheduled = false;
   /** Set by the first failed commit: the store is now behind memory, so nothing more may be committed. */
   private failure: unknown;
+  private closed = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -40,6 +49,7 @@ export class GroupCommitWriter {
 
   /** Stage writes now; resolves once they (and everything staged before) are on disk. */
   write(stage: (batch: WriteBatch) => void): Promise<void> {
+    if (this.closed) return Promise.reject(new WriterClosedError());
     const open = this.openBatch();
     stage(open.batch);
     const done = new Promise<void>((resolve, reject) => open.waiters.push({ resolve, reject }));
@@ -50,6 +60,13 @@ export class GroupCommitWriter {
   /** Resolves when everything staged so far is written. */
   flush(): Promise<void> {
     return this.write(() => undefined);
+  }
+
+  /** A graceful stop: refuse every later write; resolves once everything staged before is on disk. */
+  async close(): Promise<void> {
+    const drained = this.flush();
+    this.closed = true;
+    await drained.catch(() => undefined); // a failed commit has already stopped the node
   }
 
   /**

@@ -52,9 +52,11 @@ export class RecordPruner {
     this.timer = setTimeout(tick, 0).unref();
   }
 
-  stop(): void {
+  /** No more rounds; resolves once a round in progress (it reads and writes the store) has ended. */
+  async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.running?.catch(() => undefined);
   }
 
   /** One round: the horizon and the deletes, durable together. */
