@@ -1,6 +1,7 @@
 // Runs one observatory node. Configuration comes from the environment (see .env.example).
 //   NODE_ID=atacama FEDERATION_PEERS=atacama=http://127.0.0.1:7101,... node dist/federation-node/src/main.js
 import { ConfigError, loadConfig } from './config/config.js';
+import { runActiveStandby } from './ha/active-standby.js';
 import { startNode } from './node.js';
 import { ownerOnlyFromNowOn } from './security/file-permissions.js';
 import { STORE_DAMAGED_EXIT_CODE, StoreDamagedError } from './storage/store-check.js';
@@ -17,13 +18,17 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const node = await startNode(config);
+  // One of an active/standby pair: a standby until it takes the lease (ha/active-standby.ts).
+  const running = config.ACTIVE_STANDBY
+    ? await runActiveStandby(config, startNode, (url) => process.send?.({ type: 'standby', url, nodeId: config.NODE_ID }))
+    : { node: await startNode(config), stop: undefined };
+  const node = running.node;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     node.parts.loggers.app.info(`${signal} received: stopping gracefully`);
-    node.stop().then(
+    (running.stop ? running.stop() : node.stop()).then(
       () => process.exit(0),
       () => process.exit(1),
     );

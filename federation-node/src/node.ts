@@ -15,6 +15,7 @@ import type { Config, NodeConfig } from './config/config.js';
 import { SlotTable } from './domain/slot-table.js';
 import { FederationClock } from './federation/clock.js';
 import { Directory } from './federation/directory.js';
+import { MemberUrlProber } from './federation/member-url-prober.js';
 import { PeerClient } from './federation/peer-client.js';
 import { createAdmission } from './federation/peer-admission.js';
 import { createApp } from './http/app.js';
@@ -25,7 +26,6 @@ import { clientAddress } from './http/client-address.js';
 import { EdgeRateLimits } from './http/rate-limits.js';
 import { operationsRoutes } from './http/operations-routes.js';
 import { publicRoutes } from './http/public-routes.js';
-import type { QueryRunner } from 'typeorm';
 import { FaultInjector } from './faults.js';
 import { catalogOf, readMembership } from './security/membership.js';
 import { MembershipReloader } from './security/membership-reloader.js';
@@ -40,7 +40,8 @@ import { NodeMetrics } from './metrics/metrics.js';
 import { metricsObserver, metricsRoutes } from './http/metrics-routes.js';
 import type { NodeParts } from './node-parts.js';
 import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
-import { openDatabase } from './storage/database.js';
+import { openDatabase, type LeaseFence } from './storage/database.js';
+import type { SqlSession } from './storage/sql.js';
 import { StoreDamagedError, checkStore } from './storage/store-check.js';
 import { StoreInvariantError } from './storage/store-invariants.js';
 import { RecordPruner } from './storage/record-pruner.js';
@@ -62,6 +63,8 @@ export interface RunningNode {
 export interface NodeOptions {
   /** What to do when the node must stop at once (a failed write, a broken invariant). */
   onFatal?: (error: unknown) => void;
+  /** One of an active/standby pair (ha/): the lease every group commit checks first. */
+  leaseFence?: () => LeaseFence;
 }
 
 export async function startNode(environment: Config, options: NodeOptions = {}): Promise<RunningNode> {
@@ -82,10 +85,11 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     log.warn(line);
     process.stderr.write(`WARN:${new Date().toISOString()}:${config.NODE_ID}:${line}\n`);
   });
-  const database = await openDatabase(config.dataDir);
+  const database = await openDatabase(config.dataDir, { databaseUrl: config.DATABASE_URL, readPoolMax: config.DATABASE_READ_POOL_MAX });
   try {
-    const checkMs = await checkStore(database.reader, database.file, directory.ownTelescopes());
-    log.info(`store check of ${database.file}: SQLite integrity and domain invariants hold (${checkMs} ms)`);
+    const check = await checkStore(database, directory.ownTelescopes());
+    log.info(`schema of ${database.file}: ${database.migrated.length ? `applied ${database.migrated.join(', ')}` : 'up to date'}`);
+    log.info(`store check of ${database.file}: ${check.checked} and domain invariants hold (${check.ms} ms)`);
   } catch (error) {
     await database.close();
     throw error;
@@ -104,7 +108,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     clock: () => clock!.status(),
     nowMs: () => clock!.nowMs(),
   });
-  const writer = new GroupCommitWriter(database.writer, config.WRITE_BATCH_MAX, (statements, seconds, ok) => metrics.groupCommit(statements, seconds, ok));
+  const writer = new GroupCommitWriter(database.committer(options.leaseFence), config.WRITE_BATCH_MAX, (statements, seconds, ok) => metrics.groupCommit(statements, seconds, ok));
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];
   await writer.write((batch) => batch.statement((runner) => loadSeeds(runner, catalog, scientists)));
   await writer.write((batch) => batch.statement((runner) => storeTokenHashes(runner, security)));
@@ -229,6 +233,8 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   await reconciler.start();
   const pruner = new RecordPruner({ writer, reader: database.reader, nowMs, retentionMs: config.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000, intervalMs: config.PRUNE_INTERVAL_MS, rowsMax: config.PRUNE_ROWS_MAX, log, audit: loggers.audit, paused: () => disk.isLow() });
   pruner.start();
+  const urlProber = new MemberUrlProber(directory, config.MEMBER_URL_PROBE_INTERVAL_MS, (member, from, to) => log.info(`${member} is now reached at ${to} (was ${from}): the active process of its pair`));
+  urlProber.start();
   const routers = [webRoutes(parts, events), publicRoutes(parts), federationRoutes(parts), forwardingRoutes(parts), operationsRoutes(parts, (node) => peerProblem(peers, node)), docsRoutes(parts), metricsRoutes(metrics, security.tokens, config.NODE_ID)];
   const app = createApp(routers, log, loggers.audit, [clientAddress(config.TRUSTED_PROXIES), signPeerAnswers(peerAuth), publicReadCors], [metricsObserver(metrics)]);
   const admitting = admitRequests(app.callback(), {
@@ -258,7 +264,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
       await stopGracefully({
         state: stopState,
         graceMs: config.SHUTDOWN_GRACE_MS,
-        timers: [clock!, reconciler, membershipReloader, disk],
+        timers: [clock!, reconciler, membershipReloader, disk, urlProber],
         pruner,
         server,
         admitting,
@@ -319,9 +325,9 @@ function undecidedOf(txId: string, kind: 'book' | 'cancel', booking: BookingReco
 }
 
 /** The scientists' API token hashes, kept with their records (the node authenticates from memory). */
-async function storeTokenHashes(runner: QueryRunner, security: NodeSecurity): Promise<void> {
+async function storeTokenHashes(session: SqlSession, security: NodeSecurity): Promise<void> {
   for (const [scientistId, hash] of security.tokens.scientistHashes()) {
-    await runner.query('UPDATE scientists SET token_hash = ? WHERE id = ?', [hash, scientistId]);
+    await session.query('UPDATE scientists SET token_hash = ? WHERE id = ?', [hash, scientistId]);
   }
 }
 

@@ -15,7 +15,7 @@ import { LocalFederation } from '../support/federation-harness.js';
 import { benchCatalogFile } from './bench-catalog.js';
 import { driveLoad } from './load.js';
 import { createSites, driveBaseline } from './pg-baseline.js';
-import { startPostgres } from './pg-cluster.js';
+import { startPostgres } from '../../federation-node/src/local/postgres-cluster.js';
 import { renderPanels } from './svg-plot.js';
 
 const { values } = parseArgs({

@@ -28,7 +28,7 @@ const GROWTH_ENV = {
 /** Hours when atacama-ut1 (0–10 UTC), mauna-kea-keck1 (5–16) and la-palma-gtc (19–7) can all be booked. */
 const HOURS = [5, 6];
 
-interface Sample { atS: number; transactions: number; nodes: Record<string, { rssMb: number; dbMb: number; logsMb: number }> }
+interface Sample { atS: number; transactions: number; failures: number; nodes: Record<string, { rssMb: number; dbMb: number; logsMb: number }> }
 
 async function main(): Promise<void> {
   const federation = await LocalFederation.start({ env: GROWTH_ENV });
@@ -56,9 +56,11 @@ async function main(): Promise<void> {
     const sampler = (async () => {
       while (Date.now() < endAt) {
         await sleep(Math.min(SAMPLE_MS, Math.max(0, endAt - Date.now())));
-        const sample = { atS: Math.round((Date.now() - startedAt) / 1000), transactions, nodes: Object.fromEntries([...federation.nodes.values()].map((n) => [n.id, measure(n.child?.pid, n.dataDir)])) };
+        const sample = { atS: Math.round((Date.now() - startedAt) / 1000), transactions, failures, nodes: Object.fromEntries([...federation.nodes.values()].map((n) => [n.id, measure(n.child?.pid, n.dataDir)])) };
+        const previous = samples[samples.length - 1] ?? { atS: 0, transactions: 0, failures: 0 };
+        const rate = Math.round((transactions - previous.transactions) / Math.max(1, sample.atS - previous.atS));
         samples.push(sample);
-        console.log(`${String(sample.atS).padStart(4)} s  ${String(transactions).padStart(6)} tx  ${Object.entries(sample.nodes).map(([id, m]) => `${id}: rss ${m.rssMb} MB, db ${m.dbMb} MB, logs ${m.logsMb} MB`).join(' | ')}`);
+        console.log(`${String(sample.atS).padStart(4)} s  ${String(transactions).padStart(6)} tx (${rate} tx/s)  ${failures - previous.failures} failed  ${Object.entries(sample.nodes).map(([id, m]) => `${id}: rss ${m.rssMb} MB, db ${m.dbMb} MB, logs ${m.logsMb} MB`).join(' | ')}`);
       }
     })();
     await Promise.all([...Array.from({ length: CLIENTS }, (_, i) => client(i)), sampler]);

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { percentile } from './floor.js';
 import type { LoadResult } from './load.js';
-import type { PostgresCluster } from './pg-cluster.js';
+import type { PostgresCluster } from '../../federation-node/src/local/postgres-cluster.js';
 
 export const SITES = ['site_a', 'site_b', 'site_c'] as const;
 

@@ -46,7 +46,10 @@ interface Service {
 }
 
 interface ComposeConfig {
+  /** The services `docker compose up` starts (no profile). */
   services: Record<string, Service>;
+  /** Services of a profile (postgres), with the raw definition. */
+  profiled: Record<string, { profiles: string[]; raw: Record<string, unknown>; service: Service }>;
   volumes: Record<string, unknown>;
 }
 
@@ -76,6 +79,7 @@ function composeConfig(variables: Record<string, string> = {}): ComposeConfig {
 
 function normalise(raw: { services: Record<string, Record<string, unknown>>; volumes?: Record<string, unknown> }): ComposeConfig {
   const services: Record<string, Service> = {};
+  const profiled: ComposeConfig['profiled'] = {};
   for (const [name, s] of Object.entries(raw.services)) {
     const environment = Array.isArray(s.environment)
       ? Object.fromEntries((s.environment as string[]).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
@@ -94,9 +98,11 @@ function normalise(raw: { services: Record<string, Record<string, unknown>>; vol
     });
     const build = s.build === undefined ? undefined : typeof s.build === 'string' ? s.build : String((s.build as { context: string }).context);
     const healthcheck = s.healthcheck as { test: string[] } | undefined;
-    services[name] = { environment, ports, volumes, restart: s.restart as string, image: s.image as string, build, healthcheck: healthcheck!, env_file: s.env_file };
+    const service = { environment, ports, volumes, restart: s.restart as string, image: s.image as string, build, healthcheck: healthcheck!, env_file: s.env_file };
+    if (Array.isArray(s.profiles)) profiled[name] = { profiles: s.profiles as string[], raw: s, service };
+    else services[name] = service;
   }
-  return { services, volumes: raw.volumes ?? {} };
+  return { services, profiled, volumes: raw.volumes ?? {} };
 }
 
 function peersOf(env: Record<string, string>): Array<[string, string]> {
@@ -216,6 +222,22 @@ describe('deployment: docker-compose.yml, as docker-compose resolves it', functi
     for (const service of Object.values(config.services)) expect(service.ports.map((p) => p.hostIp)).to.deep.equal(['127.0.0.1']);
     const open = composeConfig({ OBSERVATORY_PUBLISH_ADDRESS: '0.0.0.0' });
     for (const service of Object.values(open.services)) expect(service.ports.map((p) => p.hostIp)).to.deep.equal(['0.0.0.0']);
+  });
+
+  it('profile postgres: a PostgreSQL server with fsync and synchronous_commit on, and a second atacama process that is always one of a pair on atacama\'s database', () => {
+    expect(Object.keys(config.profiled).sort()).to.deep.equal(['atacama-standby', 'postgres']);
+    for (const { profiles } of Object.values(config.profiled)) expect(profiles).to.deep.equal(['postgres']);
+    const command = (config.profiled.postgres!.raw.command as string[]).join(' ');
+    expect(command).to.contain('fsync=on').and.contain('synchronous_commit=on');
+    const url = 'postgres://observatory:observatory@postgres:5432/atacama';
+    const paired = composeConfig({ OBSERVATORY_ATACAMA_DATABASE_URL: url, OBSERVATORY_ATACAMA_ACTIVE_STANDBY: 'true', OBSERVATORY_FEDERATION_PEERS: 'mauna-kea=http://mauna-kea:7102,la-palma=http://la-palma:7103' });
+    const [active, standby] = [paired.services.atacama!.environment, paired.profiled['atacama-standby']!.service.environment];
+    expect([active.DATABASE_URL, standby.DATABASE_URL]).to.deep.equal([url, url]);
+    expect([active.ACTIVE_STANDBY, standby.ACTIVE_STANDBY, standby.NODE_ID]).to.deep.equal(['true', 'true', 'atacama']);
+    expect(active.INSTANCE_ID).to.not.equal(standby.INSTANCE_ID);
+    expect(loadConfig(standby).ACTIVE_STANDBY).to.equal(true);
+    // Without the profile's variables the standby refuses to start rather than be a second atacama on SQLite.
+    expect(() => loadConfig(config.profiled['atacama-standby']!.service.environment)).to.throw(/ACTIVE_STANDBY=true needs DATABASE_URL/);
   });
 
   describe('the healthcheck, run against real nodes started with the environment compose gives them', function () {

@@ -272,7 +272,7 @@ describe('group commit as one SQL script: values written as literals come back e
   before(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'group-commit-script-'));
     database = await openDatabase(dir);
-    writer = new GroupCommitWriter(database.writer, 512);
+    writer = new GroupCommitWriter(database.committer(), 512);
   });
   after(async () => {
     await database?.close();

@@ -1,10 +1,12 @@
-// Three real observatory processes on loopback: atomic multi-observatory bookings.
+// Three real observatory processes on loopback: atomic multi-observatory bookings, on both
+// storage engines (SQLite files; one PostgreSQL database per node).
 import { expect } from 'chai';
 import type { AxiosInstance } from 'axios';
 import { LocalFederation } from '../support/federation-harness.js';
 import { federationClient } from '../support/http-client.js';
 import { at, item } from '../support/slots.js';
-import { queryFile } from '../support/sqlite.js';
+import { queryNode } from '../support/store-query.js';
+import { BACKENDS, backendOptions } from '../support/backends.js';
 import { settled, snapshot, violations } from '../support/consistency.js';
 
 const SITES = ['atacama', 'mauna-kea', 'la-palma'] as const;
@@ -14,13 +16,13 @@ function acrossThreeSites(day: number, hour = 5) {
   return [item('atacama-ut1', day, hour), item('mauna-kea-keck1', day, hour), item('la-palma-gtc', day, hour)];
 }
 
-describe('federation of three observatories: atomic multi-observatory bookings', function () {
+for (const backend of BACKENDS) describe(`federation of three observatories: atomic multi-observatory bookings (${backend})`, function () {
   this.timeout(120_000);
   let federation: LocalFederation;
   const api: Record<string, AxiosInstance> = {};
 
   before(async () => {
-    federation = await LocalFederation.start({ env: { PREPARE_TIMEOUT_MS: '2000' } });
+    federation = await LocalFederation.start({ env: { PREPARE_TIMEOUT_MS: '2000' }, ...(await backendOptions(backend)) });
     for (const site of SITES) api[site] = federationClient(federation, site);
   });
   after(async () => federation?.stop());
@@ -44,9 +46,9 @@ describe('federation of three observatories: atomic multi-observatory bookings',
     expect(res.data.id).to.match(/^mauna-kea\./);
     await settled(federation);
     for (const site of SITES) {
-      const claims = await queryFile(federation.node(site).dbFile, 'SELECT state FROM slot_claims WHERE booking_id = ?', [res.data.id]);
+      const claims = await queryNode(federation.node(site), 'SELECT state FROM slot_claims WHERE booking_id = ?', [res.data.id]);
       expect(claims, site).to.deep.equal([{ state: 'BOOKED' }]);
-      const tx = await queryFile(federation.node(site).dbFile, 'SELECT state FROM participant_transactions WHERE tx_id = ?', [res.data.id]);
+      const tx = await queryNode(federation.node(site), 'SELECT state FROM participant_transactions WHERE tx_id = ?', [res.data.id]);
       expect(tx, site).to.deep.equal([{ state: 'committed' }]);
     }
     const view = await api['mauna-kea']!.get(`/bookings/${res.data.id}`);
@@ -63,7 +65,7 @@ describe('federation of three observatories: atomic multi-observatory bookings',
     expect(res.data.detail).to.contain('la-palma').and.contain('la-palma-gtc');
     await settled(federation);
     for (const site of SITES) {
-      const claims = await queryFile(federation.node(site).dbFile, 'SELECT * FROM slot_claims WHERE booking_id = ?', [res.data.bookingId]);
+      const claims = await queryNode(federation.node(site), 'SELECT * FROM slot_claims WHERE booking_id = ?', [res.data.bookingId]);
       expect(claims, site).to.deep.equal([]);
     }
     expect((await api.atacama!.get(`/bookings/${res.data.bookingId}`)).data.status).to.equal('REJECTED');
@@ -103,7 +105,7 @@ describe('federation of three observatories: atomic multi-observatory bookings',
     expect(cancelled.data.status).to.equal('CANCELLED');
     await settled(federation);
     for (const site of SITES) {
-      const claims = await queryFile(federation.node(site).dbFile, 'SELECT * FROM slot_claims WHERE booking_id = ?', [res.data.id]);
+      const claims = await queryNode(federation.node(site), 'SELECT * FROM slot_claims WHERE booking_id = ?', [res.data.id]);
       expect(claims, site).to.deep.equal([]);
     }
   });
@@ -120,7 +122,7 @@ describe('federation of three observatories: atomic multi-observatory bookings',
     }
     await settled(federation);
     for (const site of SITES) {
-      const claims = await queryFile(federation.node(site).dbFile, 'SELECT state FROM slot_claims WHERE booking_id = ?', [res.data.id]);
+      const claims = await queryNode(federation.node(site), 'SELECT state FROM slot_claims WHERE booking_id = ?', [res.data.id]);
       expect(claims, site).to.deep.equal([{ state: 'BOOKED' }]);
     }
   });

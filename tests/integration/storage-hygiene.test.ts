@@ -26,7 +26,7 @@ describe('storage hygiene: pruning finished records, rotating logs', function ()
   beforeEach(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'observatory-hygiene-'));
     database = await openDatabase(dir);
-    writer = new GroupCommitWriter(database.writer, 512);
+    writer = new GroupCommitWriter(database.committer(), 512);
   });
   afterEach(async () => {
     await database.close();
@@ -69,7 +69,7 @@ describe('storage hygiene: pruning finished records, rotating logs', function ()
     // The horizon survives a reopening and never moves back (a clock stepped back).
     await database.close();
     database = await openDatabase(dir);
-    writer = new GroupCommitWriter(database.writer, 512);
+    writer = new GroupCommitWriter(database.committer(), 512);
     await new RecordPruner({ writer, reader: database.reader, nowMs: () => NOW_MS - 10 * MINUTE_MS, retentionMs: RETENTION_MS, intervalMs: 60_000, rowsMax: 1_000, log: silentLog, audit }).pruneOnce();
     expect(await new TransactionLog(writer, database.reader).pruneHorizonMs()).to.equal(NOW_MS - RETENTION_MS);
   });

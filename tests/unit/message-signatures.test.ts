@@ -123,4 +123,12 @@ describe('nonce cache (replay protection)', () => {
     expect(cache.size).to.be.at.most(3);
     expect(cache.remember('a', '3', 101)).to.equal(false);
   });
+
+  it('holds about one window of traffic, not its cap: expired nonces go as new ones arrive (memory plateau, issue 10)', () => {
+    const cache = new NonceCache(10, 200_000);
+    for (let s = 0; s < 100; s += 1) for (let n = 0; n < 50; n += 1) cache.remember('mauna-kea', `${s}-${n}`, s);
+    expect(cache.size, '11 seconds of 50 nonces a second, not 5,000').to.be.at.most(11 * 50 + 1);
+    expect(cache.remember('mauna-kea', '99-0', 99), 'a nonce inside the window is still refused').to.equal(false);
+    expect(cache.remember('mauna-kea', '80-0', 99), 'one past the window is forgotten').to.equal(true);
+  });
 });

@@ -24,8 +24,13 @@ export function postmanEnvironment(keysDir: string, urls: Record<'atacama' | 'ma
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]).endsWith(path.join('cli', 'postman-env.js'))) {
-  const { values } = parseArgs({ options: { keys: { type: 'string', default: 'keys' }, 'base-port': { type: 'string', default: '7101' } } });
+  // The same ports as `npm start`: LOCAL_BASE_PORT moves both (--base-port wins).
+  const { values } = parseArgs({ options: { keys: { type: 'string', default: 'keys' }, 'base-port': { type: 'string', default: process.env.LOCAL_BASE_PORT || '7101' } } });
   const base = Number(values['base-port']);
+  if (!Number.isInteger(base) || base < 1 || base > 65533) {
+    console.error(`postman:env: the base port must be an integer from 1 to 65533 (got "${values['base-port']}" from ${process.argv.includes('--base-port') ? '--base-port' : 'LOCAL_BASE_PORT'})`);
+    process.exit(2);
+  }
   const out = path.join(values.keys, 'postman.postman_environment.json');
   const environment = postmanEnvironment(values.keys, { atacama: `http://127.0.0.1:${base}`, 'mauna-kea': `http://127.0.0.1:${base + 1}`, 'la-palma': `http://127.0.0.1:${base + 2}` });
   writeFileSync(out, `${JSON.stringify(environment, null, 2)}\n`, { mode: 0o600 });

@@ -111,6 +111,22 @@ export const ConfigSchema = z.object({
   BOOKING_HORIZON_DAYS: count(366, 3660),
   AVAILABILITY_RANGE_MAX_DAYS: count(31, 366),
   WRITE_BATCH_MAX: count(512, 10_000),
+  /** postgres://user:password@host:port/database: the node's tables in PostgreSQL; unset: SQLite in DATA_DIR. */
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL').optional(),
+  /** PostgreSQL: connections of the node's read pool. */
+  DATABASE_READ_POOL_MAX: count(8, 200),
+  /** One of an active/standby pair on one PostgreSQL database (docs/OPERATIONS.md): a lease decides which process serves. */
+  ACTIVE_STANDBY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** How long the active's lease lasts without a renewal (on the database's clock): the bound on detecting its death. */
+  LEASE_DURATION_MS: z.coerce.number().int().min(1_000).max(600_000).default(10_000),
+  /** How often the active renews its lease. */
+  LEASE_RENEW_INTERVAL_MS: z.coerce.number().int().min(100).max(300_000).default(2_000),
+  /** This process's name in the lease (logs, the standby's answers); default: NODE_ID@host:pid. */
+  INSTANCE_ID: z.string().min(1).max(200).optional(),
+  /** How often this node checks which URL of a member listed with several (an active/standby pair) is the active one. */
+  MEMBER_URL_PROBE_INTERVAL_MS: z.coerce.number().int().min(100).max(600_000).default(1_000),
+  /** How often a standby looks at the lease. */
+  LEASE_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1_000),
   /** Below this much free space in DATA_DIR the node refuses new writes (503) and serves reads; at start it waits. */
   DISK_FREE_MIN_MB: count(64, 1_000_000),
   /** How often the free space of DATA_DIR is checked. */
@@ -207,6 +223,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   // (found by the simulator, seed 53624; docs/PROTOCOL.md §9).
   if (raw.FINISHED_RETENTION_MS <= raw.PEER_DEADLINE_AHEAD_MAX_MS + raw.PEER_CLOCK_SKEW_MAX_MS) {
     throw new ConfigError('configuration: FINISHED_RETENTION_MS must exceed PEER_DEADLINE_AHEAD_MAX_MS + PEER_CLOCK_SKEW_MAX_MS, so that a tombstone outlives every prepare still admitted');
+  }
+  if (raw.ACTIVE_STANDBY && !raw.DATABASE_URL) {
+    throw new ConfigError('configuration: ACTIVE_STANDBY=true needs DATABASE_URL (the pair shares one PostgreSQL database)');
+  }
+  if (raw.LEASE_RENEW_INTERVAL_MS * 3 > raw.LEASE_DURATION_MS) {
+    throw new ConfigError('configuration: LEASE_RENEW_INTERVAL_MS must be at most a third of LEASE_DURATION_MS, so that two renewals can fail before the lease runs out');
   }
   const dataDir = path.resolve(raw.DATA_DIR ?? path.join('data', raw.NODE_ID));
   return {

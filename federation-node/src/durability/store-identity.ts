@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { DataSource } from 'typeorm';
 import type { GroupCommitWriter } from '../storage/group-commit-writer.js';
+import type { SqlReader } from '../storage/sql.js';
 
 /** Left in the data directory by `npm run store -- restore|new-disk`: the next start must reconcile. */
 export const RECONCILE_MARKER_FILE = 'reconcile-required.json';
@@ -37,7 +37,7 @@ interface IdentityRow {
 export class StoreIdentityStore {
   constructor(
     private readonly writer: GroupCommitWriter,
-    private readonly reader: DataSource,
+    private readonly reader: SqlReader,
     private readonly dataDir: string,
   ) {}
 
@@ -102,7 +102,7 @@ export class StoreIdentityStore {
       identity.storeId, identity.incarnation, identity.createdAtMs, identity.completeSinceMs, identity.completeSinceIncarnation,
       identity.reconciliation?.reason ?? null, identity.reconciliation?.sinceMs ?? null,
     ];
-    return this.writer.write((batch) => batch.statement((runner) => runner.query(
+    return this.writer.write((batch) => batch.statement((session) => session.query(
       `INSERT INTO store_identity (singleton, store_id, incarnation, created_at_ms, complete_since_ms, complete_since_incarnation,
         reconciliation_reason, reconciliation_since_ms) VALUES (1, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (singleton) DO UPDATE SET store_id = excluded.store_id, incarnation = excluded.incarnation,

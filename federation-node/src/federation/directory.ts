@@ -19,6 +19,8 @@ export class Directory {
   readonly telescopes = new Map<string, Telescope>();
   /** Member → the base URL this node reaches it at (the peer client reads it at every call). */
   readonly urls = new Map<string, string>();
+  /** Member → every URL the membership lists for it (several for an active/standby pair); the prober picks among them. */
+  readonly candidateUrls = new Map<string, string[]>();
   private ownTelescopeIds: string[] | undefined;
 
   constructor(
@@ -42,10 +44,13 @@ export class Directory {
     this.members.clear();
     this.telescopes.clear();
     this.urls.clear();
+    this.candidateUrls.clear();
     for (const entry of membership.members) {
       const member = memberOf(entry, this.urlOverrides.get(entry.id) ?? entry.urls[0]!);
       this.members.set(entry.id, member);
       this.urls.set(entry.id, member.url);
+      const override = this.urlOverrides.get(entry.id);
+      this.candidateUrls.set(entry.id, override ? [member.url] : entry.urls.map((url) => url.replace(/\/+$/, '')));
       for (const t of entry.telescopes) this.telescopes.set(t.id, { ...t, observatoryId: entry.id });
     }
   }

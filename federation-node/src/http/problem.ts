@@ -36,6 +36,7 @@ export const PROBLEMS = {
   'internal-error': { status: 500, title: 'Internal error' },
   'observatory-unavailable': { status: 503, title: 'Observatory unavailable' },
   'not-ready': { status: 503, title: 'Not ready' },
+  standby: { status: 503, title: 'Standby: another process of this observatory is active' },
   'outcome-unknown': { status: 504, title: 'Outcome unknown' },
 } as const;
 

@@ -1,9 +1,9 @@
-// The federation's invariants, checked on what is on disk at every node (each SQLite file)
+// The federation's invariants, checked on what is on disk at every node (each SQLite file or PostgreSQL database)
 // — used by the integration and chaos tests and by the crash demo.
 import axios from 'axios';
 import { readCatalog } from '../../../seeds/catalog.js';
 import type { LocalFederation } from './local-federation.js';
-import { queryFile } from './sqlite-file.js';
+import { queryNode } from './store-query.js';
 
 export interface ClaimRow { telescope_id: string; slot_start: string; slot_end: string; booking_id: string; tx_id: string; state: string }
 export interface BookingRow { id: string; status: string; items_json: string }
@@ -25,10 +25,10 @@ export async function snapshot(federation: LocalFederation, only?: string[]): Pr
   for (const [id, node] of federation.nodes) {
     if (only && !only.includes(id)) continue;
     result.set(id, {
-      claims: await queryFile<ClaimRow>(node.dbFile, 'SELECT * FROM slot_claims'),
-      bookings: await queryFile<BookingRow>(node.dbFile, 'SELECT id, status, items_json FROM bookings'),
-      participantTxs: await queryFile<ParticipantRow>(node.dbFile, 'SELECT tx_id, kind, state, coordinator_id FROM participant_transactions'),
-      coordinatorTxs: await queryFile<CoordinatorRow>(node.dbFile, 'SELECT tx_id, kind, decision, state FROM coordinator_transactions'),
+      claims: await queryNode<ClaimRow>(node, 'SELECT * FROM slot_claims'),
+      bookings: await queryNode<BookingRow>(node, 'SELECT id, status, items_json FROM bookings'),
+      participantTxs: await queryNode<ParticipantRow>(node, 'SELECT tx_id, kind, state, coordinator_id FROM participant_transactions'),
+      coordinatorTxs: await queryNode<CoordinatorRow>(node, 'SELECT tx_id, kind, decision, state FROM coordinator_transactions'),
     });
   }
   return result;
@@ -96,15 +96,20 @@ export function violations(snap: Snapshot, expect: Expectations = {}): string[] 
  */
 export async function settled(federation: LocalFederation, timeoutMs = 20_000, only?: string[]): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  // An active/standby pair answers at one of its URLs: the first 200 counts.
   const clients = [...federation.nodes.values()].filter((n) => !only || only.includes(n.id)).map((n) => ({
     id: n.id,
-    api: axios.create({ baseURL: n.url, validateStatus: () => true, timeout: 5_000, headers: { Authorization: `Bearer ${federation.tokens.operators[n.id]}` } }),
+    apis: federation.urlsOf(n.id).map((url) => axios.create({ baseURL: url, validateStatus: () => true, timeout: 5_000, headers: { Authorization: `Bearer ${federation.tokens.operators[n.id]}` } })),
   }));
   let pending: string[] = [];
   while (Date.now() < deadline) {
     pending = [];
-    for (const { id, api } of clients) {
-      const res = await api.get('/admin/transactions').catch(() => undefined);
+    for (const { id, apis } of clients) {
+      let res;
+      for (const api of apis) {
+        res = await api.get('/admin/transactions').catch(() => undefined);
+        if (res?.status === 200) break;
+      }
       if (!res || res.status !== 200) pending.push(`${id} not answering`);
       else for (const t of res.data.transactions as Array<{ txId: string; phase: string; role: string }>) pending.push(`${id}: ${t.role} ${t.txId} ${t.phase}`);
     }

@@ -11,6 +11,7 @@ import { readCatalog, readScientists, type ObservatorySeed } from '../../../seed
 import type { MembershipStatus } from '../security/membership-reloader.js';
 import { addOperatorToken, ensureLocalKeys, localMember, readLocalTokens, signingKeyFile, writeMembershipFile, type LocalKeyFiles, type LocalTokens } from '../security/local-keys.js';
 import { addMember } from './membership-tools.js';
+import type { PostgresCluster } from './postgres-cluster.js';
 
 /** The documented command that runs one node: `node dist/federation-node/src/main.js`. */
 export const NODE_MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../main.js');
@@ -21,6 +22,8 @@ export interface NodeHandle {
   url: string;
   dataDir: string;
   dbFile: string;
+  /** Set when the node runs on PostgreSQL: its own database of the federation's cluster. */
+  databaseUrl?: string;
   child: ChildProcess | undefined;
   output: string[];
 }
@@ -40,7 +43,18 @@ export interface FederationOptions {
   showOutput?: boolean;
   /** Node → peer → URL: how that node reaches that peer instead (e.g. through a test proxy). */
   routeVia?: Record<string, Record<string, string>>;
+  /** Run every node on PostgreSQL: one new database per node in this cluster (default: SQLite files). */
+  postgres?: PostgresCluster;
+  /**
+   * Observatories run as an active/standby pair on their one database (needs `postgres`): the
+   * membership lists two URLs, the first process starts as the active, launch(id, {}, 'standby')
+   * starts the second.
+   */
+  pairs?: string[];
 }
+
+/** Which process of an observatory: the only one, or the second of an active/standby pair. */
+export type Process = 'primary' | 'standby';
 
 /** How long a node may take to listen: generous, since a loaded two-core machine starts three nodes in ~16 s. */
 const NODE_START_MAX_MS = 60_000;
@@ -53,6 +67,8 @@ const LOCAL_RATE_LIMITS = { RATE_LIMIT_PER_ADDRESS_PER_MINUTE: '10000000', RATE_
 
 export class LocalFederation {
   readonly nodes = new Map<string, NodeHandle>();
+  /** The second process of each active/standby pair (same observatory, same database, its own port and logs). */
+  readonly standbys = new Map<string, NodeHandle>();
   private readonly root: string;
   readonly keys: LocalKeyFiles;
   /** The API tokens of every seeded scientist and of each observatory's operator. */
@@ -71,11 +87,16 @@ export class LocalFederation {
     const listed = [...ids, ...(options.listedOnly ?? [])];
     for (const [index, id] of listed.entries()) {
       const port = options.basePort ? options.basePort + index : await freePort();
-      federation.addHandle(id, port);
+      await federation.withDatabase(federation.addHandle(id, port));
     }
     // CATALOG_FILE in `env`: the observatories and telescopes the membership document describes.
     const catalog = new Map(readCatalog(options.env?.CATALOG_FILE).observatories.map((o) => [o.id, o]));
-    const members = listed.map((id) => localMember(federation.keys, catalog.get(id)!, federation.url(id)));
+    for (const id of options.pairs ?? []) {
+      const primary = federation.node(id);
+      const port = await freePort();
+      federation.standbys.set(id, { ...primary, port, url: `http://127.0.0.1:${port}`, dataDir: `${primary.dataDir}-b`, child: undefined, output: [] });
+    }
+    const members = listed.map((id) => ({ ...localMember(federation.keys, catalog.get(id)!, federation.url(id)), urls: federation.urlsOf(id) }));
     writeMembershipFile(federation.keys, { federation: 'local-test', version: 1, members });
     try {
       await Promise.all(ids.map((id) => federation.launch(id)));
@@ -101,10 +122,16 @@ export class LocalFederation {
   async join(observatory: ObservatorySeed): Promise<void> {
     ensureLocalKeys(this.keys.dir, [observatory.id], []);
     this.tokens.operators[observatory.id] = addOperatorToken(this.keys, observatory.id);
-    const handle = this.addHandle(observatory.id, await freePort());
+    const handle = await this.withDatabase(this.addHandle(observatory.id, await freePort()));
     const doc = addMember(this.keys, localMember(this.keys, observatory, handle.url));
     await this.membershipLoaded(doc.version, [...this.nodes.keys()].filter((id) => id !== observatory.id));
     await this.launch(observatory.id);
+  }
+
+  /** On PostgreSQL: a new database for the node, named after this federation's folder and the node. */
+  private async withDatabase(handle: NodeHandle): Promise<NodeHandle> {
+    if (this.options.postgres) handle.databaseUrl = await this.options.postgres.createDatabase(`${path.basename(this.root)}-${handle.id}`);
+    return handle;
   }
 
   /** What a node has loaded (its operator's GET /admin/membership). */
@@ -131,6 +158,25 @@ export class LocalFederation {
     return this.node(id).url;
   }
 
+  /** Every URL of an observatory: one, or the two of a pair. */
+  urlsOf(id: string): string[] {
+    const standby = this.standbys.get(id);
+    return standby ? [this.url(id), standby.url] : [this.url(id)];
+  }
+
+  private handleOf(id: string, which: Process): NodeHandle {
+    if (which === 'primary') return this.node(id);
+    const handle = this.standbys.get(id);
+    if (!handle) throw new Error(`${id} is not run as an active/standby pair in this test federation`);
+    return handle;
+  }
+
+  /** The process's environment when it is one of a pair. */
+  private pairEnv(id: string, which: Process): Record<string, string> {
+    if (!this.standbys.has(id)) return {};
+    return { ACTIVE_STANDBY: 'true', PUBLIC_URL: this.handleOf(id, which).url, INSTANCE_ID: `${id}-${which === 'primary' ? 'a' : 'b'}` };
+  }
+
   node(id: string): NodeHandle {
     const handle = this.nodes.get(id);
     if (!handle) throw new Error(`no node ${id} in this test federation`);
@@ -146,15 +192,17 @@ export class LocalFederation {
     return [...this.nodes.values()].map((n) => `${n.id}=${routes[n.id] ?? n.url}`).join(',');
   }
 
-  /** Start (or restart) one node and wait until it listens. */
-  launch(id: string, extraEnv: Record<string, string> = {}): Promise<void> {
-    const handle = this.node(id);
+  /** Start (or restart) one node and wait until it listens (one of a pair: as the active or as a standby). */
+  launch(id: string, extraEnv: Record<string, string> = {}, which: Process = 'primary'): Promise<void> {
+    const handle = this.handleOf(id, which);
     const env = {
       ...process.env,
       NODE_ID: id,
       PORT: String(handle.port),
+      ...this.pairEnv(id, which),
       ...(this.options.routeVia?.[id] ? { FEDERATION_PEERS: this.peersSeenBy(id) } : {}),
       DATA_DIR: handle.dataDir,
+      ...(handle.databaseUrl ? { DATABASE_URL: handle.databaseUrl } : {}),
       DEPLOYMENT: 'test',
       LOG_TO_STDOUT: 'false',
       CLOCK_SYNC_INTERVAL_MS: '2000',
@@ -178,7 +226,7 @@ export class LocalFederation {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${id} did not start within ${NODE_START_MAX_MS / 1000} s:\n${handle.output.join('')}`)), NODE_START_MAX_MS);
       child.on('message', (message: { type?: string }) => {
-        if (message.type !== 'listening') return;
+        if (message.type !== 'listening' && message.type !== 'standby') return;
         clearTimeout(timer);
         resolve();
       });
@@ -191,8 +239,8 @@ export class LocalFederation {
   }
 
   /** Kill one node abruptly (as a power cut would) and wait until it is gone. */
-  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const handle = this.node(id);
+  async kill(id: string, signal: NodeJS.Signals = 'SIGKILL', which: Process = 'primary'): Promise<void> {
+    const handle = this.handleOf(id, which);
     const child = handle.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -223,6 +271,7 @@ export class LocalFederation {
   /** Stop every node this federation started and delete its files. */
   async stop(): Promise<void> {
     await Promise.all([...this.nodes.keys()].map((id) => this.kill(id)));
+    await Promise.all([...this.standbys.keys()].map((id) => this.kill(id, 'SIGKILL', 'standby')));
     rmSync(this.root, { recursive: true, force: true });
   }
 }

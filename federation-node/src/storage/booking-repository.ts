@@ -1,9 +1,9 @@
 // The coordinator's booking records. Writes go through the serial writer (in order with the
 // transaction log); reads use the read-only connection and see only committed rows.
-import type { DataSource, QueryRunner } from 'typeorm';
 import type { BookingItem } from '../domain/slots.js';
 import type { BookingRow, BookingStatus } from './entities.js';
 import type { GroupCommitWriter } from './group-commit-writer.js';
+import type { SqlReader, SqlSession } from './sql.js';
 
 export interface BookingRecord {
   id: string;
@@ -26,7 +26,7 @@ const COLUMNS = `id, scientist_id AS scientistId, status, created_at AS createdA
 export class BookingRepository {
   constructor(
     private readonly writer: GroupCommitWriter,
-    private readonly reader: DataSource,
+    private readonly reader: SqlReader,
   ) {}
 
   /**
@@ -34,13 +34,11 @@ export class BookingRepository {
    * before `before` (ISO instant): their slots are free and their story is in the audit trail.
    * Confirmed bookings are never pruned.
    */
-  static async pruneFinished(runner: QueryRunner, before: string, rowsMax: number): Promise<number> {
-    const result = (await runner.query(
-      `DELETE FROM bookings WHERE rowid IN (SELECT rowid FROM bookings WHERE status IN ('REJECTED', 'CANCELLED') AND updated_at < ? LIMIT ?)`,
+  static pruneFinished(session: SqlSession, before: string, rowsMax: number): Promise<number> {
+    return session.execute(
+      `DELETE FROM bookings WHERE id IN (SELECT id FROM bookings WHERE status IN ('REJECTED', 'CANCELLED') AND updated_at < ? LIMIT ?)`,
       [before, rowsMax],
-      true,
-    )) as { affected?: number };
-    return Number(result.affected ?? 0);
+    );
   }
 
   insert(booking: BookingRecord): Promise<void> {
@@ -93,10 +91,13 @@ export class BookingRepository {
 
   /** Cancellations begun but never decided (no commit record, not recorded as refused): presumed aborted. */
   async undecidedCancellations(): Promise<BookingRecord[]> {
+    const refusedFor = this.reader.dialect === 'postgres'
+      ? "(reason_json::json ->> 'cancellation') IS DISTINCT FROM b.cancel_tx_id"
+      : "json_extract(reason_json, '$.cancellation') IS NOT b.cancel_tx_id";
     const rows: BookingRow[] = await this.reader.query(
       `SELECT ${COLUMNS} FROM bookings b WHERE status = 'CONFIRMED' AND cancel_tx_id IS NOT NULL
          AND NOT EXISTS (SELECT 1 FROM coordinator_transactions c WHERE c.tx_id = b.cancel_tx_id)
-         AND (reason_json IS NULL OR json_extract(reason_json, '$.cancellation') IS NOT b.cancel_tx_id)`,
+         AND (reason_json IS NULL OR ${refusedFor})`,
     );
     return rows.map(recordOf);
   }

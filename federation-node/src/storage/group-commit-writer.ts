@@ -4,23 +4,21 @@
 // transaction (one fsync) while the next one fills: group commit. Batches commit in order,
 // so a write's promise resolves only after every earlier write is durable.
 //
-// A batch reaches SQLite as ONE script — BEGIN IMMEDIATE, its multi-row statements with their
-// values written as SQL literals, COMMIT — run by one sqlite3 `exec`: one trip through the
-// libuv thread pool per group commit. Bound statements cost three trips each (prepare, run,
-// finalize), and each trip wakes a pool thread: on this VM that was most of a write's CPU
-// (docs/PERFORMANCE.md).
+// How a batch reaches the engine is the committer's (sqlite-committer.ts: one script through
+// one sqlite3 `exec`; postgres/postgres-committer.ts: one script in one round trip, after the
+// lease check when a standby may take over).
 import { performance } from 'node:perf_hooks';
-import type sqlite3 from 'sqlite3';
-import type { DataSource, QueryRunner } from 'typeorm';
-import { WriteBatch, scriptOf } from './write-batch.js';
+import { WriteBatch } from './write-batch.js';
+
+/** Commits one batch as one transaction of the engine, or throws (then nothing of it is committed). */
+export interface BatchCommitter {
+  commit(batch: WriteBatch): Promise<void>;
+}
 
 interface OpenBatch {
   batch: WriteBatch;
   waiters: Array<{ resolve: () => void; reject: (error: unknown) => void }>;
 }
-
-/** How long SQLite itself retries a locked database (another process reading the file, a checkpoint). */
-const BUSY_TIMEOUT_MS = 5_000;
 
 /** A write asked for after a graceful stop drained the writer: refused, as a crash would have lost it. */
 export class WriterClosedError extends Error {
@@ -32,8 +30,6 @@ export class WriterClosedError extends Error {
 
 export class GroupCommitWriter {
   private readonly queue: OpenBatch[] = [];
-  private runner: QueryRunner | undefined;
-  private connection: sqlite3.Database | undefined;
   private committing = false;
   private commitScheduled = false;
   /** Set by the first failed commit: the store is now behind memory, so nothing more may be committed. */
@@ -41,7 +37,7 @@ export class GroupCommitWriter {
   private closed = false;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly committer: BatchCommitter,
     private readonly batchMax: number,
     /** Told of every group commit: statements, seconds, success (metrics). */
     private readonly onCommit: (statements: number, seconds: number, ok: boolean) => void = () => undefined,
@@ -103,7 +99,7 @@ export class GroupCommitWriter {
           // that relies on one the failed batch held (a participant's commit without its
           // coordinator's decision). The node stops on the failure; these writes fail with it.
           if (this.failure !== undefined) throw this.failure;
-          await this.inTransaction(open.batch);
+          await this.committer.commit(open.batch);
           this.onCommit(open.batch.size, (performance.now() - startedAt) / 1000, true);
           open.waiters.forEach((w) => w.resolve());
         } catch (error) {
@@ -117,39 +113,4 @@ export class GroupCommitWriter {
       this.committing = false;
     }
   }
-
-  /**
-   * The whole batch as one script: SQLite runs it in order and stops at the first failing
-   * statement, and then the transaction is rolled back. Rare custom writes (seeds) run
-   * through TypeORM inside the same transaction, before the staged rows.
-   */
-  private async inTransaction(batch: WriteBatch): Promise<void> {
-    const connection = this.rawConnection();
-    const custom = batch.customWrites();
-    try {
-      if (custom.length === 0) {
-        await exec(connection, `BEGIN IMMEDIATE;\n${scriptOf(batch.statements())}COMMIT;`);
-        return;
-      }
-      await exec(connection, 'BEGIN IMMEDIATE;');
-      this.runner ??= this.dataSource.createQueryRunner();
-      for (const write of custom) await write(this.runner);
-      await exec(connection, `${scriptOf(batch.statements())}COMMIT;`);
-    } catch (error) {
-      await exec(connection, 'ROLLBACK;').catch(() => undefined); // nothing to roll back when BEGIN failed
-      throw error;
-    }
-  }
-
-  private rawConnection(): sqlite3.Database {
-    if (!this.connection) {
-      this.connection = (this.dataSource.driver as unknown as { databaseConnection: sqlite3.Database }).databaseConnection;
-      this.connection.configure('busyTimeout', BUSY_TIMEOUT_MS);
-    }
-    return this.connection;
-  }
-}
-
-function exec(connection: sqlite3.Database, script: string): Promise<void> {
-  return new Promise((resolve, reject) => connection.exec(script, (error) => (error ? reject(error) : resolve())));
 }

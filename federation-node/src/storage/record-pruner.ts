@@ -5,16 +5,16 @@
 // the deletes: afterwards the node can tell "pruned, unknown" (a transaction begun before the
 // horizon) from "never decided" (TransactionLog.pruneHorizonMs). Each round deletes at most
 // PRUNE_ROWS_MAX rows per table, so that one write never stalls the group commit for long.
-import type { DataSource } from 'typeorm';
 import type { AppLogger, AuditLogger } from '../logging/logger.js';
 import { BookingRepository } from './booking-repository.js';
 import type { GroupCommitWriter } from './group-commit-writer.js';
+import type { SqlReader } from './sql.js';
 import { TransactionLog } from './transaction-log.js';
 
 export interface PrunerOptions {
   writer: GroupCommitWriter;
   /** The read-only connection: a round with nothing to prune writes nothing. */
-  reader: DataSource;
+  reader: SqlReader;
   /** Federation time, in epoch milliseconds (records are stamped with it). */
   nowMs: () => number;
   retentionMs: number;
@@ -71,15 +71,16 @@ export class RecordPruner {
     if (this.options.paused?.()) return round;
     if (!(await this.anythingToPrune(horizonMs))) return round; // the recorded horizon stays true: nothing more was deleted
     await this.options.writer.write((batch) =>
-      batch.statement(async (runner) => {
+      batch.statement(async (session) => {
         // The horizon only moves forward (a clock stepped back must not shrink it).
-        await runner.query(
+        const larger = session.dialect === 'postgres' ? 'GREATEST' : 'MAX';
+        await session.query(
           `INSERT INTO prune_horizon (singleton, pruned_before_ms, pruned_at_ms) VALUES (1, ?, ?)
-           ON CONFLICT (singleton) DO UPDATE SET pruned_before_ms = MAX(pruned_before_ms, excluded.pruned_before_ms), pruned_at_ms = excluded.pruned_at_ms`,
+           ON CONFLICT (singleton) DO UPDATE SET pruned_before_ms = ${larger}(prune_horizon.pruned_before_ms, excluded.pruned_before_ms), pruned_at_ms = excluded.pruned_at_ms`,
           [horizonMs, this.options.nowMs()],
         );
-        Object.assign(round, await TransactionLog.pruneFinished(runner, horizonMs, this.options.rowsMax));
-        round.bookings = await BookingRepository.pruneFinished(runner, new Date(horizonMs).toISOString(), this.options.rowsMax);
+        Object.assign(round, await TransactionLog.pruneFinished(session, horizonMs, this.options.rowsMax));
+        round.bookings = await BookingRepository.pruneFinished(session, new Date(horizonMs).toISOString(), this.options.rowsMax);
       }),
     );
     const total = round.participant + round.coordinator + round.bookings;

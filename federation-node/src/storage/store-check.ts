@@ -1,9 +1,11 @@
-// The start-up check of a node's store (docs/OPERATIONS.md, "A damaged store"): SQLite's own
-// full integrity check (every page, every index against its table), then the node's domain
+// The start-up check of a node's store (docs/OPERATIONS.md, "A damaged store"): the engine's
+// own check (SQLite's full integrity_check: every page, every index against its table; on
+// PostgreSQL amcheck's index check where installed, database.ts), then the node's domain
 // invariants between slot claims, bookings and finished participant records. Damage found
 // here stops the start with one line naming the rows (exit 65), so that no request can later
 // meet a broken invariant — a slot shown free that is booked, a claim that no booking owns.
-import type { DataSource } from 'typeorm';
+import type { EngineCheck } from './database.js';
+import type { SqlReader } from './sql.js';
 import type { Telescope } from '../domain/slots.js';
 import { MINUTE_MS, slotsOf } from '../domain/slots.js';
 
@@ -26,12 +28,15 @@ interface BookingRow { id: string; itemsJson: string }
 interface ParticipantRow { txId: string; state: string; payloadJson: string }
 interface Item { telescopeId: string; start: string; end: string }
 
-/** Throws StoreDamagedError naming the damaged rows; returns how long the check took. */
-export async function checkStore(reader: DataSource, file: string, ownTelescopes: Map<string, Telescope>): Promise<number> {
+/** Throws StoreDamagedError naming the damaged rows; returns how long the check took and what the engine checked. */
+export async function checkStore(
+  store: { reader: SqlReader; file: string; engineCheck(): Promise<EngineCheck> },
+  ownTelescopes: Map<string, Telescope>,
+): Promise<{ ms: number; checked: string }> {
   const startedAt = Date.now();
-  const integrity: Array<{ integrity_check: string }> = await reader.query('PRAGMA integrity_check');
-  const damaged = integrity.map((r) => r.integrity_check).filter((line) => line !== 'ok');
-  if (damaged.length > 0) throw new StoreDamagedError(file, damaged.map((line) => `SQLite: ${line}`));
+  const { reader, file } = store;
+  const engine = await store.engineCheck();
+  if (engine.problems.length > 0) throw new StoreDamagedError(file, engine.problems);
   const claims: ClaimRow[] = await reader.query(
     'SELECT telescope_id AS telescopeId, slot_start AS slotStart, slot_end AS slotEnd, booking_id AS bookingId, tx_id AS txId, state FROM slot_claims',
   );
@@ -49,7 +54,7 @@ export async function checkStore(reader: DataSource, file: string, ownTelescopes
     ...confirmed.flatMap((booking) => unclaimedProblems(booking.id, itemsOf.get(booking.id)!, ownTelescopes, claimBySlot)),
   ];
   if (problems.length > 0) throw new StoreDamagedError(file, problems);
-  return Date.now() - startedAt;
+  return { ms: Date.now() - startedAt, checked: engine.checked };
 }
 
 function claimProblems(

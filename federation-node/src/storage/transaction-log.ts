@@ -3,18 +3,18 @@
 // hold and its PREPARED record are durable together or not at all). A commit decision also
 // sets its booking's status in that same transaction. Right before a write it asserts that
 // every claim change belongs to the record it is written with (store-invariants.ts).
-import type { DataSource, QueryRunner } from 'typeorm';
 import type { AcceptorRecord, CoordinatorRecord, LogEntry, ParticipantRecord } from '../../../coordinator-2pc/src/index.js';
 import type { Claim } from '../domain/slot-table.js';
 import { canonicalInstant } from '../domain/slots.js';
 import type { AcceptorTxRow, CoordinatorTxRow, ParticipantTxRow, SlotClaimRow } from './entities.js';
 import type { GroupCommitWriter } from './group-commit-writer.js';
+import type { SqlReader, SqlSession } from './sql.js';
 import { claimChangesOf } from './store-invariants.js';
 
 export class TransactionLog {
   constructor(
     private readonly writer: GroupCommitWriter,
-    private readonly reader: DataSource,
+    private readonly reader: SqlReader,
   ) {}
 
   /** Throws (before anything is staged) when a claim change does not belong to the entry's record. */
@@ -86,7 +86,7 @@ export class TransactionLog {
   async newestRecordMs(): Promise<number> {
     const [row]: Array<{ newest: number | null }> = await this.reader.query(
       `SELECT MAX(m) AS newest FROM (SELECT MAX(created_at_ms) AS m FROM participant_transactions
-       UNION ALL SELECT MAX(created_at_ms) FROM coordinator_transactions)`,
+       UNION ALL SELECT MAX(created_at_ms) FROM coordinator_transactions) AS newest_of_each`,
     );
     return Number(row?.newest ?? 0);
   }
@@ -125,13 +125,13 @@ export class TransactionLog {
    * participant records committed or aborted (tombstones included) whose deadline has passed
    * too, and coordinator records every participant acknowledged. At most `rowsMax` of each.
    */
-  static async pruneFinished(runner: QueryRunner, beforeMs: number, rowsMax: number): Promise<{ participant: number; coordinator: number }> {
-    const participant = await deleted(runner, `DELETE FROM participant_transactions WHERE rowid IN (SELECT rowid FROM participant_transactions
+  static async pruneFinished(session: SqlSession, beforeMs: number, rowsMax: number): Promise<{ participant: number; coordinator: number }> {
+    const participant = await session.execute(`DELETE FROM participant_transactions WHERE tx_id IN (SELECT tx_id FROM participant_transactions
       WHERE updated_at_ms < ? AND state IN ('committed', 'aborted') AND deadline_ms < ? LIMIT ?)`, [beforeMs, beforeMs, rowsMax]);
-    const coordinator = await deleted(runner, `DELETE FROM coordinator_transactions WHERE rowid IN (SELECT rowid FROM coordinator_transactions
+    const coordinator = await session.execute(`DELETE FROM coordinator_transactions WHERE tx_id IN (SELECT tx_id FROM coordinator_transactions
       WHERE state = 'ended' AND updated_at_ms < ? LIMIT ?)`, [beforeMs, rowsMax]);
     // An acceptor's record is kept as long as the records of the transaction it decided: past the horizon the answer is `unknown`.
-    await runner.query(`DELETE FROM acceptor_transactions WHERE rowid IN (SELECT rowid FROM acceptor_transactions WHERE updated_at_ms < ? LIMIT ?)`, [beforeMs, rowsMax]);
+    await session.execute(`DELETE FROM acceptor_transactions WHERE tx_id IN (SELECT tx_id FROM acceptor_transactions WHERE updated_at_ms < ? LIMIT ?)`, [beforeMs, rowsMax]);
     return { participant, coordinator };
   }
 
@@ -190,10 +190,4 @@ function coordinatorRecordOf(row: CoordinatorTxRow): CoordinatorRecord {
     createdAtMs: Number(row.createdAtMs),
     updatedAtMs: Number(row.updatedAtMs),
   };
-}
-
-/** Runs a DELETE through TypeORM's SQLite driver and returns how many rows it removed. */
-async function deleted(runner: QueryRunner, sql: string, params: unknown[]): Promise<number> {
-  const result = (await runner.query(sql, params, true)) as { affected?: number };
-  return Number(result.affected ?? 0);
 }

@@ -2,11 +2,11 @@
 // statements (an awaited statement through the driver costs ~0.2 ms; a row in a multi-row
 // statement ~6 µs). Staging keeps each row's last state, so the order of writes to one row is kept;
 // rows of different tables are independent within the one SQLite transaction.
-import type { QueryRunner } from 'typeorm';
 import type { AcceptorRecord, CoordinatorRecord, ParticipantRecord } from '../../../coordinator-2pc/src/index.js';
 import type { Claim, ClaimChange } from '../domain/slot-table.js';
 import { canonicalInstant } from '../domain/slots.js';
 import type { BookingRecord } from './booking-repository.js';
+import type { Dialect, SqlSession } from './sql.js';
 
 /** Rows per statement: keeps each statement of a script short. */
 const ROWS_PER_STATEMENT = 400;
@@ -29,7 +29,7 @@ export class WriteBatch {
   /** Aborted by the acceptors after its coordinator proposed commit (docs/PROTOCOL.md §20): a booking still PENDING is rejected. */
   private readonly rejectedBookings = new Map<string, string>();
   private readonly bookingUpdates: BookingUpdate[] = [];
-  private readonly custom: Array<(runner: QueryRunner) => Promise<unknown>> = [];
+  private readonly custom: Array<(session: SqlSession) => Promise<unknown>> = [];
 
   participant(record: ParticipantRecord): void {
     this.participantTxs.set(record.txId, record);
@@ -77,13 +77,13 @@ export class WriteBatch {
   }
 
   /** Anything else (seeds, rare maintenance): run in order, before the staged rows. */
-  statement(run: (runner: QueryRunner) => Promise<unknown>): void {
+  statement(run: (session: SqlSession) => Promise<unknown>): void {
     this.custom.push(run);
     this.size += 1;
   }
 
   /** The writes that are not staged rows, to run first through TypeORM. */
-  customWrites(): Array<(runner: QueryRunner) => Promise<unknown>> {
+  customWrites(): Array<(session: SqlSession) => Promise<unknown>> {
     return this.custom;
   }
 
@@ -170,14 +170,16 @@ export class WriteBatch {
 }
 
 /**
- * Statements as one SQL script, each value written as the literal SQLite would have stored
+ * Statements as one SQL script, each value written as the literal the engine would have stored
  * had it been bound (integers as integers, text as quoted text, booleans as 1/0), so that a
- * whole group commit runs in one sqlite3 `exec`. The statements are this module's own
- * templates: a `?` outside quotes is always a placeholder.
+ * whole group commit runs in one sqlite3 `exec` (or one PostgreSQL round trip). The statements
+ * are this module's own templates: a `?` outside quotes is always a placeholder.
  */
-export function scriptOf(statements: Statement[]): string {
+export function scriptOf(statements: Statement[], dialect: Dialect): string {
   let script = '';
   for (const [sql, params] of statements) script += `${withLiterals(sql, params)};\n`;
+  // Text holding NUL is written as CAST(X'…' AS TEXT) (sqlLiteral); PostgreSQL text cannot hold NUL at all.
+  if (dialect === 'postgres' && script.includes("CAST(X'")) throw new Error('PostgreSQL text cannot hold a NUL character: a value to write contains one');
   return script;
 }
 

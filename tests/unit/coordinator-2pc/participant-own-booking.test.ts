@@ -7,6 +7,7 @@ import { ParticipantCore } from '../../../coordinator-2pc/src/participant.js';
 import type { AbortReason, PrepareMessage, ProtocolMessage } from '../../../coordinator-2pc/src/messages.js';
 import type { Effect } from '../../../coordinator-2pc/src/ports.js';
 import { partPayloadOf, slotTableOf } from '../../simulation/sim-domain.js';
+import { problemForAbort } from '../../../federation-node/src/bookings/booking-problems.js';
 
 const NODE = 'obs-b';
 const COORDINATOR = 'obs-a';
@@ -75,6 +76,24 @@ describe('ParticipantCore — a cancellation blocked by its own booking waits fo
     expect(slots.allClaims().map((c) => `${c.state} by ${c.txId}`), 'the booking keeps its hold, untouched by the cancellation').to.deep.equal([`HELD by ${BOOKING}`]);
     const committed = receive({ type: 'commit', txId: BOOKING, from: COORDINATOR }, 2_300);
     expect(events(committed), 'the booking\'s commit never waited for the cancellation').to.deep.equal([`TX_COMMITTED ${BOOKING}`]);
+  });
+
+  it('answers the scientist 503 with Retry-After and a detail naming the observatory and the booking when that wait is over (a retry may succeed), 409 when the booking aborted meanwhile', () => {
+    const late = bookingHeld();
+    late.receive(cancel, 2_000);
+    const [timedOut] = votes(late.core.step({ type: 'tick', nowMs: 2_000 + WAIT_MAX_MS }));
+    const unavailable = problemForAbort([timedOut!.reason!], 'cancellation', BOOKING);
+    expect(unavailable.status).to.equal(503);
+    expect(unavailable.headers).to.deep.include({ 'Retry-After': '5' });
+    expect(unavailable.detail).to.contain(`the cancellation was not made: still held by ${BOOKING}, the transaction it undoes`);
+    expect(unavailable.extensions).to.deep.include({ unavailableObservatories: [NODE] });
+
+    const gone = bookingHeld();
+    gone.receive(cancel, 2_000);
+    const [refused] = votes(gone.receive({ type: 'abort', txId: BOOKING, from: COORDINATOR }, 2_050));
+    const conflict = problemForAbort([refused!.reason!], 'cancellation', BOOKING);
+    expect(conflict.status).to.equal(409);
+    expect(conflict.detail).to.contain(`${NODE}: `).and.to.contain(`is not booked by ${BOOKING}`);
   });
 
   it('never waits past the cancellation\'s own deadline', () => {

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { columnTypes } from './column-types.js';
 
 /**
  * The store's identity and incarnation (federation-node/src/durability/store-identity.ts owns
@@ -9,12 +10,13 @@ export class StoreIdentity1795000100000 implements MigrationInterface {
   name = 'StoreIdentity1795000100000';
 
   async up(runner: QueryRunner): Promise<void> {
+    const t = columnTypes(runner);
     await runner.query(`CREATE TABLE store_identity (
-      singleton INTEGER PRIMARY KEY NOT NULL CHECK (singleton = 1),
-      store_id TEXT NOT NULL, incarnation INTEGER NOT NULL CHECK (incarnation >= 1),
-      created_at_ms INTEGER NOT NULL,
-      complete_since_ms INTEGER NOT NULL, complete_since_incarnation INTEGER NOT NULL,
-      reconciliation_reason TEXT, reconciliation_since_ms INTEGER)`);
+      singleton ${t.int} PRIMARY KEY NOT NULL CHECK (singleton = 1),
+      store_id TEXT NOT NULL, incarnation ${t.int} NOT NULL CHECK (incarnation >= 1),
+      created_at_ms ${t.int} NOT NULL,
+      complete_since_ms ${t.int} NOT NULL, complete_since_incarnation ${t.int} NOT NULL,
+      reconciliation_reason TEXT, reconciliation_since_ms ${t.int})`);
   }
 
   async down(runner: QueryRunner): Promise<void> {

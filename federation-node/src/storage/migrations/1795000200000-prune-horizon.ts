@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { columnTypes } from './column-types.js';
 
 /**
  * The prune horizon (storage/record-pruner.ts writes it, storage/transaction-log.ts reads it):
@@ -9,9 +10,10 @@ export class PruneHorizon1795000200000 implements MigrationInterface {
   name = 'PruneHorizon1795000200000';
 
   async up(runner: QueryRunner): Promise<void> {
+    const t = columnTypes(runner);
     await runner.query(`CREATE TABLE prune_horizon (
-      singleton INTEGER PRIMARY KEY NOT NULL CHECK (singleton = 1),
-      pruned_before_ms INTEGER NOT NULL, pruned_at_ms INTEGER NOT NULL)`);
+      singleton ${t.int} PRIMARY KEY NOT NULL CHECK (singleton = 1),
+      pruned_before_ms ${t.int} NOT NULL, pruned_at_ms ${t.int} NOT NULL)`);
     await runner.query('CREATE INDEX participant_transactions_by_update ON participant_transactions (updated_at_ms)');
     await runner.query('CREATE INDEX coordinator_transactions_by_update ON coordinator_transactions (state, updated_at_ms)');
     await runner.query('CREATE INDEX bookings_by_update ON bookings (status, updated_at)');

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { columnTypes } from './column-types.js';
 
 /**
  * Paxos Commit (docs/PROTOCOL.md §20): the acceptor's durable state per transaction that names
@@ -10,11 +11,12 @@ export class Acceptors1795000300000 implements MigrationInterface {
   name = 'Acceptors1795000300000';
 
   async up(runner: QueryRunner): Promise<void> {
+    const t = columnTypes(runner);
     await runner.query(`CREATE TABLE acceptor_transactions (
       tx_id TEXT PRIMARY KEY NOT NULL, participants_json TEXT NOT NULL, acceptors_json TEXT NOT NULL,
-      promised_round INTEGER NOT NULL, promised_node TEXT NOT NULL,
-      accepted_round INTEGER, accepted_node TEXT, accepted_value TEXT CHECK (accepted_value IN ('commit', 'abort')),
-      created_at_ms INTEGER NOT NULL, updated_at_ms INTEGER NOT NULL)`);
+      promised_round ${t.int} NOT NULL, promised_node TEXT NOT NULL,
+      accepted_round ${t.int}, accepted_node TEXT, accepted_value TEXT CHECK (accepted_value IN ('commit', 'abort')),
+      created_at_ms ${t.int} NOT NULL, updated_at_ms ${t.int} NOT NULL)`);
     await runner.query('CREATE INDEX acceptor_transactions_by_update ON acceptor_transactions (updated_at_ms)');
     await runner.query('ALTER TABLE participant_transactions ADD COLUMN acceptors_json TEXT');
   }

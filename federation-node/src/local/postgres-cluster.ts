@@ -1,17 +1,22 @@
-// A throwaway PostgreSQL cluster for benchmarks and tests: Debian's PostgreSQL binaries
-// (apt-get install postgresql), a fresh data directory under the system's temporary folder,
-// a free loopback port and a private socket directory, fsync and synchronous_commit on.
-// Started and stopped by the caller; nothing of it outlives stop().
+// A throwaway PostgreSQL cluster for the tests, the benchmarks and `npm run demo:failover`:
+// Debian's PostgreSQL binaries (apt-get install postgresql), a fresh data directory under the
+// system's temporary folder, a free loopback port and a private socket directory, fsync and
+// synchronous_commit on. Started and stopped by the caller; nothing of it outlives stop().
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../support/federation-harness.js';
+import pg from 'pg';
+import { freePort } from './local-federation.js';
 
 export interface PostgresCluster {
   host: string;
   port: number;
   user: string;
+  /** A postgres:// URL of one database of this cluster. */
+  urlOf(database: string): string;
+  /** Creates an empty database (one per node) and returns its URL. */
+  createDatabase(name: string): Promise<string>;
   stop(): void;
 }
 
@@ -26,7 +31,7 @@ export interface ClusterOptions {
 function binDir(): string {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
-  if (versions.length === 0) throw new Error('PostgreSQL is not installed: apt-get install postgresql (the comparison needs its server binaries)');
+  if (versions.length === 0) throw new Error('PostgreSQL is not installed: apt-get install postgresql (its server binaries run the throwaway cluster)');
   return path.join(root, versions[0]!, 'bin');
 }
 
@@ -47,7 +52,7 @@ export async function startPostgres(options: ClusterOptions): Promise<PostgresCl
   }
   const data = path.join(dir, 'data');
   const port = await freePort();
-  run(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'bench', '--no-sync', '-E', 'UTF8']);
+  run(path.join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'bench', '--no-sync', '--data-checksums', '-E', 'UTF8']);
   writeFileSync(
     path.join(data, 'postgresql.auto.conf'),
     [
@@ -65,10 +70,22 @@ export async function startPostgres(options: ClusterOptions): Promise<PostgresCl
   );
   if (process.getuid?.() === 0) execFileSync('chown', ['postgres:', path.join(data, 'postgresql.auto.conf')]);
   run(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'server.log'), '-w', '-t', '120', 'start']);
+  const urlOf = (database: string) => `postgres://bench@127.0.0.1:${port}/${database}`;
   return {
     host: '127.0.0.1',
     port,
     user: 'bench',
+    urlOf,
+    async createDatabase(name: string) {
+      const client = new pg.Client({ connectionString: urlOf('postgres') });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`);
+      } finally {
+        await client.end();
+      }
+      return urlOf(name);
+    },
     stop() {
       try {
         run(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
