@@ -2,61 +2,45 @@
 // written before the decision; a commit decision is persisted before anyone hears of it
 // (the driver holds every later send until the record is durable); a transaction this
 // coordinator does not know is answered as aborted.
-import type { AbortReason, NodeId, ProtocolMessage, TxId, TxKind, VoteMessage } from './messages.js';
+//
+// With acceptors (Paxos Commit, docs/PROTOCOL.md §20) the commit decision is not the
+// coordinator's alone: once every participant voted yes it leads round 0 and asks the acceptors
+// (its own first, durable before the others are asked) to accept COMMIT; the decision is
+// taken only when a majority did. From that moment on it may no longer abort on its own.
+import type { AbortReason, AcceptedMessage, NodeId, PromiseMessage, ProtocolMessage, TxId, VoteMessage } from './messages.js';
+import { acceptRequests, ballotView, isLeaderReply, onAcceptorReply, roundZeroOthers, startRecovery, startRoundZero, type BallotRun } from './leader.js';
 import type { CoordinatorRecord, Effect } from './ports.js';
+import type { BeginTransaction, CoordinatorConfig, CoordinatorEvent, CoordinatorTxView, InterruptedProposal } from './coordinator-types.js';
 import { invariant } from './invariants.js';
 import { coordinatorAnswer, type DurableKnowledge, type StatusAnswer } from './durable-knowledge.js';
 
-export interface CoordinatorConfig {
-  selfId: NodeId;
-  /** First pause before a decision is sent again to a participant that has not acknowledged. */
-  resendInitialMs: number;
-  /** The longest pause between two sends of a decision. */
-  resendMaxMs: number;
-  /** How long an aborted transaction is remembered to re-send its abort (presumed abort needs none). */
-  abortedRetentionMs: number;
-}
-
-export interface BeginTransaction {
-  txId: TxId;
-  kind: TxKind;
-  timestampMs: number;
-  deadlineMs: number;
-  /** Each participant's part of the work, in the order the prepares are sent. */
-  parts: Array<{ node: NodeId; payload: unknown }>;
-}
+export type { BeginTransaction, CoordinatorConfig, CoordinatorEvent, CoordinatorTxView, InterruptedProposal } from './coordinator-types.js';
 
 /** `timeoutAtMs`: when the vote collection times out, `deadlineMs + 1` or sooner (nextWakeAtMs caps it). */
 type Collecting = { phase: 'collecting'; votes: Map<NodeId, VoteMessage>; timeoutAtMs: number };
 type Deciding = { phase: 'committing' | 'aborting'; acked: Set<NodeId>; nextSendAtMs: number; sendIntervalMs: number; decidedAtMs: number };
-type Entry = { begin: BeginTransaction; createdAtMs: number } & (Collecting | Deciding);
-
-export type CoordinatorEvent =
-  | { type: 'begin'; transaction: BeginTransaction; nowMs: number }
-  /** `knowledge`: what the node's records say of a status query's transaction (looked up by the driver). */
-  | { type: 'receive'; message: ProtocolMessage; nowMs: number; knowledge?: DurableKnowledge }
-  /** The transport could not deliver to `node` (refused, timed out, answered an error). */
-  | { type: 'unreachable'; txId: TxId; node: NodeId; detail: string; nowMs: number }
-  | { type: 'tick'; nowMs: number };
-
-export interface CoordinatorTxView {
-  txId: TxId;
-  phase: Entry['phase'];
-  kind: TxKind;
-  participants: NodeId[];
-  timestampMs: number;
-  createdAtMs: number;
-  waitingFor: NodeId[];
-}
+/** COMMIT proposed to the acceptors: waiting for a majority (or leading a higher ballot after being outranked). */
+type Proposing = { phase: 'proposing'; run: BallotRun; nextSendAtMs: number; sendIntervalMs: number };
+type Entry = { begin: BeginTransaction; createdAtMs: number } & (Collecting | Deciding | Proposing);
 
 export class CoordinatorCore {
   private readonly entries = new Map<TxId, Entry>();
 
   constructor(private readonly config: CoordinatorConfig) {}
 
-  /** Rebuild after a restart: every decided but unfinished transaction is driven again. */
-  restore(records: CoordinatorRecord[], nowMs: number): Effect[] {
+  /**
+   * Rebuild after a restart: every decided but unfinished transaction is driven again, and
+   * every transaction whose COMMIT this coordinator had proposed to the acceptors (its own
+   * acceptor's record says so) is led again, by a recovery ballot: it may not abort it alone.
+   */
+  restore(records: CoordinatorRecord[], nowMs: number, proposals: InterruptedProposal[] = []): Effect[] {
     const effects: Effect[] = [];
+    for (const proposal of proposals) {
+      const begin: BeginTransaction = { txId: proposal.txId, kind: proposal.kind, timestampMs: proposal.timestampMs, deadlineMs: proposal.timestampMs, parts: proposal.participants.map((node) => ({ node, payload: null })), acceptors: proposal.acceptors };
+      const { run, effects: sends } = startRecovery(this.membersOf(begin), this.config.selfId, undefined, nowMs);
+      this.entries.set(proposal.txId, { begin, createdAtMs: nowMs, phase: 'proposing', run, nextSendAtMs: nowMs + this.config.resendInitialMs, sendIntervalMs: this.config.resendInitialMs });
+      effects.push({ type: 'audit', event: 'TX_RECOVERED', txId: proposal.txId, details: { role: 'coordinator', decision: 'proposed commit to the acceptors', acceptors: proposal.acceptors } }, ...sends);
+    }
     for (const record of records) {
       if (record.state === 'ended') continue;
       const begin: BeginTransaction = {
@@ -117,7 +101,7 @@ export class CoordinatorCore {
   outcomeOf(txId: TxId, knowledge?: DurableKnowledge): StatusAnswer {
     const entry = this.entries.get(txId);
     if (!entry) return knowledge ? coordinatorAnswer(knowledge) : 'aborted';
-    if (entry.phase === 'collecting') return 'pending';
+    if (entry.phase === 'collecting' || entry.phase === 'proposing') return 'pending';
     return entry.phase === 'committing' ? 'committed' : 'aborted';
   }
 
@@ -136,7 +120,8 @@ export class CoordinatorCore {
       participants: entry.begin.parts.map((p) => p.node),
       timestampMs: entry.begin.timestampMs,
       createdAtMs: entry.createdAtMs,
-      waitingFor: this.unacked(txId),
+      waitingFor: entry.phase === 'proposing' ? entry.run.acceptors.filter((a) => !entry.run.accepts.has(a)) : this.unacked(txId),
+      ...(entry.phase === 'proposing' ? { ballot: ballotView(entry.run) } : {}),
     };
   }
 
@@ -145,6 +130,9 @@ export class CoordinatorCore {
     const participants = transaction.parts.map((p) => p.node);
     invariant(participants.length > 0, 'a transaction has at least one participant');
     invariant(new Set(participants).size === participants.length, 'each participant appears once');
+    const acceptors = transaction.acceptors ?? [];
+    invariant(acceptors.length <= 1 || acceptors[0] === this.config.selfId, 'the coordinator is the first acceptor (its own acceptance is durable before it asks the others)');
+    invariant(new Set(acceptors).size === acceptors.length, 'each acceptor appears once');
     this.entries.set(transaction.txId, { begin: transaction, createdAtMs: nowMs, phase: 'collecting', votes: new Map(), timeoutAtMs: transaction.deadlineMs + 1 });
     return transaction.parts.map(({ node, payload }) => ({
       type: 'send' as const,
@@ -158,6 +146,7 @@ export class CoordinatorCore {
         timestampMs: transaction.timestampMs,
         deadlineMs: transaction.deadlineMs,
         payload,
+        ...(acceptors.length > 1 ? { acceptors } : {}),
       },
     }));
   }
@@ -170,6 +159,9 @@ export class CoordinatorCore {
         return this.onAck(message.txId, message.from, message.outcome, nowMs);
       case 'status-query':
         return [{ type: 'send', to: message.from, message: { type: 'status-reply', txId: message.txId, from: this.config.selfId, outcome: this.outcomeOf(message.txId, knowledge) } }];
+      case 'promise':
+      case 'accepted':
+        return this.onAcceptorAnswer(message, nowMs);
       default:
         return []; // prepare, decisions and status replies are for the participant role
     }
@@ -186,10 +178,55 @@ export class CoordinatorCore {
     }
     entry.votes.set(vote.from, vote);
     if (entry.votes.size < entry.begin.parts.length) return [];
-    return this.decideCommit(vote.txId, entry, nowMs);
+    if ((entry.begin.acceptors?.length ?? 0) <= 1) return this.decideCommit(vote.txId, entry, nowMs);
+    return this.proposeCommit(vote.txId, entry, nowMs);
   }
 
-  private decideCommit(txId: TxId, entry: Entry & Collecting, nowMs: number): Effect[] {
+  /**
+   * Round 0: COMMIT to this node's own acceptor first, to the others once it accepted (their
+   * requests also wait for its record to be durable), so that a restarted coordinator knows it
+   * proposed, and without that record knows that no acceptor can hold COMMIT.
+   */
+  private proposeCommit(txId: TxId, entry: Entry & Collecting, nowMs: number): Effect[] {
+    const { run, effects } = startRoundZero(this.membersOf(entry.begin), this.config.selfId, nowMs);
+    this.entries.set(txId, { begin: entry.begin, createdAtMs: entry.createdAtMs, phase: 'proposing', run, nextSendAtMs: nowMs + this.config.resendInitialMs, sendIntervalMs: this.config.resendInitialMs });
+    if (this.config.testOnlyCommitBeforeMajority) {
+      const proposing = this.entries.get(txId) as Entry & Proposing;
+      return [...effects, ...this.decideCommit(txId, proposing, nowMs)];
+    }
+    return effects;
+  }
+
+  private onAcceptorAnswer(reply: PromiseMessage | AcceptedMessage, nowMs: number): Effect[] {
+    const entry = this.entries.get(reply.txId);
+    if (!entry || entry.phase !== 'proposing' || !isLeaderReply(reply)) return [];
+    const { effects, chosen } = onAcceptorReply(reply.txId, entry.run, reply, this.config.selfId);
+    const ownAcceptance = reply.from === this.config.selfId && reply.ok && entry.run.ballot.round === 0;
+    if (ownAcceptance && !chosen) effects.push(...roundZeroOthers(reply.txId, entry.run, this.config.selfId));
+    if (!chosen) return effects;
+    if (chosen === 'commit') return [...effects, ...this.decideCommit(reply.txId, entry, nowMs)];
+    const reasons: AbortReason[] = [{ code: 'aborted', detail: 'the acceptors chose abort: a participant in doubt led a recovery ballot before this coordinator\'s commit was accepted' }];
+    return [...effects, ...this.decideAbortByAcceptors(reply.txId, entry, reasons, nowMs)];
+  }
+
+  /** Recorded (the coordinator had proposed COMMIT, so "no record" would no longer mean aborted), then as any abort. */
+  private decideAbortByAcceptors(txId: TxId, entry: Entry, reasons: AbortReason[], nowMs: number): Effect[] {
+    const record: CoordinatorRecord = { ...this.recordOf(entry, 'committed', [], 'ended', nowMs), decision: 'aborted' };
+    this.entries.set(txId, this.deciding(entry, 'aborting', nowMs));
+    return [
+      { type: 'persist-coordinator', record },
+      { type: 'audit', event: 'TX_ABORTED', txId, details: { role: 'coordinator', reasons } },
+      { type: 'outcome', txId, outcome: 'aborted', reasons },
+      ...this.sendDecision(txId, nowMs),
+    ];
+  }
+
+  private membersOf(begin: BeginTransaction): { txId: TxId; participants: NodeId[]; acceptors: NodeId[] } {
+    return { txId: begin.txId, participants: begin.parts.map((p) => p.node), acceptors: begin.acceptors ?? [this.config.selfId] };
+  }
+
+  private decideCommit(txId: TxId, entry: Entry, nowMs: number): Effect[] {
+    if (this.entries.get(txId)?.phase === 'committing') return []; // told already (the early-commit bug)
     const record = this.recordOf(entry, 'committed', [], 'decided', nowMs);
     this.entries.set(txId, { ...this.deciding(entry, 'committing', nowMs) });
     return [
@@ -228,7 +265,7 @@ export class CoordinatorCore {
 
   private sendDecision(txId: TxId, nowMs: number): Effect[] {
     const entry = this.entries.get(txId);
-    invariant(entry && entry.phase !== 'collecting', 'a decision is sent only once decided');
+    invariant(entry && (entry.phase === 'committing' || entry.phase === 'aborting'), 'a decision is sent only once decided');
     if (entry.phase === 'aborting' && nowMs - entry.decidedAtMs > this.config.abortedRetentionMs) {
       this.entries.delete(txId); // participants still in doubt will ask, and hear "aborted"
       return [];
@@ -239,7 +276,7 @@ export class CoordinatorCore {
 
   private onAck(txId: TxId, from: NodeId, outcome: 'committed' | 'aborted', nowMs: number): Effect[] {
     const entry = this.entries.get(txId);
-    if (!entry || entry.phase === 'collecting' || !this.isParticipant(entry, from)) return [];
+    if (!entry || (entry.phase !== 'committing' && entry.phase !== 'aborting') || !this.isParticipant(entry, from)) return [];
     const expected = entry.phase === 'committing' ? 'committed' : 'aborted';
     const effects: Effect[] = [];
     if (outcome !== expected) {
@@ -266,12 +303,32 @@ export class CoordinatorCore {
         const silent = entry.begin.parts.map((p) => p.node).filter((node) => !entry.votes.has(node));
         const detail = `no vote before the prepare deadline from ${silent.join(', ')}`;
         effects.push(...this.decideAbort(txId, entry, silent.map((node) => ({ code: 'timeout' as const, detail, node })), nowMs));
-      } else if (entry.phase !== 'collecting' && entry.nextSendAtMs <= nowMs) {
+      } else if (entry.phase === 'proposing' && entry.nextSendAtMs <= nowMs) {
+        effects.push(...this.driveProposal(txId, entry, nowMs));
+      } else if (entry.phase !== 'collecting' && entry.phase !== 'proposing' && entry.nextSendAtMs <= nowMs) {
         entry.nextSendAtMs = nowMs + entry.sendIntervalMs;
         entry.sendIntervalMs = Math.min(entry.sendIntervalMs * 2, this.config.resendMaxMs);
         effects.push(...this.sendDecision(txId, nowMs));
       }
     }
+    return effects;
+  }
+
+  /**
+   * No majority yet: round 0 is asked again of the acceptors that did not answer (the same value
+   * at the same ballot is safe to repeat); an outranked or stalled recovery ballot gives way to
+   * a higher one. Never an abort of its own: COMMIT may already be chosen.
+   */
+  private driveProposal(txId: TxId, entry: Entry & Proposing, nowMs: number): Effect[] {
+    entry.nextSendAtMs = nowMs + entry.sendIntervalMs;
+    entry.sendIntervalMs = Math.min(entry.sendIntervalMs * 2, this.config.resendMaxMs);
+    if (entry.run.ballot.round === 0 && entry.run.phase === 'accepting') {
+      const ownMissing = !entry.run.accepts.has(this.config.selfId);
+      return acceptRequests(txId, entry.run, this.config.selfId, true).filter((e) => !ownMissing || (e.type === 'send' && e.to === this.config.selfId));
+    }
+    if (entry.run.phase === 'chosen') return [];
+    const { run, effects } = startRecovery(this.membersOf(entry.begin), this.config.selfId, entry.run, nowMs);
+    entry.run = run;
     return effects;
   }
 
@@ -283,7 +340,7 @@ export class CoordinatorCore {
   private unacked(txId: TxId): NodeId[] {
     const entry = this.entries.get(txId);
     if (!entry) return [];
-    const acked = entry.phase === 'collecting' ? new Set<NodeId>() : entry.acked;
+    const acked = entry.phase === 'committing' || entry.phase === 'aborting' ? entry.acked : new Set<NodeId>();
     return entry.begin.parts.map((p) => p.node).filter((node) => !acked.has(node));
   }
 

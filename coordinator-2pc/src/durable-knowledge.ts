@@ -4,6 +4,7 @@
 // new disk or pruned records may have lost a decision, and then the honest answer is
 // `unknown` (docs/PROTOCOL.md, "Store identity, incarnation and unknown").
 import type { NodeId, Outcome, TxId } from './messages.js';
+import type { AcceptorRecord } from './ports.js';
 
 /** Looked up by the driver in the node's records before a status query reaches a core. */
 export interface DurableKnowledge {
@@ -11,11 +12,18 @@ export interface DurableKnowledge {
   coordinatorDecision?: Outcome;
   /** This node's own participant record of the transaction, when it still keeps one. */
   participantState?: 'prepared' | 'committed' | 'aborted';
+  /** This node's acceptor record of the transaction, when it is one of its acceptors. */
+  acceptor?: AcceptorRecord;
   /**
    * False when this node's records of the transaction may be missing: the store was restored,
    * replaced or pruned after the transaction began. Then no record does not mean aborted.
    */
   complete: boolean;
+  /**
+   * The same judgement for this node's acceptor, with the tighter clock margin of live members
+   * (ACCEPTOR_CLOCK_MARGIN_MS): absent, `complete` is used. False: the acceptor takes no part.
+   */
+  acceptorComplete?: boolean;
 }
 
 /** The answer a node gives to a status query for a transaction it holds nothing of in memory. */
@@ -24,6 +32,8 @@ export type StatusAnswer = 'committed' | 'aborted' | 'pending' | 'unknown';
 /** The coordinator's answer from its records alone: a recorded decision, else presumed abort where it holds. */
 export function coordinatorAnswer(knowledge: DurableKnowledge): StatusAnswer {
   if (knowledge.coordinatorDecision) return knowledge.coordinatorDecision;
+  // Its own acceptor took part: the coordinator proposed commit, and only the acceptors can say.
+  if (knowledge.acceptor) return 'unknown';
   return knowledge.complete ? 'aborted' : 'unknown';
 }
 

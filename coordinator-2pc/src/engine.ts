@@ -7,18 +7,20 @@
 // that leaves the node is written after them and waits for them.
 import type { NodeId, ProtocolMessage, TxId } from './messages.js';
 import type { AbortReason, Outcome } from './messages.js';
-import type { CoordinatorRecord, Effect, ParticipantRecord, ResourceChanges } from './ports.js';
+import type { AcceptorRecord, CoordinatorRecord, Effect, ParticipantRecord, ResourceChanges } from './ports.js';
 import { ParticipantCore } from './participant.js';
-import { CoordinatorCore, type BeginTransaction } from './coordinator.js';
+import { CoordinatorCore, type BeginTransaction, type InterruptedProposal } from './coordinator.js';
+import { AcceptorCore } from './acceptor.js';
 import type { DurableKnowledge } from './durable-knowledge.js';
 
-export type RequestMessage = Extract<ProtocolMessage, { type: 'prepare' | 'commit' | 'abort' | 'status-query' }>;
-export type ReplyMessage = Extract<ProtocolMessage, { type: 'vote' | 'ack' | 'status-reply' }>;
+export type RequestMessage = Extract<ProtocolMessage, { type: 'prepare' | 'commit' | 'abort' | 'status-query' | 'ballot' | 'accept' }>;
+export type ReplyMessage = Extract<ProtocolMessage, { type: 'vote' | 'ack' | 'status-reply' | 'promise' | 'accepted' }>;
 
 /** One durable write: a record, and for a participant record the resource changes of its step. */
 export type LogEntry =
   | { role: 'participant'; record: ParticipantRecord; changes: ResourceChanges }
-  | { role: 'coordinator'; record: CoordinatorRecord };
+  | { role: 'coordinator'; record: CoordinatorRecord }
+  | { role: 'acceptor'; record: AcceptorRecord };
 
 export interface EnginePorts {
   /** Durable, first-in first-out: a write resolves only after every earlier write did. */
@@ -70,18 +72,29 @@ export class ProtocolEngine {
   private readonly localQueue: Delivery[] = [];
   private draining = false;
 
+  readonly acceptor: AcceptorCore;
+
   constructor(
     readonly selfId: NodeId,
     readonly participant: ParticipantCore,
     readonly coordinator: CoordinatorCore,
     private readonly ports: EnginePorts,
-  ) {}
+    /** This node's acceptor (docs/PROTOCOL.md §20); by default one that keeps its records in memory for a minute. */
+    acceptor?: AcceptorCore,
+  ) {
+    this.acceptor = acceptor ?? new AcceptorCore({ selfId, retentionMs: 60_000 });
+  }
 
-  /** Start from the durable records after a restart. */
-  restore(participantRecords: ParticipantRecord[], coordinatorRecords: CoordinatorRecord[]): void {
+  /**
+   * Start from the durable records after a restart. `proposals`: transactions this node had
+   * proposed to commit to their acceptors without learning the decision: it leads them again.
+   */
+  restore(participantRecords: ParticipantRecord[], coordinatorRecords: CoordinatorRecord[], acceptorRecords: AcceptorRecord[] = [], proposals: InterruptedProposal[] = []): void {
     const nowMs = this.ports.nowMs();
+    this.acceptor.restore(acceptorRecords);
     this.apply(this.participant.restore(participantRecords, nowMs));
-    this.apply(this.coordinator.restore(coordinatorRecords, nowMs));
+    this.apply(this.coordinator.restore(coordinatorRecords, nowMs, proposals));
+    this.drain();
     this.wake();
   }
 
@@ -97,7 +110,9 @@ export class ProtocolEngine {
    * request needs none (for example a commit for a transaction still waiting to prepare).
    */
   handleRequest(message: RequestMessage): Promise<ReplyMessage | undefined> {
-    if (message.type === 'status-query' && this.ports.knowledgeOf && !this.inMemory(message.txId)) {
+    const forAcceptor = message.type === 'ballot' || message.type === 'accept';
+    const lookUp = forAcceptor ? !this.acceptor.holds(message.txId) : message.type === 'status-query' && !this.inMemory(message.txId);
+    if (lookUp && this.ports.knowledgeOf) {
       // Looked up after memory was found empty: a decision reaches the records before memory forgets it.
       return this.ports.knowledgeOf(message.txId).then((knowledge) => this.answerQuery(message, knowledge));
     }
@@ -105,7 +120,7 @@ export class ProtocolEngine {
   }
 
   private answerQuery(message: RequestMessage, knowledge: DurableKnowledge | undefined): Promise<ReplyMessage | undefined> {
-    const key = replyKey(message.txId, replyTypeOf(message));
+    const key = replyKey(message.txId, replyTypeOf(message), message.type === 'prepare' ? message.coordinatorId : message.from);
     const reply = new Promise<ReplyMessage | undefined>((resolve) => {
       const list = this.responders.get(key) ?? [];
       list.push(resolve);
@@ -138,7 +153,7 @@ export class ProtocolEngine {
   /** Timers are due: let both cores look at the clock. */
   wake(): void {
     const nowMs = this.ports.nowMs();
-    this.run(() => [...this.coordinator.step({ type: 'tick', nowMs }), ...this.participant.step({ type: 'tick', nowMs })]);
+    this.run(() => [...this.coordinator.step({ type: 'tick', nowMs }), ...this.participant.step({ type: 'tick', nowMs }), ...this.acceptor.step({ type: 'tick', nowMs })]);
   }
 
   private deliver(message: ProtocolMessage, knowledge?: DurableKnowledge): void {
@@ -163,7 +178,7 @@ export class ProtocolEngine {
       for (let next = this.localQueue.shift(); next; next = this.localQueue.shift()) {
         const nowMs = this.ports.nowMs();
         const event = { type: 'receive' as const, message: next.message, nowMs, ...(next.knowledge ? { knowledge: next.knowledge } : {}) };
-        this.apply(this.isForCoordinator(next.message) ? this.coordinator.step(event) : this.participant.step(event));
+        this.apply(this.coreFor(next.message).step(event));
       }
     } catch (error) {
       this.ports.fatal(error);
@@ -182,6 +197,9 @@ export class ProtocolEngine {
           break;
         case 'persist-coordinator':
           this.write({ role: 'coordinator', record: effect.record });
+          break;
+        case 'persist-acceptor':
+          this.write({ role: 'acceptor', record: effect.record });
           break;
         case 'send':
           this.send(effect.to, effect.message);
@@ -206,12 +224,22 @@ export class ProtocolEngine {
   }
 
   private send(to: NodeId, message: ProtocolMessage): void {
+    if (to === this.selfId && (message.type === 'accept' || message.type === 'ballot') && !this.acceptor.holds(message.txId) && this.ports.knowledgeOf) {
+      // This node's own acceptor forgot the transaction (retention): its state comes from the store, as for a peer's request.
+      this.ports.knowledgeOf(message.txId).then((knowledge) => this.deliver(message, knowledge), (error) => this.ports.fatal(error));
+      return;
+    }
+    if (to === this.selfId && message.type === 'status-query' && !this.inMemory(message.txId) && this.ports.knowledgeOf) {
+      // The participant asks its own coordinator, which holds nothing of it: the records answer (`unknown` after a restore), not presumed abort.
+      this.ports.knowledgeOf(message.txId).then((knowledge) => this.deliver(message, knowledge), (error) => this.ports.fatal(error));
+      return;
+    }
     if (to === this.selfId) {
       this.localQueue.push({ message });
       return;
     }
     if (isReply(message)) {
-      const key = replyKey(message.txId, message.type);
+      const key = replyKey(message.txId, message.type, to);
       const waiting = this.responders.get(key);
       if (!waiting) return; // its request is gone; the protocol re-drives what matters
       this.responders.delete(key);
@@ -235,6 +263,7 @@ export class ProtocolEngine {
         if (message.type === 'commit') this.fault('coordinator.committed-at-one', message.txId);
       },
       (error: unknown) => {
+        if (message.type === 'ballot' || message.type === 'accept') return; // the leader asks again at its next turn
         const detail = `observatory ${to} did not answer: ${error instanceof Error ? error.message : String(error)}`;
         this.run(() => this.coordinator.step({ type: 'unreachable', txId: message.txId, node: to, detail, nowMs: this.ports.nowMs() }));
       },
@@ -258,10 +287,19 @@ export class ProtocolEngine {
     this.ports.faultPoint(point, txId, kind);
   }
 
-  /** A status query goes to the coordinator of its transaction, or to a participant asked by another (cooperative termination). */
-  private isForCoordinator(message: ProtocolMessage): boolean {
-    if (message.type === 'status-query') return coordinatorOf(message.txId) === this.selfId;
-    return message.type === 'vote' || message.type === 'ack';
+  /**
+   * A status query goes to the coordinator of its transaction, or to a participant asked by
+   * another (cooperative termination); ballots and accepts to the acceptor; promises and
+   * accepted answers to the core leading the ballot: the coordinator of its own transactions,
+   * else the participant leading a recovery ballot.
+   */
+  private coreFor(message: ProtocolMessage): { step(event: { type: 'receive'; message: ProtocolMessage; nowMs: number; knowledge?: DurableKnowledge }): Effect[] } {
+    if (message.type === 'ballot' || message.type === 'accept') return this.acceptor;
+    const coordinated = coordinatorOf(message.txId) === this.selfId;
+    if (message.type === 'status-query') return coordinated ? this.coordinator : this.participant;
+    // The coordinator leads while it drives the transaction; else the participant here may (after a restore).
+    if (message.type === 'promise' || message.type === 'accepted') return coordinated && this.coordinator.view(message.txId) ? this.coordinator : this.participant;
+    return message.type === 'vote' || message.type === 'ack' ? this.coordinator : this.participant;
   }
 
   private resolveResponders(key: string, reply: ReplyMessage | undefined): void {
@@ -293,17 +331,20 @@ function coordinatorOf(txId: TxId): NodeId {
 }
 
 function isReply(message: ProtocolMessage): message is ReplyMessage {
-  return message.type === 'vote' || message.type === 'ack' || message.type === 'status-reply';
+  return message.type === 'vote' || message.type === 'ack' || message.type === 'status-reply' || message.type === 'promise' || message.type === 'accepted';
 }
 
 function replyTypeOf(request: RequestMessage): ReplyMessage['type'] {
   if (request.type === 'prepare') return 'vote';
   if (request.type === 'status-query') return 'status-reply';
+  if (request.type === 'ballot') return 'promise';
+  if (request.type === 'accept') return 'accepted';
   return 'ack';
 }
 
-function replyKey(txId: TxId, replyType: ReplyMessage['type']): string {
-  return `${txId}/${replyType}`;
+/** Per asker too: two leaders' ballots at one acceptor must each get their own answer. */
+function replyKey(txId: TxId, replyType: ReplyMessage['type'], asker: NodeId): string {
+  return `${txId}/${replyType}/${asker}`;
 }
 
 function earliest(a: number | undefined, b: number | undefined): number | undefined {

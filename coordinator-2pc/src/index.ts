@@ -5,3 +5,5 @@ export * from './participant.js';
 export * from './coordinator.js';
 export * from './engine.js';
 export * from './durable-knowledge.js';
+export * from './acceptor.js';
+export * from './leader.js';

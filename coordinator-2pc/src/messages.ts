@@ -37,6 +37,12 @@ export const PrepareMessage = z.object({
   deadlineMs: z.number().int().nonnegative(),
   /** The participant's part of the work; its shape belongs to the booking domain. */
   payload: z.unknown(),
+  /**
+   * The members that accept the decision (Paxos Commit, docs/PROTOCOL.md §20): the coordinator
+   * first. Absent: the decision is the coordinator's alone (a booking of the coordinator's own
+   * telescopes, or a peer of an older version), and a lost coordinator blocks.
+   */
+  acceptors: z.array(NodeId).min(1).max(16).optional(),
 });
 export type PrepareMessage = z.infer<typeof PrepareMessage>;
 
@@ -87,7 +93,69 @@ export const StatusReplyMessage = z.object({
 });
 export type StatusReplyMessage = z.infer<typeof StatusReplyMessage>;
 
+/** The most acceptors a transaction may name (F = 2: five acceptors). */
+export const ACCEPTORS_MAX = 5;
+
+/**
+ * A Paxos ballot: ordered by round, then by the leader's id. Round 0 belongs to the
+ * transaction's coordinator alone, which skips phase 1 there (it is the only leader of it).
+ */
+export const Ballot = z.object({ round: z.number().int().nonnegative().max(1_000_000_000), node: NodeId });
+export type Ballot = z.infer<typeof Ballot>;
+
+/** The value the acceptors agree on: the transaction's decision. */
+export const AcceptorValue = z.enum(['commit', 'abort']);
+export type AcceptorValue = z.infer<typeof AcceptorValue>;
+
+const TransactionMembers = {
+  /** The participants and acceptors the prepare named (an acceptor that is no participant learns them here). */
+  participants: z.array(NodeId).min(1).max(16),
+  acceptors: z.array(NodeId).min(1).max(ACCEPTORS_MAX),
+};
+
+/** Why an acceptor did not take part: a higher ballot was promised, or its records may have lost the transaction. */
+export const AcceptorRefusal = z.enum(['outranked', 'unknown']);
+
+/** Phase 1a: a recovery leader asks an acceptor to join a ballot and to report what it accepted. */
+export const BallotMessage = z.object({ type: z.literal('ballot'), txId: TxId, from: NodeId, ballot: Ballot, ...TransactionMembers });
+export type BallotMessage = z.infer<typeof BallotMessage>;
+
+/** Phase 1b: the acceptor promises to take no lower ballot, and reports its accepted value; or refuses. */
+export const PromiseMessage = z.object({
+  type: z.literal('promise'),
+  txId: TxId,
+  from: NodeId,
+  ballot: Ballot,
+  ok: z.boolean(),
+  accepted: z.object({ ballot: Ballot, value: AcceptorValue }).optional(),
+  /** On a refusal: the ballot promised instead (when outranked). */
+  promised: Ballot.optional(),
+  refusal: AcceptorRefusal.optional(),
+});
+export type PromiseMessage = z.infer<typeof PromiseMessage>;
+
+/** Phase 2a: the leader of a ballot asks an acceptor to accept a value. */
+export const AcceptMessage = z.object({ type: z.literal('accept'), txId: TxId, from: NodeId, ballot: Ballot, value: AcceptorValue, ...TransactionMembers });
+export type AcceptMessage = z.infer<typeof AcceptMessage>;
+
+/** Phase 2b: the acceptor made the value durable at that ballot; or refuses. */
+export const AcceptedMessage = z.object({
+  type: z.literal('accepted'),
+  txId: TxId,
+  from: NodeId,
+  ballot: Ballot,
+  value: AcceptorValue,
+  ok: z.boolean(),
+  promised: Ballot.optional(),
+  refusal: AcceptorRefusal.optional(),
+});
+export type AcceptedMessage = z.infer<typeof AcceptedMessage>;
+
 export type ProtocolMessage =
+  | BallotMessage
+  | PromiseMessage
+  | AcceptMessage
+  | AcceptedMessage
   | PrepareMessage
   | VoteMessage
   | DecisionMessage

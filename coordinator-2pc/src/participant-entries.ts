@@ -4,6 +4,7 @@ import type { AbortReason, NodeId, PrepareMessage, TxId } from './messages.js';
 import type { Effect, ParticipantRecord } from './ports.js';
 import { invariant } from './invariants.js';
 import type { StatusAnswer } from './durable-knowledge.js';
+import { ballotView, type BallotRun, type BallotView } from './leader.js';
 
 export type Waiting = {
   phase: 'waiting';
@@ -23,6 +24,10 @@ export type Prepared = {
   /** Cooperative termination: the last answer of the coordinator and of each other participant asked. */
   answers?: Record<NodeId, StatusAnswer | 'unreachable'>;
   askedPeers?: boolean;
+  /** The recovery ballot this participant leads while its coordinator does not answer (docs/PROTOCOL.md §20). */
+  run?: BallotRun;
+  /** In-doubt queries since it may lead: the k-th participant leads at every k-th. */
+  recoveryTurns?: number;
 };
 export type Finished = { phase: 'committed' | 'aborted'; record: ParticipantRecord };
 export type Entry = Waiting | Prepared | Finished;
@@ -37,6 +42,10 @@ export interface ParticipantTxView {
   createdAtMs: number;
   /** While in doubt: what the coordinator and the other participants last answered when asked. */
   answers?: Record<NodeId, StatusAnswer | 'unreachable'>;
+  /** The acceptors the prepare named. */
+  acceptors?: NodeId[];
+  /** While in doubt: the recovery ballot this participant leads, and who answered it. */
+  ballot?: BallotView;
 }
 
 export function recordOf(prepare: PrepareMessage, state: ParticipantRecord['state'], nowMs: number): ParticipantRecord {
@@ -52,6 +61,7 @@ export function recordOf(prepare: PrepareMessage, state: ParticipantRecord['stat
     state,
     createdAtMs: nowMs,
     updatedAtMs: nowMs,
+    ...(prepare.acceptors ? { acceptors: prepare.acceptors } : {}),
   };
 }
 
@@ -74,6 +84,8 @@ export function toView(txId: TxId, entry: Entry): ParticipantTxView {
     timestampMs: source.timestampMs,
     createdAtMs: entry.phase === 'waiting' ? entry.sinceMs : entry.record.createdAtMs,
     ...(entry.phase === 'prepared' && entry.answers ? { answers: { ...entry.answers } } : {}),
+    ...(source.acceptors ? { acceptors: source.acceptors } : {}),
+    ...(entry.phase === 'prepared' && entry.run ? { ballot: ballotView(entry.run) } : {}),
   };
 }
 

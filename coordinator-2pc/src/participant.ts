@@ -16,6 +16,7 @@ import type { Effect, ParticipantRecord, ResourceChanges, ResourceManager } from
 import { invariant, isOlder } from './invariants.js';
 import { mayWait, waitingEntry, waitOverReason } from './wait-die.js';
 import { abortedReason, audit, capTimers, forgetFinished, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
+import { leadRecovery, onRecoveryAnswer } from './participant-recovery.js';
 
 export type { ParticipantTxView } from './participant-entries.js';
 
@@ -29,6 +30,14 @@ export interface ParticipantConfig {
   queryBackoffMaxMs: number;
   /** How long a finished transaction is remembered in memory to answer duplicates. */
   finishedRetentionMs: number;
+  /**
+   * How long a transaction with acceptors stays in doubt, its coordinator silent or unsure,
+   * before this participant leads a recovery ballot of the acceptors (docs/PROTOCOL.md §20).
+   * Absent: from its second in-doubt query on (always safe; the node sets RECOVERY_BALLOT_AFTER_MS).
+   */
+  recoveryBallotAfterMs?: number;
+  /** Test-only: a recovery leader that ignores the values the promises report (the simulator's `blind-leader` bug). */
+  testOnlyIgnoreAcceptedValues?: boolean;
 }
 
 export type ParticipantEvent =
@@ -132,6 +141,9 @@ export class ParticipantCore {
         return this.onStatusReply(message, nowMs);
       case 'status-query':
         return onPeerQuery(this.host, message, nowMs, knowledge);
+      case 'promise':
+      case 'accepted':
+        return onRecoveryAnswer(this.config, this.host, message, nowMs);
       default:
         return []; // votes and acks are for the coordinator role
     }
@@ -326,7 +338,7 @@ export class ParticipantCore {
     entry.nextQueryAtMs = nowMs + entry.queryIntervalMs;
     entry.queryIntervalMs = Math.min(entry.queryIntervalMs * 2, this.config.queryBackoffMaxMs);
     const query: Effect = { type: 'send', to: entry.record.coordinatorId, message: { type: 'status-query', txId, from: this.config.selfId } };
-    if (!firstQuery) return [query, ...askPeers(this.host, txId, entry, nowMs)];
+    if (!firstQuery) return [query, ...askPeers(this.host, txId, entry, nowMs), ...leadRecovery(this.config, txId, entry, nowMs)];
     return [audit('TX_IN_DOUBT', txId, { coordinator: entry.record.coordinatorId, preparedForMs: nowMs - entry.record.updatedAtMs }), query];
   }
 

@@ -3,6 +3,8 @@
 // that holds, confirms and releases the participant's resources in memory.
 import type {
   AbortReason,
+  AcceptorValue,
+  Ballot,
   NodeId,
   Outcome,
   ProtocolMessage,
@@ -27,6 +29,21 @@ export interface ParticipantRecord {
   /** Set when an operator forced the outcome of an in-doubt transaction. */
   heuristic?: boolean;
   reason?: AbortReason;
+  /** The acceptors the prepare named (absent: the coordinator decides alone). */
+  acceptors?: NodeId[];
+}
+
+/** An acceptor's durable state for one transaction (acceptor.ts; the acceptor_transactions row). */
+export interface AcceptorRecord {
+  txId: TxId;
+  participants: NodeId[];
+  acceptors: NodeId[];
+  /** No ballot lower than this is taken part in any more. */
+  promised: Ballot;
+  /** The value accepted last, and at which ballot. */
+  accepted?: { ballot: Ballot; value: AcceptorValue };
+  createdAtMs: number;
+  updatedAtMs: number;
 }
 
 /** The coordinator's durable record: written (and forced) only once commit is decided. */
@@ -59,6 +76,7 @@ export type Effect =
    */
   | { type: 'persist-participant'; record: ParticipantRecord; changes: ResourceChanges }
   | { type: 'persist-coordinator'; record: CoordinatorRecord }
+  | { type: 'persist-acceptor'; record: AcceptorRecord }
   /** Deliver a protocol message to another node (or to this node's other role). */
   | { type: 'send'; to: NodeId; message: ProtocolMessage }
   /** The coordinator's answer for the client that began the transaction. */
@@ -82,7 +100,13 @@ export type AuditEventType =
   /** Cooperative termination: another participant's record settled the outcome. */
   | 'TX_TERMINATED_BY_PEER'
   /** Reconciliation: a peer's record of a transaction this store had lost was applied again. */
-  | 'TX_REAPPLIED';
+  | 'TX_REAPPLIED'
+  /** This node's acceptor accepted a value at a ballot (forced to disk before it answers). */
+  | 'TX_ACCEPTED'
+  /** A leader (the coordinator, or a participant in doubt) starts a ballot of the acceptors. */
+  | 'TX_BALLOT_STARTED'
+  /** A majority of the acceptors accepted one value at one ballot: the decision is chosen. */
+  | 'TX_CHOSEN';
 
 /** Result of trying to hold the resources of a transaction. */
 export type HoldAttempt =

@@ -24,6 +24,7 @@ export interface PortDeps {
   identity: StoreIdentity;
   selfId: string;
   clockMarginMs: number;
+  acceptorMarginMs: number;
   /** Slot changes, once written with the record that caused them (the event stream). */
   onDurableClaims: (changes: ClaimChange[]) => void;
 }
@@ -60,7 +61,7 @@ export function enginePorts(deps: PortDeps): EnginePorts {
 export function instrumented(ports: EnginePorts, metrics: NodeMetrics): EnginePorts {
   return {
     ...ports,
-    writeLog: (entry) => metrics.logWrite(entry.role, entry.record.state, ports.writeLog(entry)),
+    writeLog: (entry) => metrics.logWrite(entry.role, entry.role === 'acceptor' ? (entry.record.accepted ? 'accepted' : 'promised') : entry.record.state, ports.writeLog(entry)),
     request: (to, message) => metrics.peerRequest(to, message.type, ports.request(to, message)),
   };
 }

@@ -4,7 +4,7 @@
 import { writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CoordinatorCore, ParticipantCore, ProtocolEngine } from '../../coordinator-2pc/src/index.js';
+import { AcceptorCore, CoordinatorCore, ParticipantCore, ProtocolEngine, recordsComplete } from '../../coordinator-2pc/src/index.js';
 import { enginePorts, instrumented } from './engine-ports.js';
 import { Reconciler } from './durability/reconciler.js';
 import { StoreIdentityStore } from './durability/store-identity.js';
@@ -172,6 +172,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
         inDoubtQueryAfterMs: config.IN_DOUBT_QUERY_AFTER_MS,
         queryBackoffMaxMs: config.IN_DOUBT_QUERY_MAX_INTERVAL_MS,
         finishedRetentionMs: config.FINISHED_RETENTION_MS,
+        recoveryBallotAfterMs: config.RECOVERY_BALLOT_AFTER_MS,
       },
       slots,
     ),
@@ -181,11 +182,12 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
     }),
-    instrumented(enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => { if (!stopState.engineStopped) engine.wake(); }, debugLogged: config.LOG_LEVEL === 'debug', identity, selfId: config.NODE_ID, clockMarginMs: config.STORE_CLOCK_MARGIN_MS, onDurableClaims: (changes) => publishClaimChanges(events, directory.telescopes, changes) }), metrics),
+    instrumented(enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => { if (!stopState.engineStopped) engine.wake(); }, debugLogged: config.LOG_LEVEL === 'debug', identity, selfId: config.NODE_ID, clockMarginMs: config.STORE_CLOCK_MARGIN_MS, acceptorMarginMs: config.ACCEPTOR_CLOCK_MARGIN_MS, onDurableClaims: (changes) => publishClaimChanges(events, directory.telescopes, changes) }), metrics),
+    new AcceptorCore({ selfId: config.NODE_ID, retentionMs: config.FINISHED_RETENTION_MS, mayHaveLost: (txId) => !recordsComplete(txId, config.NODE_ID, { completeSinceMs: identity.completeSinceMs, completeSinceIncarnation: identity.completeSinceIncarnation, marginMs: config.ACCEPTOR_CLOCK_MARGIN_MS }) }),
   );
   const reconciler = new Reconciler({
     selfId: config.NODE_ID,
-    peers: [...directory.members.keys()].filter((id) => id !== config.NODE_ID),
+    peers: () => [...directory.members.keys()].filter((id) => id !== config.NODE_ID),
     identity,
     identityStore,
     transactionLog,
@@ -208,6 +210,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     nowMs,
     limits,
     prepareTimeoutMs: config.PREPARE_TIMEOUT_MS,
+    acceptorsPerTransaction: config.ACCEPTORS_PER_TRANSACTION,
     log,
     audit: loggers.audit,
     incarnation: identity.incarnation,
@@ -289,22 +292,30 @@ async function recover(parts: NodeParts): Promise<void> {
   const { config, transactionLog, engine, bookings, loggers, slots } = parts;
   const nowMs = parts.clock.nowMs();
   const reason = { problem: 'observatory-unavailable', detail: `coordinator ${config.NODE_ID} restarted before deciding`, transient: true };
-  const undecidedBookings = await bookings.rejectUndecided(reason, new Date(nowMs).toISOString());
+  // A booking whose COMMIT this node proposed to its acceptors is not this node's to abort: it is led again (§20).
+  const horizon = { completeSinceMs: parts.identity.completeSinceMs, completeSinceIncarnation: parts.identity.completeSinceIncarnation, marginMs: config.STORE_CLOCK_MARGIN_MS };
+  const mayHaveLost = (txId: string) => !recordsComplete(txId, config.NODE_ID, horizon);
+  const undecidedIds = await bookings.undecidedTxIds();
+  const proposed = new Set((await transactionLog.acceptorRecordsOf(undecidedIds)).map((r) => r.txId));
+  // Neither those it proposed nor those its restored store may have lost the proposal of are this node's to reject.
+  const kept = new Set([...proposed, ...undecidedIds.filter(mayHaveLost)]);
+  const undecidedBookings = await bookings.rejectUndecided(reason, new Date(nowMs).toISOString(), kept);
   const cancellations = await bookings.undecidedCancellations();
   const stored: StoredState = {
     participantRecords: await transactionLog.participantRecordsForRecovery(nowMs - config.FINISHED_RETENTION_MS, nowMs),
     decidedRecords: await transactionLog.coordinatorRecordsForRecovery(),
     claims: await transactionLog.claims(),
+    acceptorRecords: [...await transactionLog.acceptorRecordsForRecovery(nowMs - config.FINISHED_RETENTION_MS), ...await transactionLog.acceptorRecordsOf([...proposed])],
     undecided: [
       ...undecidedBookings.map((b) => undecidedOf(b.id, 'book', b)),
       ...cancellations.map((b) => undecidedOf(b.cancelTxId!, 'cancel', b)),
     ],
   };
-  const summary = recoverFromStore(stored, { nowMs, finishedRetentionMs: config.FINISHED_RETENTION_MS }, slots, engine);
-  const { inDoubt, redriven, presumedAborted } = summary;
-  loggers.app.info(`recovery: ${inDoubt} in-doubt participant transaction(s), ${redriven} decided transaction(s) to finish, ${presumedAborted.length} undecided transaction(s) aborted`);
-  if (inDoubt + redriven + presumedAborted.length > 0) {
-    loggers.audit.event('RECOVERY_STARTED', { inDoubt, redriven, abortedUndecided: presumedAborted });
+  const summary = recoverFromStore(stored, { nowMs, finishedRetentionMs: config.FINISHED_RETENTION_MS, mayHaveLost }, slots, engine);
+  const { inDoubt, redriven, presumedAborted, proposals } = summary;
+  loggers.app.info(`recovery: ${inDoubt} in-doubt participant transaction(s), ${redriven} decided transaction(s) to finish, ${presumedAborted.length} undecided transaction(s) aborted, ${proposals.length} proposed to the acceptors and led again`);
+  if (inDoubt + redriven + presumedAborted.length + proposals.length > 0) {
+    loggers.audit.event('RECOVERY_STARTED', { inDoubt, redriven, abortedUndecided: presumedAborted, ledAgain: proposals });
   }
   parts.readiness.recoveryFinished = true;
 }

@@ -3,7 +3,7 @@
 // records, slot claims, the coordinator's undecided transactions — rebuild the slot table and
 // hand every unfinished transaction back to the protocol engine. No I/O here: the caller
 // reads the store before and writes what presumed abort settles after.
-import type { CoordinatorRecord, ParticipantRecord, ProtocolEngine } from '../../coordinator-2pc/src/index.js';
+import type { AcceptorRecord, CoordinatorRecord, InterruptedProposal, ParticipantRecord, ProtocolEngine } from '../../coordinator-2pc/src/index.js';
 import type { Claim, SlotTable } from './domain/slot-table.js';
 import { checkLoadedStore } from './storage/store-invariants.js';
 
@@ -22,6 +22,8 @@ export interface StoredState {
   decidedRecords: CoordinatorRecord[];
   claims: Claim[];
   undecided: UndecidedTransaction[];
+  /** This node's acceptor records: recent ones, and those of every undecided transaction (§20). */
+  acceptorRecords?: AcceptorRecord[];
 }
 
 export interface RecoverySummary {
@@ -31,6 +33,8 @@ export interface RecoverySummary {
   redriven: number;
   /** Undecided transactions aborted (presumed abort), to be recorded as such by the caller. */
   presumedAborted: string[];
+  /** Undecided transactions whose COMMIT this node had proposed to the acceptors: led again, never presumed aborted. */
+  proposals: string[];
 }
 
 /**
@@ -41,21 +45,26 @@ export interface RecoverySummary {
  */
 export function recoverFromStore(
   stored: StoredState,
-  at: { nowMs: number; finishedRetentionMs: number },
+  at: { nowMs: number; finishedRetentionMs: number; mayHaveLost?: (txId: string) => boolean },
   slots: SlotTable,
   engine: ProtocolEngine,
 ): RecoverySummary {
   const { nowMs, finishedRetentionMs } = at;
   const remembered = (r: ParticipantRecord): boolean => r.state === 'prepared' || nowMs <= Math.max(r.updatedAtMs + finishedRetentionMs, r.deadlineMs);
   const participantRecords = stored.participantRecords.filter(remembered);
-  const presumedAborted = stored.undecided.map((u) => abortedRecord(u, nowMs));
+  // Its own acceptor took part: the coordinator proposed COMMIT, so no abort of its own (§20).
+  const acceptorRecords = new Map((stored.acceptorRecords ?? []).map((r) => [r.txId, r]));
+  const proposals: InterruptedProposal[] = stored.undecided.filter((u) => acceptorRecords.has(u.txId)).map((u) => ({ ...u, acceptors: acceptorRecords.get(u.txId)!.acceptors }));
+  // A store restored or replaced since the transaction began may have lost the proposal itself: no presumed abort then (§20).
+  const presumedAborted = stored.undecided.filter((u) => !acceptorRecords.has(u.txId) && !at.mayHaveLost?.(u.txId)).map((u) => abortedRecord(u, nowMs));
   checkLoadedStore(stored.participantRecords, stored.claims, slots);
   slots.load(stored.claims);
-  engine.restore(participantRecords, [...stored.decidedRecords, ...presumedAborted]);
+  engine.restore(participantRecords, [...stored.decidedRecords, ...presumedAborted], [...acceptorRecords.values()], proposals);
   return {
     inDoubt: participantRecords.filter((r) => r.state === 'prepared').length,
     redriven: stored.decidedRecords.length,
     presumedAborted: presumedAborted.map((r) => r.txId),
+    proposals: proposals.map((p) => p.txId),
   };
 }
 

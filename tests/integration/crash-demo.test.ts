@@ -32,6 +32,16 @@ describe('npm run demo:crash', function () {
     expect(code).to.equal(0);
   });
 
+  it('loses the coordinator for good after the acceptors chose commit (--lose-coordinator): the other two finish the booking alone and it ends with PASS', async () => {
+    const { code, output } = await runDemo(['--lose-coordinator']);
+    expect(output).to.contain('atacama never comes back');
+    expect(output).to.match(/both committed on their own, [\d.]+ s after the coordinator was lost/);
+    expect(output).to.contain('TX_CHOSEN');
+    expect(output).to.contain('slot mauna-kea-keck1').and.contain('booked (confirmed)');
+    expect(output).to.contain('PASS');
+    expect(code).to.equal(0);
+  });
+
   it('refuses an unknown fault point with FAIL and a non-zero exit status', async () => {
     const { code, output } = await runDemo(['--point', 'nowhere.at-all']);
     expect(output).to.contain('FAIL: unknown fault point nowhere.at-all');

@@ -8,7 +8,7 @@
 // got an answer, everything is decided and finished, and each node's claims in memory are
 // the claims in its store, none of them still HELD or RELEASING.
 import type { NodeId, Outcome, ProtocolMessage, TxId } from '../../coordinator-2pc/src/messages.js';
-import type { CoordinatorRecord, ParticipantRecord } from '../../coordinator-2pc/src/ports.js';
+import type { AcceptorRecord, CoordinatorRecord, ParticipantRecord } from '../../coordinator-2pc/src/ports.js';
 import type { TransactionInfo } from './clients.js';
 import type { Claim, SlotTable } from '../../federation-node/src/domain/slot-table.js';
 import type { DiskWrite } from './sim-disk.js';
@@ -30,6 +30,13 @@ export class Checker {
   private readonly resolvers = new Map<NodeId, SlotTable>();
   /** Every participant state ever made durable, as `node/txId/state`. */
   private readonly durableParticipantStates = new Set<string>();
+  /** Paxos Commit: per transaction and ballot, the value accepted there and by which acceptors (durably). */
+  private readonly acceptances = new Map<TxId, Map<string, { value: string; by: Set<NodeId> }>>();
+  /** Transactions whose COMMIT a majority of their acceptors accepted at one ballot: chosen. */
+  private readonly chosenCommit = new Set<TxId>();
+  private readonly chosenAbort = new Set<TxId>();
+  /** How many acceptors each transaction named (from the first acceptor record made durable). */
+  private readonly acceptorCount = new Map<TxId, number>();
 
   constructor(
     private readonly nodes: Map<NodeId, SimNode>,
@@ -41,8 +48,9 @@ export class Checker {
   onDurable(node: SimNode, write: DiskWrite): void {
     if (write.type !== 'log') return;
     const { entry } = write;
+    if (entry.role === 'acceptor') return this.onAcceptance(node, entry.record);
     if (entry.role === 'participant') {
-      const decidedElsewhere = entry.record.coordinatorId !== node.id || this.durablyCommitted.has(entry.record.txId);
+      const decidedElsewhere = entry.record.coordinatorId !== node.id || this.committedSomewhere(entry.record.txId);
       if (entry.record.state === 'committed' && !entry.record.heuristic && !decidedElsewhere) {
         this.report(`${node.id}: the participant's commit of ${entry.record.txId} is durable before its own coordinator's decision`);
       }
@@ -52,6 +60,28 @@ export class Checker {
       this.noteOutcome(entry.record.txId, entry.record.decision, `coordinator ${node.id}`);
       if (entry.record.decision === 'committed') this.durablyCommitted.add(entry.record.txId);
     }
+  }
+
+  /** An acceptor's record became durable: count its accepted value at its ballot; a majority chooses it. */
+  private onAcceptance(node: SimNode, record: AcceptorRecord): void {
+    this.acceptorCount.set(record.txId, record.acceptors.length);
+    if (!record.accepted) return;
+    const byBallot = this.acceptances.get(record.txId) ?? new Map<string, { value: string; by: Set<NodeId> }>();
+    this.acceptances.set(record.txId, byBallot);
+    const key = `${record.accepted.ballot.round}/${record.accepted.ballot.node}`;
+    const at = byBallot.get(key) ?? { value: record.accepted.value, by: new Set<NodeId>() };
+    if (at.value !== record.accepted.value) this.report(`${record.txId}: two values accepted at ballot ${key} (${at.value} and ${record.accepted.value} at ${node.id})`);
+    at.by.add(node.id);
+    byBallot.set(key, at);
+    if (at.by.size < Math.floor(record.acceptors.length / 2) + 1) return;
+    const chosen = at.value === 'commit' ? this.chosenCommit : this.chosenAbort;
+    chosen.add(record.txId);
+    if (this.chosenCommit.has(record.txId) && this.chosenAbort.has(record.txId)) this.report(`${record.txId}: the acceptors chose both commit and abort (Paxos agreement broken)`);
+  }
+
+  /** Commit is decided: the coordinator's commit record is durable, or a majority of the acceptors accepted COMMIT. */
+  private committedSomewhere(txId: TxId): boolean {
+    return this.durablyCommitted.has(txId) || this.chosenCommit.has(txId);
   }
 
   /**
@@ -83,7 +113,9 @@ export class Checker {
       if (message.type === 'vote' && message.vote === 'yes' && !durable('prepared')) return 'a yes vote before its prepared record';
       if (message.type === 'ack' && message.outcome === 'committed' && !durable('committed')) return 'an ack of a commit before its committed record';
       const commitSent = message.type === 'commit' || (message.type === 'status-reply' && message.outcome === 'committed');
-      if (commitSent && !this.durablyCommitted.has(message.txId)) return `a ${message.type} before the commit decision`;
+      if (commitSent && !this.committedSomewhere(message.txId)) return `a ${message.type} before the commit decision`;
+      const withAcceptors = (this.acceptorCount.get(message.txId) ?? 1) > 1;
+      if (message.type === 'commit' && withAcceptors && !this.chosenCommit.has(message.txId)) return 'a commit before a majority of the acceptors accepted COMMIT';
       return undefined;
     };
     const broken = promise();
@@ -119,7 +151,7 @@ export class Checker {
 
   /** After the quiescent period: everything decided, finished, and acknowledged work kept. */
   final(): void {
-    for (const node of this.nodes.values()) this.checkNodeFinished(node);
+    for (const node of this.nodes.values()) if (!node.lost) this.checkNodeFinished(node);
     for (const info of this.transactions.values()) this.checkTransaction(info);
   }
 
@@ -154,12 +186,17 @@ export class Checker {
     const { participant, coordinator } = node.engine!;
     const open = participant.unfinished().map((v) => `${v.txId} ${v.phase}`);
     if (open.length > 0) this.report(`${node.id}: participant still has unfinished transactions: ${open.join(', ')}`);
-    const driving = coordinator.unfinished().map((v) => `${v.txId} ${v.phase} waiting for ${v.waitingFor.join(',')}`);
+    // A decision cannot be acknowledged by a node lost for good: waiting only for lost nodes is no fault.
+    const driving = coordinator.unfinished().filter((v) => v.phase === 'proposing' || v.waitingFor.some((n) => !this.isLost(n))).map((v) => `${v.txId} ${v.phase} waiting for ${v.waitingFor.join(',')}`);
     if (driving.length > 0) this.report(`${node.id}: coordinator still drives ${driving.join('; ')}`);
     const { participants, coordinators, claims } = node.disk.tables;
     const inDoubt = [...participants.values()].filter((r) => r.state === 'prepared').map((r) => r.txId);
     if (inDoubt.length > 0) this.report(`${node.id}: durable records still prepared: ${inDoubt.join(', ')}`);
-    const unended = [...coordinators.values()].filter((r) => r.state !== 'ended').map((r) => r.txId);
+    const waitingOnlyForLost = (txId: TxId): boolean => {
+      const view = coordinator.view(txId);
+      return view !== undefined && view.waitingFor.length > 0 && view.waitingFor.every((n) => this.isLost(n));
+    };
+    const unended = [...coordinators.values()].filter((r) => r.state !== 'ended' && !waitingOnlyForLost(r.txId)).map((r) => r.txId);
     if (unended.length > 0) this.report(`${node.id}: coordinator records not ended: ${unended.join(', ')}`);
     const [live, durable] = [snapshot(node.slots!.allClaims()), snapshot(claims.values())];
     if (live !== durable) this.report(`${node.id}: slot claims in memory differ from the stored claims:\n  memory: ${live}\n  stored: ${durable}`);
@@ -169,10 +206,11 @@ export class Checker {
   }
 
   private checkTransaction(info: TransactionInfo): void {
-    if (info.told === undefined && this.nodes.get(info.coordinator)!.incarnation === info.incarnation) {
+    if (info.told === undefined && this.nodes.get(info.coordinator)!.incarnation === info.incarnation && !this.isLost(info.coordinator)) {
       this.report(`${info.txId}: its coordinator ${info.coordinator} never crashed, yet the client never got an answer`);
     }
-    const states = info.parts.map(({ node }) => ({ node, state: this.latestParticipantRecord(node, info.txId)?.state }));
+    // A node lost for good keeps what it had; the others must agree with each other and with what the client was told.
+    const states = info.parts.filter(({ node }) => !this.isLost(node)).map(({ node }) => ({ node, state: this.latestParticipantRecord(node, info.txId)?.state }));
     const committedAt = states.filter((s) => s.state === 'committed').map((s) => s.node);
     const decision = this.latestCoordinatorRecord(info.coordinator, info.txId)?.decision;
     const describe = (): string => states.map((s) => `${s.node}:${s.state ?? 'none'}`).join(' ');
@@ -185,6 +223,10 @@ export class Checker {
     if (info.told === 'aborted' && (committedAt.length > 0 || decision === 'committed')) {
       this.report(`${info.txId} was reported aborted to its client but committed: ${describe()}, coordinator record: ${decision ?? 'none'}`);
     }
+  }
+
+  private isLost(nodeId: NodeId): boolean {
+    return this.nodes.get(nodeId)!.lost;
   }
 
   private latestParticipantRecord(nodeId: NodeId, txId: TxId): ParticipantRecord | undefined {

@@ -2,6 +2,7 @@
 //   npm run sim -- --seed N            replay one seed with its readable trace
 //   npm run sim -- --seeds K [--from S] soak K seeds from S (default 1); exit 1 on a failure
 //   --bug forgetful-participant|forgetful-coordinator|lying-disk|swept-changes|writer-continues-after-failure|cancel-dies-behind-own-booking|uncapped-timers
+//         |early-commit|blind-leader|forgetful-acceptor|acceptor-ignores-horizon
 //                                      break the nodes on purpose (to see the checker bite)
 import { pathToFileURL } from 'node:url';
 import { runSimulation, type RunOptions } from './simulator.js';

@@ -1,6 +1,7 @@
 // Simulated scientists: they begin book (and sometimes cancel) transactions at random
 // nodes, over 1-3 random nodes with random, overlapping slots, and remember what they were
 // told. The registry of every transaction begun is what the checker judges against.
+import { chooseAcceptors } from '../../coordinator-2pc/src/leader.js';
 import type { NodeId, Outcome, TxId, TxKind } from '../../coordinator-2pc/src/messages.js';
 import type { BeginTransaction } from '../../coordinator-2pc/src/coordinator.js';
 import type { TransactionResult } from '../../coordinator-2pc/src/engine.js';
@@ -25,6 +26,8 @@ export interface TransactionInfo {
   rightAfter?: boolean;
   /** The coordinator's incarnation when the transaction began: while it lives, an answer is owed. */
   incarnation?: number;
+  /** Simulated time when it began (what a transaction id's time tells a real node). */
+  begunAtUs?: number;
 }
 
 const PARTICIPANTS_MAX = 3;
@@ -80,6 +83,7 @@ export class Clients {
       return;
     }
     this.transactions.set(info.txId, info);
+    info.begunAtUs = this.scheduler.nowUs();
     const nowMs = coordinator.nowMs();
     const transaction: BeginTransaction = {
       txId: info.txId,
@@ -87,6 +91,7 @@ export class Clients {
       timestampMs: nowMs,
       deadlineMs: nowMs + this.profile.prepareTimeoutMs,
       parts: info.parts,
+      acceptors: chooseAcceptors(coordinator.id, info.parts.map((p) => p.node), [...this.nodes.keys()], this.profile.acceptorsPerTransaction),
     };
     this.trace.add(coordinator.id, () => `client begins ${info.kind} ${info.txId}: ${describeParts(info)}`);
     const incarnation = coordinator.incarnation;

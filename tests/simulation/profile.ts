@@ -69,6 +69,23 @@ export interface SimulationProfile {
   diskFullLastsMaxMs: number;
   /** After faults stop: how long the federation gets to finish everything. */
   quiescentMaxMs: number;
+  /** Acceptors per transaction that involves another node (ACCEPTORS_PER_TRANSACTION: 1 is plain 2PC). */
+  acceptorsPerTransaction: number;
+  /**
+   * When one node is lost for good (crashed, never restarted, its disk gone), or Infinity. Only
+   * with 3 or more acceptors: the promise is that nothing blocks as long as at most one node is lost.
+   */
+  loseNodeAtMs: number;
+  /** Rather a node that coordinates something at that moment (the coordinator lost forever at any point). */
+  loseCoordinatorFirst: boolean;
+  /**
+   * One node's acceptor table comes back from an older snapshot (restore) or empty (new disk)
+   * at its next restart, at `acceptorLossAtMs`; it knows it (store identity) and takes no part
+   * in transactions begun before. Only in seeds where no node is lost for good.
+   */
+  acceptorStoreLoss: 'none' | 'restore' | 'empty';
+  acceptorSnapshotAtMs: number;
+  acceptorLossAtMs: number;
 }
 
 export function drawProfile(prng: Prng): SimulationProfile {
@@ -78,6 +95,7 @@ export function drawProfile(prng: Prng): SimulationProfile {
     inDoubtQueryAfterMs: prng.int(10, 100),
     queryBackoffMaxMs: prng.int(100, 400),
     finishedRetentionMs: prng.int(100, 2000),
+    recoveryBallotAfterMs: 0, // drawn in drawPaxos
   };
   const coordinator = {
     resendInitialMs: prng.int(10, 100),
@@ -103,7 +121,21 @@ export function drawProfile(prng: Prng): SimulationProfile {
     writeFailureProbability: prng.pick([0, 0, 0.002, 0.01]),
     quiescentMaxMs: 20_000,
     ...drawNodeFaults(prng),
+    ...drawPaxos(prng, faultPhaseMs, prepareTimeoutMs, participant),
   });
+}
+
+/** Paxos Commit's parameters and the loss of a node for good (drawn last: the other draws stay as they were). */
+function drawPaxos(prng: Prng, faultPhaseMs: number, prepareTimeoutMs: number, participant: { recoveryBallotAfterMs?: number }): Pick<SimulationProfile, 'acceptorsPerTransaction' | 'loseNodeAtMs' | 'loseCoordinatorFirst' | 'acceptorStoreLoss' | 'acceptorSnapshotAtMs' | 'acceptorLossAtMs'> {
+  // Mostly after the prepare deadline, as the node's config demands; sometimes before, to make leaders duel with the coordinator.
+  participant.recoveryBallotAfterMs = prng.chance(0.2) ? prng.int(1, prepareTimeoutMs) : prng.int(prepareTimeoutMs + 1, 3 * prepareTimeoutMs + 50);
+  const acceptorsPerTransaction = prng.pick([1, 3, 3, 3, 5]);
+  const loses = acceptorsPerTransaction >= 3 && prng.chance(0.3);
+  const loseCoordinatorFirst = prng.chance(0.7);
+  const acceptorStoreLoss = !loses && acceptorsPerTransaction >= 3 && prng.chance(0.3) ? prng.pick(['restore', 'empty'] as const) : 'none';
+  const acceptorSnapshotAtMs = prng.between(0, faultPhaseMs / 2);
+  const acceptorLossAtMs = acceptorSnapshotAtMs + prng.between(0, faultPhaseMs / 2);
+  return { acceptorsPerTransaction, loseNodeAtMs: loses ? prng.between(0, faultPhaseMs) : Infinity, loseCoordinatorFirst, acceptorStoreLoss, acceptorSnapshotAtMs, acceptorLossAtMs };
 }
 
 /**

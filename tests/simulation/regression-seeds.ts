@@ -40,8 +40,38 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
   {
     seed: 330,
     found: 'the same writer bug, with the simulator as it is now (seed 83 found it first); it is rare (3 of the first 800 seeds), so it has no blindness scan and is proven here instead',
+    fix: 'as seed 83 (with the simulator of that time; acceptors changed its run, see seed 1374)',
+  },
+  {
+    seed: 1454,
+    found: 'the same writer bug, with the simulator of that time (acceptors, acceptor-table loss; seeds 330 and 1374 no longer reached it)',
+    fix: 'as seed 83 (after merging main the seed no longer reaches it, see seed 82)',
+  },
+  {
+    seed: 82,
+    found: 'the same writer bug, with the simulator as it is now (acceptors, acceptor-table loss, cancellations right after their booking, capped timers): a later batch committed after a failed one leaves a prepared record without its claims',
     fix: 'as seed 83. Replays with --bug writer-continues-after-failure',
     bug: 'writer-continues-after-failure',
+  },
+  {
+    seed: 2652,
+    found: 'a coordinator whose acceptor table (and undecided booking rows) came back from an older backup presumed abort for a transaction whose COMMIT its acceptors had chosen while it was down (a participant committed, the coordinator aborted)',
+    fix: 'start-up presumes abort only for transactions the store cannot have lost (recovery.ts mayHaveLost, from the store identity); the simulated store loss takes the booking rows with the acceptor table, as a restored SQLite file does',
+  },
+  {
+    seed: 64,
+    found: 'after losing its acceptor table, a coordinator node\'s own in-doubt participant asked its own coordinator core, which answered from memory by presumed abort; the participant aborted while the acceptors chose COMMIT',
+    fix: 'engine.ts: a local status query the coordinator core does not hold is answered from the records (`unknown` before the horizon), and that participant may then lead a recovery ballot itself',
+  },
+  {
+    seed: 51103,
+    found: 'two participants of a transaction whose coordinator was lost for good led recovery ballots at the same in-doubt query times for ever (a Paxos duel: each outranked the other), so it stayed undecided after the quiescent period',
+    fix: 'participant.ts leadRecovery: the k-th participant (other than the coordinator) leads only at every k-th in-doubt query',
+  },
+  {
+    seed: 52919,
+    found: 'the simulated acceptor-table loss also dropped the booking row of a transaction with no acceptors but its coordinator (a booking of its own slots), whose prepared record survived: nobody could decide it. A real restore loses both or neither',
+    fix: 'sim-disk.ts replaceAcceptors drops only the booking rows of the proposals the lost table held (the model, not the node, was wrong)',
   },
   {
     seed: 53624,
@@ -62,6 +92,9 @@ export const BLINDNESS_CHECKS: ReadonlyArray<{ bug: Exclude<BugHook, 'none'>; wh
   { bug: 'forgetful-coordinator', what: 'a coordinator that forgets its durable commit decisions when it restarts', seedsMax: 50 },
   { bug: 'lying-disk', what: 'a disk that acknowledges writes before they are durable (a commit sent before its decision is)', seedsMax: 50 },
   { bug: 'swept-changes', what: 'slot changes swept up by the next write instead of travelling with their own record (the hold-orphan bug)', seedsMax: 50 },
+  { bug: 'early-commit', what: 'a coordinator that tells commit before a majority of the acceptors accepted it (Paxos Commit)', seedsMax: 50 },
+  { bug: 'blind-leader', what: 'a recovery leader that ignores the values the acceptors\' promises report and proposes abort', seedsMax: 100 },
+  { bug: 'forgetful-acceptor', what: 'an acceptor that forgets what it promised and accepted when it restarts', seedsMax: 400 },
   { bug: 'uncapped-timers', what: 'core timers left uncapped, so that a clock stepped back delays every re-send and query by the step', seedsMax: 50 },
   { bug: 'cancel-dies-behind-own-booking', what: 'a cancellation sent right after its booking\'s 201 that dies under wait-die behind its own booking\'s hold', seedsMax: 50 },
 ];

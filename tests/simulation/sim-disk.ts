@@ -11,7 +11,7 @@
 //   deleted and re-inserted per slot, and an insert into a slot another row holds is refused
 //   by the primary key.
 import type { LogEntry } from '../../coordinator-2pc/src/engine.js';
-import type { CoordinatorRecord, ParticipantRecord } from '../../coordinator-2pc/src/ports.js';
+import type { AcceptorRecord, CoordinatorRecord, ParticipantRecord } from '../../coordinator-2pc/src/ports.js';
 import type { Claim, ClaimChange } from '../../federation-node/src/domain/slot-table.js';
 import type { UndecidedTransaction } from '../../federation-node/src/recovery.js';
 import type { Prng } from './prng.js';
@@ -53,6 +53,7 @@ export interface StoredTables {
   coordinators: Map<string, CoordinatorRecord>;
   claims: Map<string, Claim>;
   pendingBookings: Map<string, UndecidedTransaction>;
+  acceptors: Map<string, AcceptorRecord>;
 }
 
 interface Batch {
@@ -62,7 +63,7 @@ interface Batch {
 }
 
 export class SimDisk {
-  readonly tables: StoredTables = { participants: new Map(), coordinators: new Map(), claims: new Map(), pendingBookings: new Map() };
+  tables: StoredTables = emptyTables();
   /** Full disk: every commit fails until it is no longer full (set by the simulator). */
   full = false;
   /**
@@ -117,14 +118,34 @@ export class SimDisk {
   }
 
   /** A deep copy of the durable tables, as a restarted node reads them. */
-  read(): { participantRecords: ParticipantRecord[]; coordinatorRecords: CoordinatorRecord[]; claims: Claim[]; pendingBookings: UndecidedTransaction[] } {
+  read(): { participantRecords: ParticipantRecord[]; coordinatorRecords: CoordinatorRecord[]; claims: Claim[]; pendingBookings: UndecidedTransaction[]; acceptorRecords: AcceptorRecord[] } {
     const copy = <T>(values: Iterable<T>): T[] => JSON.parse(JSON.stringify([...values])) as T[];
     return {
       participantRecords: copy(this.tables.participants.values()),
       coordinatorRecords: copy(this.tables.coordinators.values()),
       claims: copy(this.tables.claims.values()),
       pendingBookings: copy(this.tables.pendingBookings.values()),
+      acceptorRecords: copy(this.tables.acceptors.values()),
     };
+  }
+
+  /** A copy of the durable tables now (a backup). */
+  snapshot(): StoredTables {
+    const copy = <K, V>(map: Map<K, V>): Map<K, V> => new Map(JSON.parse(JSON.stringify([...map])) as Array<[K, V]>);
+    const t = this.tables;
+    return { participants: copy(t.participants), coordinators: copy(t.coordinators), claims: copy(t.claims), pendingBookings: copy(t.pendingBookings), acceptors: copy(t.acceptors) };
+  }
+
+  /**
+   * The acceptor table replaced while the node is down: by a backup's (restore) or by nothing
+   * (a new disk). The undecided booking rows of the proposals it loses go with it (a restored
+   * store holds none of those begun after the backup): the node no longer knows it began them,
+   * and its store identity says it may have lost them (answers `unknown`, never presumed abort).
+   */
+  replaceAcceptors(acceptors: Map<string, AcceptorRecord> | undefined): void {
+    const kept = acceptors ?? new Map<string, AcceptorRecord>();
+    for (const txId of this.tables.acceptors.keys()) if (!kept.has(txId)) this.tables.pendingBookings.delete(txId);
+    this.tables.acceptors = kept;
   }
 
   private openBatch(): Batch {
@@ -193,6 +214,7 @@ export class SimDisk {
     const { tables } = this;
     if (write.type === 'booking-begun') tables.pendingBookings.set(write.booking.txId, write.booking);
     else if (write.type === 'booking-settled') tables.pendingBookings.delete(write.txId);
+    else if (write.entry.role === 'acceptor') tables.acceptors.set(write.entry.record.txId, write.entry.record);
     else if (write.entry.role === 'coordinator') {
       tables.coordinators.set(write.entry.record.txId, write.entry.record);
       tables.pendingBookings.delete(write.entry.record.txId); // its decision settles its booking row
@@ -226,6 +248,7 @@ export function describeWrite(write: DiskWrite): string {
   const changes = changesOf(entry);
   const claims = changes.length > 0 ? ` +${changes.length} claim change(s) of ${[...new Set(changes.map(changeTxId))].join(',')}` : '';
   if (entry.role === 'participant') return `participant ${entry.record.txId} ${entry.record.state}${claims}`;
+  if (entry.role === 'acceptor') return `acceptor ${entry.record.txId} promised ${entry.record.promised.round}/${entry.record.promised.node}${entry.record.accepted ? ` accepted ${entry.record.accepted.value}@${entry.record.accepted.ballot.round}/${entry.record.accepted.ballot.node}` : ''}`;
   return `coordinator ${entry.record.txId} ${entry.record.decision} ${entry.record.state}${claims}`;
 }
 
@@ -236,4 +259,8 @@ function changeTxId(change: ClaimChange): string {
 /** A coordinator entry carries changes only with the 'swept-changes' bug (the journal of old went with any write). */
 function changesOf(entry: LogEntry): ClaimChange[] {
   return ((entry as { changes?: ClaimChange[] }).changes ?? []) as ClaimChange[];
+}
+
+function emptyTables(): StoredTables {
+  return { participants: new Map(), coordinators: new Map(), claims: new Map(), pendingBookings: new Map(), acceptors: new Map() };
 }

@@ -8,6 +8,10 @@
 // receiver's clock differs by more than the signature window.
 import type { ZodType } from 'zod';
 import {
+  AcceptMessage,
+  AcceptedMessage,
+  BallotMessage,
+  PromiseMessage,
   AckMessage,
   DecisionMessage,
   PrepareMessage,
@@ -56,6 +60,10 @@ const SCHEMAS: Record<ProtocolMessage['type'], ZodType> = {
   ack: AckMessage,
   'status-query': StatusQueryMessage,
   'status-reply': StatusReplyMessage,
+  ballot: BallotMessage,
+  promise: PromiseMessage,
+  accept: AcceptMessage,
+  accepted: AcceptedMessage,
 };
 
 export class SimNetwork {
@@ -236,6 +244,13 @@ export function describe(message: ProtocolMessage): string {
       return `ack ${message.outcome} ${message.txId}`;
     case 'status-reply':
       return `status-reply ${message.outcome} ${message.txId}`;
+    case 'accept':
+      return `accept ${message.value}@${message.ballot.round}/${message.ballot.node} ${message.txId}`;
+    case 'ballot':
+      return `ballot ${message.ballot.round}/${message.ballot.node} ${message.txId}`;
+    case 'accepted':
+    case 'promise':
+      return `${message.type}${message.ok ? '' : `-refused(${message.refusal ?? ''})`} ${message.ballot.round}/${message.ballot.node} ${message.txId}`;
     default:
       return `${message.type} ${message.txId}`;
   }

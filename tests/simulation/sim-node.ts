@@ -6,6 +6,8 @@
 // resumes, while its clock and the world go on.
 import { CoordinatorCore } from '../../coordinator-2pc/src/coordinator.js';
 import { ParticipantCore } from '../../coordinator-2pc/src/participant.js';
+import { AcceptorCore } from '../../coordinator-2pc/src/acceptor.js';
+import type { DurableKnowledge } from '../../coordinator-2pc/src/durable-knowledge.js';
 import { ProtocolEngine, type EnginePorts, type LogEntry, type ReplyMessage, type RequestMessage } from '../../coordinator-2pc/src/engine.js';
 import type { NodeId } from '../../coordinator-2pc/src/messages.js';
 import type { SlotTable } from '../../federation-node/src/domain/slot-table.js';
@@ -19,8 +21,10 @@ import type { Endpoint, SimNetwork } from './sim-network.js';
 import type { Trace } from './trace.js';
 
 /** Test-only ways to break a node on purpose, to prove the checker is not blind. */
-export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes' | 'cancel-dies-behind-own-booking' | 'uncapped-timers';
-export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure', 'swept-changes', 'cancel-dies-behind-own-booking', 'uncapped-timers'];
+export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes' | 'cancel-dies-behind-own-booking' | 'uncapped-timers'
+  | 'early-commit' | 'blind-leader' | 'forgetful-acceptor' | 'acceptor-ignores-horizon';
+export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure', 'swept-changes', 'cancel-dies-behind-own-booking', 'uncapped-timers',
+  'early-commit', 'blind-leader', 'forgetful-acceptor', 'acceptor-ignores-horizon'];
 
 export interface NodeHost {
   readonly scheduler: Scheduler;
@@ -33,6 +37,8 @@ export interface NodeHost {
   failStop(node: SimNode): void;
   /** Counts audit events, for the run's statistics. */
   countAudit(event: string): void;
+  /** Simulated time at which a transaction began (undefined: unknown here). */
+  begunAtUs(txId: string): number | undefined;
 }
 
 /** How many wakes at one instant mean the engine keeps asking for a time it has nothing to do at. */
@@ -40,6 +46,10 @@ const WAKES_AT_ONE_INSTANT_MAX = 100;
 
 export class SimNode implements Endpoint {
   up = false;
+  /** Lost for good: crashed, never restarted, its disk gone. */
+  lost = false;
+  /** Its acceptor table came back older or empty at this simulated time: it may have lost what it did before. */
+  acceptorHorizonUs: number | undefined;
   incarnation = 0;
   engine: ProtocolEngine | undefined;
   /** The live slot table of the current incarnation (the production SlotTable). */
@@ -122,11 +132,14 @@ export class SimNode implements Endpoint {
     this.slots = slotTableOf(this.id);
     const selfId = this.id;
     this.sweptJournal = this.host.bug === 'swept-changes' ? new SweptChanges(this.slots) : undefined;
-    const ownBookingIgnored = this.host.bug === 'cancel-dies-behind-own-booking' ? new NoAwaitableBlockers(this.slots) : undefined;
-    const uncapped = this.host.bug === 'uncapped-timers';
-    const participant = new (uncapped ? UncappedParticipant : ParticipantCore)({ selfId, ...this.host.profile.participant }, this.sweptJournal ?? ownBookingIgnored ?? this.slots);
-    const coordinator = new (uncapped ? UncappedCoordinator : CoordinatorCore)({ selfId, ...this.host.profile.coordinator });
-    this.engine = new ProtocolEngine(selfId, participant, coordinator, this.portsOf(this.incarnation));
+    const { bug, profile } = this.host;
+    const ownBookingIgnored = bug === 'cancel-dies-behind-own-booking' ? new NoAwaitableBlockers(this.slots) : undefined;
+    const uncapped = bug === 'uncapped-timers';
+    const participant = new (uncapped ? UncappedParticipant : ParticipantCore)({ selfId, ...profile.participant, ...(bug === 'blind-leader' ? { testOnlyIgnoreAcceptedValues: true } : {}) }, this.sweptJournal ?? ownBookingIgnored ?? this.slots);
+    const coordinator = new (uncapped ? UncappedCoordinator : CoordinatorCore)({ selfId, ...profile.coordinator, ...(bug === 'early-commit' ? { testOnlyCommitBeforeMajority: true } : {}) });
+    const mayHaveLost = (txId: string): boolean => this.acceptorHorizonUs !== undefined && (this.host.begunAtUs(txId) ?? 0) <= this.acceptorHorizonUs;
+    const acceptor = new AcceptorCore({ selfId, retentionMs: profile.participant.finishedRetentionMs, ...(bug === 'acceptor-ignores-horizon' ? {} : { mayHaveLost }) });
+    this.engine = new ProtocolEngine(selfId, participant, coordinator, this.portsOf(this.incarnation), acceptor);
     this.host.trace.add(this.id, () => `start incarnation ${this.incarnation} (clock ${this.clockSkewMs} ms): ${stored.participantRecords.length} participant records, ${stored.decidedRecords.length} decided, ${stored.claims.length} claims, ${stored.undecided.length} undecided`);
     try {
       const summary = recoverFromStore(stored, { nowMs: this.nowMs(), finishedRetentionMs: this.host.profile.participant.finishedRetentionMs }, this.slots, this.engine);
@@ -193,6 +206,7 @@ export class SimNode implements Endpoint {
       decidedRecords: read.coordinatorRecords.filter((r) => r.state === 'decided'),
       claims: read.claims,
       undecided: read.pendingBookings.filter((b) => !decided.has(b.txId)),
+      acceptorRecords: this.host.bug === 'forgetful-acceptor' ? [] : read.acceptorRecords,
     };
     if (this.host.bug === 'forgetful-participant') {
       stored.participantRecords = [];
@@ -217,12 +231,24 @@ export class SimNode implements Endpoint {
         this.host.trace.add(this.id, () => `audit ${effect.event} ${effect.txId} ${JSON.stringify(effect.details)}`);
         if (effect.event === 'TX_HEURISTIC') this.host.report(`${this.id}: a participant reported another outcome than the coordinator decided: ${effect.txId} ${JSON.stringify(effect.details)}`);
       },
+      knowledgeOf: (txId) => Promise.resolve(this.knowledgeOf(txId)),
       fatal: (error) => {
         if (!alive()) return;
         if (error instanceof DiskWriteError) this.host.failStop(this);
         else this.host.report(`${this.id} stopped on a fatal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
       },
     };
+  }
+
+  /** What the store says of a transaction (as durability/transaction-views.ts): complete unless begun before its acceptor table was lost. */
+  private knowledgeOf(txId: string): DurableKnowledge {
+    const complete = !(this.acceptorHorizonUs !== undefined && (this.host.begunAtUs(txId) ?? 0) <= this.acceptorHorizonUs);
+    const { coordinators, participants, acceptors } = this.disk.tables;
+    const decision = coordinators.get(txId)?.decision;
+    const state = participants.get(txId)?.state;
+    const acceptor = this.host.bug === 'forgetful-acceptor' ? undefined : acceptors.get(txId);
+    const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+    return { complete, ...(decision ? { coordinatorDecision: decision } : {}), ...(state ? { participantState: state } : {}), ...(acceptor ? { acceptor: copy(acceptor) } : {}) };
   }
 
   /** As TransactionLog.write: the pair assertion, then the write (the old code had neither the one nor the other's shape). */

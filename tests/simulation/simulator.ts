@@ -11,6 +11,7 @@ import { EventQueue } from './event-queue.js';
 import { Prng } from './prng.js';
 import { drawProfile, type SimulationProfile } from './profile.js';
 import { SimDisk, type Scheduler } from './sim-disk.js';
+import type { AcceptorRecord } from '../../coordinator-2pc/src/ports.js';
 import { SimNetwork } from './sim-network.js';
 import { SimNode, type BugHook } from './sim-node.js';
 import { Trace } from './trace.js';
@@ -42,6 +43,11 @@ export interface RunStats {
   diskFull: number;
   /** Restarts that failed because the disk was still full (exit 70 again). */
   refusedStarts: number;
+  /** Nodes lost for good (never restarted), and of them those that were coordinating an unfinished transaction. */
+  lostNodes: number;
+  lostCoordinators: number;
+  /** Acceptor tables restored from an older backup or replaced by an empty one. */
+  acceptorStoresLost: number;
   /** How many times each audit event happened: which protocol paths the run went through. */
   audits: Record<string, number>;
 }
@@ -95,7 +101,7 @@ class Simulation implements Scheduler {
     this.network = new SimNetwork(this.nodes, this.profile.network, this, root.fork(), this.trace, (p) => this.report(p), onLeave);
     this.clients = new Clients(this.nodes, this.profile, this, root.fork(), this.trace, (info) => this.checker.onTold(info));
     this.checker = new Checker(this.nodes, this.clients.transactions, (p) => this.report(p));
-    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, cancelsRightAfter: 0, cancelsRightAfterCommitted: 0, crashes: 0, pauses: 0, clockJumps: 0, diskFull: 0, refusedStarts: 0, audits: {} };
+    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, cancelsRightAfter: 0, cancelsRightAfterCommitted: 0, crashes: 0, pauses: 0, clockJumps: 0, diskFull: 0, refusedStarts: 0, lostNodes: 0, lostCoordinators: 0, acceptorStoresLost: 0, audits: {} };
     this.createNodes(root.fork());
     this.clients.cancelRightAfterWith(root.fork());
   }
@@ -118,6 +124,8 @@ class Simulation implements Scheduler {
     this.clients.scheduleAll();
     this.network.startPartitions();
     this.startNodeFaults();
+    if (Number.isFinite(this.profile.loseNodeAtMs)) this.after(this.profile.loseNodeAtMs, () => this.loseNode());
+    if (this.profile.acceptorStoreLoss !== 'none') this.scheduleAcceptorStoreLoss();
     this.after(this.profile.faultPhaseMs, () => this.endFaults());
     await this.loop();
     if (!this.violation) this.checker.final();
@@ -152,7 +160,7 @@ class Simulation implements Scheduler {
   /** A supervisor restarts a stopped node; a start that fails (full disk) is tried again later. */
   private restartLater(node: SimNode): void {
     this.after(this.faultPrng.between(0, this.profile.downtimeMaxMs), () => {
-      if (node.up || node.start()) return;
+      if (node.lost || node.up || node.start()) return;
       this.stats.refusedStarts++;
       this.restartLater(node);
     });
@@ -234,6 +242,51 @@ class Simulation implements Scheduler {
     this.failStop(this.faultPrng.pick(live));
   }
 
+  /**
+   * One node is lost for good: it dies and never comes back, its disk with it. Mostly one that
+   * is coordinating something unfinished at that instant (a coordinator lost at any point of a
+   * transaction); the others must still decide every transaction (docs/PROTOCOL.md §20).
+   */
+  private loseNode(): void {
+    const live = [...this.nodes.values()].filter((n) => n.up && !n.lost);
+    const coordinating = live.filter((n) => n.engine!.coordinator.unfinished().length > 0);
+    const pool = this.profile.loseCoordinatorFirst && coordinating.length > 0 ? coordinating : live;
+    if (pool.length === 0) return;
+    const node = this.faultPrng.pick(pool);
+    const open = node.engine!.coordinator.unfinished().map((v) => `${v.txId} ${v.phase}`);
+    this.stats.lostNodes++;
+    if (open.length > 0) this.stats.lostCoordinators++;
+    this.trace.add(node.id, () => `LOST FOR GOOD (coordinating: ${open.join(', ') || 'nothing'})`);
+    node.lost = true;
+    node.crash();
+  }
+
+  /**
+   * One node's acceptor table is backed up, then the node crashes and comes back with that older
+   * table (restore) or an empty one (new disk). Its store identity tells it so: for every
+   * transaction begun before, its acceptor answers `unknown` (docs/PROTOCOL.md §20).
+   */
+  private scheduleAcceptorStoreLoss(): void {
+    const node = this.faultPrng.pick([...this.nodes.values()]);
+    let backup: Map<string, AcceptorRecord> | undefined;
+    this.after(this.profile.acceptorSnapshotAtMs, () => {
+      backup = node.disk.snapshot().acceptors;
+      this.trace.add(node.id, () => `backup of the acceptor table (${backup!.size} records)`);
+    });
+    this.after(this.profile.acceptorLossAtMs, () => {
+      if (node.up) this.failStop(node);
+      const restored = this.profile.acceptorStoreLoss === 'restore' ? backup : undefined;
+      node.disk.replaceAcceptors(restored);
+      node.acceptorHorizonUs = this.timeUs;
+      this.stats.acceptorStoresLost++;
+      this.trace.add(node.id, () => `ACCEPTOR TABLE ${restored ? `RESTORED from the backup (${restored.size} records)` : 'LOST (new disk)'}: unknown for transactions begun before`);
+    });
+  }
+
+  begunAtUs(txId: string): number | undefined {
+    return this.clients.transactions.get(txId)?.begunAtUs;
+  }
+
   /** Faults stop: heal the network, restart every crashed node, let the federation settle. */
   private endFaults(): void {
     this.faultPhase = false;
@@ -242,7 +295,7 @@ class Simulation implements Scheduler {
     for (const node of this.nodes.values()) {
       this.freeDisk(node);
       if (node.up) node.resynchroniseClock();
-      else node.start();
+      else if (!node.lost) node.start();
     }
   }
 

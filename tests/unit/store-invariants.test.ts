@@ -38,7 +38,7 @@ function persists(effects: Effect[]): Array<{ txId: string; state: string; chang
 describe('slot changes travel with the record of their own transaction (issue 10, the hold-orphan bug)', () => {
   it('an abort that wakes a waiter persists the holder\'s released claim with the holder\'s record and the waiter\'s HELD claim with the waiter\'s PREPARED record', () => {
     const slots = slotTableOf(NODE);
-    const core = new ParticipantCore({ selfId: NODE, waitMaxMs: 1_000, inDoubtQueryAfterMs: 10_000, queryBackoffMaxMs: 10_000, finishedRetentionMs: 60_000 }, slots);
+    const core = new ParticipantCore({ selfId: NODE, waitMaxMs: 1_000, inDoubtQueryAfterMs: 10_000, queryBackoffMaxMs: 10_000, finishedRetentionMs: 60_000, recoveryBallotAfterMs: 20_000 }, slots);
     const younger = prepareOf('obs-a.tx000002', ['s0'], 2_000);
     const older = prepareOf('obs-a.tx000001', ['s0'], 1_000); // older: waits for the younger holder (wait-die)
     core.step({ type: 'receive', message: younger, nowMs: 2_000 });

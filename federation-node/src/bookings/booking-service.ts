@@ -3,7 +3,7 @@
 // and turn its outcome into the answer for the scientist. Transport-neutral: the HTTP
 // routes are a thin adapter over it.
 import { createHash, randomBytes } from 'node:crypto';
-import { makeTxId, type AbortReason, type ProtocolEngine, type TransactionResult } from '../../../coordinator-2pc/src/index.js';
+import { chooseAcceptors, makeTxId, type AbortReason, type ProtocolEngine, type TransactionResult } from '../../../coordinator-2pc/src/index.js';
 import { withLogContext, type AppLogger, type AuditLogger } from '../logging/logger.js';
 import type { BookingLimits, BookingItem } from '../domain/slots.js';
 import { bookingProblem, canonicalInstant, itemProblem } from '../domain/slots.js';
@@ -23,6 +23,8 @@ export interface BookingServiceDeps {
   nowMs: () => number;
   limits: BookingLimits;
   prepareTimeoutMs: number;
+  /** How many acceptors decide a booking that involves another observatory (ACCEPTORS_PER_TRANSACTION). */
+  acceptorsPerTransaction?: number;
   log: AppLogger;
   audit: AuditLogger;
   /** The store's incarnation, carried by every transaction id made here (durability/store-identity.ts). */
@@ -307,7 +309,8 @@ export class BookingService {
       node,
       payload: { bookingId: booking.id, scientistId: booking.scientistId, items, ...(credential ? { credential } : {}) },
     }));
-    return this.deps.engine.begin({ txId, kind, timestampMs, deadlineMs: timestampMs + this.deps.prepareTimeoutMs, parts });
+    const acceptors = chooseAcceptors(this.deps.directory.selfId, parts.map((p) => p.node), [...this.deps.directory.members.keys()], this.deps.acceptorsPerTransaction ?? 1);
+    return this.deps.engine.begin({ txId, kind, timestampMs, deadlineMs: timestampMs + this.deps.prepareTimeoutMs, parts, acceptors });
   }
 }
 

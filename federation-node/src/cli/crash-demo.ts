@@ -4,7 +4,10 @@
 //   --role coordinator|participant   which node dies (default: coordinator)
 //   --point <fault point>           where (default: coordinator.decided.before-commit, or
 //                                    participant.voted-yes for --role participant)
-import { readFileSync } from 'node:fs';
+//   --lose-coordinator               the coordinator dies after the acceptors chose commit and
+//                                    never comes back (its data directory is deleted): the other
+//                                    two finish the booking on their own (docs/PROTOCOL.md §20)
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import axios from 'axios';
@@ -12,7 +15,8 @@ import { FAULT_POINTS } from '../../../coordinator-2pc/src/index.js';
 import { settled, snapshot, violations } from '../local/federation-audit.js';
 import { LocalFederation, NODE_MAIN } from '../local/local-federation.js';
 
-const { values } = parseArgs({ options: { role: { type: 'string', default: 'coordinator' }, point: { type: 'string' } } });
+const { values } = parseArgs({ options: { role: { type: 'string', default: 'coordinator' }, point: { type: 'string' }, 'lose-coordinator': { type: 'boolean', default: false } } });
+const loseCoordinator = values['lose-coordinator'] === true;
 const role = values.role === 'participant' ? 'participant' : 'coordinator';
 const point = values.point ?? (role === 'coordinator' ? 'coordinator.decided.before-commit' : 'participant.voted-yes');
 const COORDINATOR = 'atacama';
@@ -32,6 +36,7 @@ const show = (text: string) => console.log(`    ${text}`);
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function main(): Promise<boolean> {
+  if (loseCoordinator) return loseTheCoordinator();
   if (!(FAULT_POINTS as readonly string[]).includes(point.split('@')[0]!)) throw new Error(`unknown fault point ${point}; known: ${FAULT_POINTS.join(', ')}`);
   say(`1. Starting three observatories as separate processes; ${victim} is set to die at fault point "${point}"`);
   const federation = await LocalFederation.start({ env: FAST, nodeEnv: { [victim]: { FAULT_POINTS: point } } });
@@ -104,6 +109,71 @@ async function describeFinalState(federation: LocalFederation, items: ReturnType
     show(`booking ${b.id}: ${b.status} (${b.observatories.map((o) => `${o.observatoryId} ${o.state}`).join(', ')})`);
   }
   for (const node of federation.nodes.values()) await showSlot(node.url, node.id, items);
+}
+
+/** Timings that let the audience see each step: a recovery ballot 3 s after a participant prepared. */
+const LOSE_FAST = { PREPARE_TIMEOUT_MS: '2000', RECOVERY_BALLOT_AFTER_MS: '3000', IN_DOUBT_QUERY_AFTER_MS: '1000', IN_DOUBT_QUERY_MAX_INTERVAL_MS: '1000', LOG_LEVEL: 'info' };
+const SURVIVORS = ['mauna-kea', 'la-palma'];
+
+/** --lose-coordinator: the coordinator is gone for good after the acceptors chose COMMIT; the participants finish alone. */
+async function loseTheCoordinator(): Promise<boolean> {
+  say(`1. Starting three observatories; ${COORDINATOR} will coordinate a booking of mauna-kea and la-palma and die right after its decision`);
+  const federation = await LocalFederation.start({ env: LOSE_FAST, nodeEnv: { [COORDINATOR]: { FAULT_POINTS: 'coordinator.decided.before-commit' } } });
+  try {
+    const items = simultaneousObservation().filter((i) => !i.telescopeId.startsWith(COORDINATOR));
+    say(`2. A scientist asks ${COORDINATOR} for ${items.map((i) => i.telescopeId).join(' and ')}, ${items[0]!.start} – ${items[0]!.end}`);
+    show(`acceptors of the decision: ${COORDINATOR}, mauna-kea, la-palma (a majority of two decides)`);
+    const died = federation.exited(COORDINATOR, 15_000);
+    const asVera = { Authorization: `Bearer ${federation.tokens.scientists['vera-rubin']}` };
+    const answer = await axios.post(`${federation.url(COORDINATOR)}/bookings`, { scientistId: 'vera-rubin', items }, { headers: asVera, validateStatus: () => true, timeout: 15_000 }).catch((e: Error) => e);
+    await died;
+    show(answer instanceof Error ? `the scientist got no answer (${answer.message})` : `the scientist got ${answer.status}`);
+    say(`3. ${COORDINATOR} was killed (SIGKILL) after a majority of the acceptors accepted COMMIT, before it told anyone`);
+    rmSync(federation.node(COORDINATOR).dataDir, { recursive: true, force: true });
+    show(`its data directory ${federation.node(COORDINATOR).dataDir} is deleted: ${COORDINATOR} never comes back`);
+    const started = Date.now();
+    say('4. Watching the two participants finish the booking without it');
+    const committed = await watchSurvivors(federation, items, 30_000);
+    show(committed ? `both committed on their own, ${((Date.now() - started) / 1000).toFixed(1)} s after the coordinator was lost` : 'they did not finish within 30 s');
+    for (const id of SURVIVORS) for (const line of ballotLines(federation, id)) show(line);
+    for (const id of SURVIVORS) await showSlot(federation.url(id), id, items);
+    say('5. Checking consistency on the surviving nodes\' SQLite files');
+    await settled(federation, 30_000, SURVIVORS);
+    const problems = violations(await snapshot(federation, SURVIVORS), { lostCoordinators: [COORDINATOR] });
+    for (const p of problems) show(`VIOLATION: ${p}`);
+    if (problems.length === 0) show('no slot held, nothing in doubt, every claim booked by a committed transaction');
+    return committed && problems.length === 0;
+  } finally {
+    await federation.stop();
+  }
+}
+
+/** What the node's audit trail says of the ballots it took part in (TX_BALLOT_STARTED, TX_ACCEPTED, TX_CHOSEN). */
+function ballotLines(federation: LocalFederation, id: string): string[] {
+  const file = path.join(federation.node(id).dataDir, 'logs', `${id}.audit.jsonl`);
+  const events = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { event_type: string; details?: Record<string, unknown> });
+  return events.filter((e) => ['TX_ACCEPTED', 'TX_BALLOT_STARTED', 'TX_CHOSEN', 'TX_COMMITTED'].includes(e.event_type)).map((e) => `${id} audit: ${e.event_type} ${JSON.stringify(e.details)}`);
+}
+
+/** Prints each survivor's state whenever it changes, until both committed (true) or time runs out. */
+async function watchSurvivors(federation: LocalFederation, items: ReturnType<typeof simultaneousObservation>, timeoutMs: number): Promise<boolean> {
+  const last = new Map<string, string>();
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    let done = 0;
+    for (const id of SURVIVORS) {
+      const asOperator = { Authorization: `Bearer ${federation.tokens.operators[id]}` };
+      const txs = await axios.get(`${federation.url(id)}/admin/transactions`, { headers: asOperator, timeout: 5_000 }).then((r) => r.data.transactions as Array<Record<string, unknown>>, () => []);
+      const mine = txs.find((t) => t.role === 'participant');
+      const line = mine ? `${mine.phase}: ${mine.stuck as string}` : 'finished (nothing unfinished here)';
+      if (!mine) done += 1;
+      if (last.get(id) !== line) show(`${id} ${new Date().toISOString().slice(11, 23)}  ${line}`);
+      last.set(id, line);
+    }
+    if (done === SURVIVORS.length) return items.length > 0;
+    await pause(500);
+  }
+  return false;
 }
 
 main().then(

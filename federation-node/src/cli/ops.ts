@@ -74,8 +74,18 @@ async function listTransactions(): Promise<number> {
     const answers = t.answers ? `  answers ${Object.entries(t.answers as Record<string, string>).map(([node, answer]) => `${node}=${answer}`).join(' ')}` : '';
     const extra = t.role === 'coordinator' ? `waiting for ${(t.waitingFor as string[]).join(', ') || 'nobody'}` : `coordinator ${t.coordinatorId}${answers}`;
     console.log(`  ${t.txId}  ${t.role}  ${t.phase}  ${t.kind}  age ${age}  participants ${(t.participants as string[]).join(', ')}  ${extra}`);
+    if (t.acceptor) console.log(`      this node's acceptor: ${describeAcceptor(t.acceptor as AcceptorState)}`);
+    if (t.stuck) console.log(`      ${t.stuck as string}`);
   }
   return 0;
+}
+
+type AcceptorState = { promised: { round: number; node: string }; accepted?: { ballot: { round: number; node: string }; value: string } };
+
+/** Who accepted what at which ballot (docs/PROTOCOL.md §20). */
+function describeAcceptor(state: AcceptorState): string {
+  const accepted = state.accepted ? `accepted ${state.accepted.value.toUpperCase()} at ballot ${state.accepted.ballot.round}/${state.accepted.ballot.node}` : 'accepted nothing';
+  return `${accepted}; promised ballot ${state.promised.round}/${state.promised.node || '-'}`;
 }
 
 async function inspect(txId: string): Promise<number> {
@@ -84,6 +94,7 @@ async function inspect(txId: string): Promise<number> {
   for (const [id, view] of Object.entries(res.data.observatories as Record<string, Record<string, unknown>>)) {
     const what = 'participant' in view ? JSON.stringify({ coordinatorOutcome: view.coordinatorOutcome, participant: (view.participant as { phase?: string } | null)?.phase ?? null }) : `${view.unavailable ? 'unreachable' : view.status}: ${view.detail ?? ''}`;
     console.log(`  ${id}: ${what}`);
+    if (view.acceptor) console.log(`      acceptor: ${describeAcceptor(view.acceptor as AcceptorState)}`);
   }
   return 0;
 }

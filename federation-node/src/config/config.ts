@@ -79,6 +79,15 @@ export const ConfigSchema = z.object({
   DECISION_RESEND_INITIAL_MS: ms(500),
   DECISION_RESEND_MAX_MS: ms(30_000),
   FINISHED_RETENTION_MS: ms(600_000),
+  /** Acceptors of a booking that involves another observatory (Paxos Commit, docs/PROTOCOL.md §20): 3 survives the loss of any one node; 1 is plain 2PC. */
+  ACCEPTORS_PER_TRANSACTION: z.coerce.number().int().refine((n) => [1, 3, 5].includes(n), 'one of 1, 3 or 5').default(3),
+  /** A participant in doubt this long, its coordinator silent or unsure, leads a recovery ballot of the acceptors. */
+  RECOVERY_BALLOT_AFTER_MS: ms(5_000),
+  /**
+   * An acceptor whose store is new or restored takes no part in transactions begun before the
+   * store came back, this much clock difference included (docs/PROTOCOL.md §20).
+   */
+  ACCEPTOR_CLOCK_MARGIN_MS: ms(0),
   /** Finished transaction records, tombstones and rejected or cancelled bookings are deleted this long after they ended. */
   TRANSACTION_RECORD_RETENTION_MINUTES: count(10_080, 5_256_000),
   /** How often finished records are pruned. */
@@ -202,6 +211,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   if (raw.PREPARE_TIMEOUT_MS > raw.PEER_TIMESTAMP_AGE_MAX_MS || raw.PREPARE_TIMEOUT_MS > raw.PEER_DEADLINE_AHEAD_MAX_MS) {
     throw new ConfigError('configuration: PREPARE_TIMEOUT_MS must not exceed PEER_TIMESTAMP_AGE_MAX_MS nor PEER_DEADLINE_AHEAD_MAX_MS, or the peers (configured alike) refuse this node\'s own prepares');
+  }
+  if (raw.RECOVERY_BALLOT_AFTER_MS <= raw.PREPARE_TIMEOUT_MS) {
+    throw new ConfigError('configuration: RECOVERY_BALLOT_AFTER_MS must exceed PREPARE_TIMEOUT_MS, so that no participant leads a ballot while its coordinator still collects votes');
   }
   const protocolTimeoutsMaxMs = Math.max(raw.FINISHED_RETENTION_MS, raw.DECISION_RESEND_MAX_MS, raw.IN_DOUBT_QUERY_MAX_INTERVAL_MS, raw.PREPARE_TIMEOUT_MS);
   if (raw.TRANSACTION_RECORD_RETENTION_MINUTES * 60_000 <= protocolTimeoutsMaxMs) {

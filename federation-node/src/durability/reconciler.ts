@@ -13,7 +13,8 @@ import type { StoreIdentity, StoreIdentityStore } from './store-identity.js';
 
 export interface ReconcilerDeps {
   selfId: NodeId;
-  peers: NodeId[];
+  /** The other members now: read at every round, so that a member that joins later is asked too. */
+  peers: () => NodeId[];
   identity: StoreIdentity;
   identityStore: StoreIdentityStore;
   transactionLog: TransactionLog;
@@ -38,7 +39,14 @@ export class Reconciler {
   private stopped = false;
 
   constructor(private readonly deps: ReconcilerDeps) {
-    for (const peer of deps.peers) this.peerStates.set(peer, { state: 'pending', detail: 'not asked yet', applied: 0, checked: 0, conflicts: [] });
+    this.followMembership();
+  }
+
+  /** Members that joined are asked too; members that left are no longer waited for. */
+  private followMembership(): void {
+    const members = new Set(this.deps.peers().filter((peer) => peer !== this.deps.selfId));
+    for (const peer of members) if (!this.peerStates.has(peer)) this.peerStates.set(peer, { state: 'pending', detail: 'not asked yet', applied: 0, checked: 0, conflicts: [] });
+    for (const peer of [...this.peerStates.keys()]) if (!members.has(peer)) this.peerStates.delete(peer);
   }
 
   /** Why bookings are refused now, or null when they are served. */
@@ -50,6 +58,7 @@ export class Reconciler {
   }
 
   status() {
+    this.followMembership();
     return {
       observatory: this.deps.selfId,
       storeId: this.deps.identity.storeId,
@@ -66,7 +75,7 @@ export class Reconciler {
   async start(): Promise<void> {
     const required = this.deps.identity.reconciliation;
     this.sinceMs = required ? required.sinceMs : Math.max(0, (await this.deps.transactionLog.newestRecordMs()) - this.deps.marginMs);
-    if (required) this.deps.audit.event('STORE_RECONCILIATION_STARTED', { reason: required.reason, sinceMs: this.sinceMs, incarnation: this.deps.identity.incarnation, peers: this.deps.peers });
+    if (required) this.deps.audit.event('STORE_RECONCILIATION_STARTED', { reason: required.reason, sinceMs: this.sinceMs, incarnation: this.deps.identity.incarnation, peers: [...this.peerStates.keys()] });
     void this.round();
   }
 
@@ -86,6 +95,7 @@ export class Reconciler {
   }
 
   private openPeers(): NodeId[] {
+    this.followMembership();
     return [...this.peerStates].filter(([, s]) => s.state !== 'done').map(([peer]) => peer);
   }
 
@@ -158,6 +168,6 @@ export class Reconciler {
     if (!required || this.openPeers().length > 0) return;
     await this.deps.identityStore.reconciled(this.deps.identity);
     const applied = [...this.peerStates.values()].reduce((sum, s) => sum + s.applied, 0);
-    this.deps.audit.event('STORE_RECONCILED', { reason: required.reason, sinceMs: this.sinceMs, applied, peers: this.deps.peers });
+    this.deps.audit.event('STORE_RECONCILED', { reason: required.reason, sinceMs: this.sinceMs, applied, peers: [...this.peerStates.keys()] });
   }
 }

@@ -2,7 +2,7 @@
 // reply or a batch entry is checked and settles the message waiting for it.
 import { AbortError } from 'p-retry';
 import { isAxiosError } from 'axios';
-import { AckMessage, StatusReplyMessage, VoteMessage } from '../../../coordinator-2pc/src/index.js';
+import { AcceptedMessage, AckMessage, PromiseMessage, StatusReplyMessage, VoteMessage } from '../../../coordinator-2pc/src/index.js';
 import type { ReplyMessage, RequestMessage } from '../../../coordinator-2pc/src/index.js';
 
 /** One message on its way: settled exactly once, by its reply, its batch's failure or its own timeout. */
@@ -35,7 +35,7 @@ export function fail(pending: Pending, error: Error): void {
 /** One entry of a batch answer: the reply to its message, or a problem as its single endpoint would have answered. */
 export function settleFromEntry(pending: Pending, entry: unknown): void {
   const type = (entry as { type?: unknown } | null)?.type;
-  if (type === 'vote' || type === 'ack' || type === 'status-reply') {
+  if (type === 'vote' || type === 'ack' || type === 'status-reply' || type === 'promise' || type === 'accepted') {
     try {
       succeed(pending, parseReply(pending.message, entry));
     } catch (error) {
@@ -59,11 +59,16 @@ export function routeOf(message: RequestMessage): { method: 'GET' | 'POST'; path
       return { method: 'POST', path: `${tx}/release` };
     case 'status-query':
       return { method: 'GET', path: `${tx}/outcome?from=${encodeURIComponent(message.from)}` };
+    case 'ballot':
+      return { method: 'POST', path: `${tx}/ballot` };
+    case 'accept':
+      return { method: 'POST', path: `${tx}/accept` };
   }
 }
 
 export function parseReply(request: RequestMessage, data: unknown): ReplyMessage {
-  const schema = request.type === 'prepare' ? VoteMessage : request.type === 'status-query' ? StatusReplyMessage : AckMessage;
+  const schemas = { prepare: VoteMessage, 'status-query': StatusReplyMessage, commit: AckMessage, abort: AckMessage, ballot: PromiseMessage, accept: AcceptedMessage };
+  const schema = schemas[request.type];
   const parsed = schema.safeParse(data);
   if (!parsed.success || parsed.data.txId !== request.txId) throw new AbortError(`answered with a malformed ${request.type} reply`);
   return parsed.data;

@@ -114,6 +114,24 @@ export const Ready = z.object({
   }),
 });
 
+/** Paxos Commit (docs/PROTOCOL.md §20): a ballot, and what an acceptor promised and accepted. */
+const BallotShape = z.object({ round: z.number().int(), node: z.string() });
+const AcceptorState = z.object({
+  txId: z.string(),
+  promised: BallotShape.describe('no lower ballot is joined any more'),
+  accepted: z.object({ ballot: BallotShape, value: z.enum(['commit', 'abort']) }).optional().describe('the value accepted last, and at which ballot'),
+  acceptors: z.array(z.string()),
+}).describe('This node as one of the transaction\'s acceptors');
+const LedBallot = z.object({
+  ballot: BallotShape,
+  phase: z.enum(['promising', 'accepting', 'chosen', 'outranked']),
+  value: z.enum(['commit', 'abort']).optional(),
+  acceptors: z.array(z.string()),
+  promisedBy: z.array(z.string()),
+  acceptedBy: z.array(z.string()),
+  unknownAt: z.array(z.string()).describe('acceptors whose store may have lost the transaction (they take no part)'),
+}).describe('The ballot this node leads for the transaction: the coordinator at round 0, or a participant in doubt (recovery)');
+
 export const UnfinishedTransactions = z.object({
   observatory: z.string(),
   transactions: z.array(z.object({
@@ -129,6 +147,10 @@ export const UnfinishedTransactions = z.object({
     waitingFor: z.array(z.string()).optional(),
     inDoubtOverBound: z.boolean().optional().describe('a participant transaction prepared longer than IN_DOUBT_REPORT_AFTER_MS'),
     answers: z.record(z.string(), z.string()).optional().describe('In doubt: what the coordinator and the other participants last answered (cooperative termination)'),
+    acceptors: z.array(z.string()).optional().describe('The acceptors the prepare named (participant)'),
+    ballot: LedBallot.optional(),
+    acceptor: AcceptorState.nullable().optional(),
+    stuck: z.string().optional().describe('Where it stands and what it waits for, in one sentence'),
   })),
   peers: z.record(z.string(), z.object({ openTransactions: z.number().int(), heldSlots: z.number().int(), inDoubtOverBound: z.number().int() }))
     .describe('per coordinator: what it has open at this participant, against PEER_OPEN_TRANSACTIONS_MAX and PEER_HELD_SLOTS_MAX'),
@@ -150,10 +172,14 @@ export const TransactionView = z.object({
     z.object({
       txId: z.string(), phase: z.string(), coordinatorId: z.string(), participants: z.array(z.string()), kind: z.string(), timestampMs: z.number(), createdAtMs: z.number(),
       answers: z.record(z.string(), z.string()).optional().describe('In doubt: what the coordinator and the other participants last answered (cooperative termination)'),
+      acceptors: z.array(z.string()).optional(),
+      ballot: LedBallot.optional(),
     }),
     z.object({ phase: z.enum(['prepared', 'committed', 'aborted']), fromRecord: z.literal(true) }).describe('No longer in memory: the state of the durable record'),
   ]).nullable(),
   recordsComplete: z.boolean().describe('False when this store may have lost records of the transaction'),
+  acceptor: AcceptorState.optional(),
+  coordinatorBallot: LedBallot.optional(),
 });
 
 const ReconciliationPeer = z.object({

@@ -7,7 +7,8 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { DecisionMessage, NodeId, PrepareMessage, StatusQueryMessage, TxId } from '../../../coordinator-2pc/src/index.js';
+import { AcceptMessage, BallotMessage, DecisionMessage, NodeId, PrepareMessage, StatusQueryMessage, TxId } from '../../../coordinator-2pc/src/index.js';
+import { checkAcceptorRequest, checkPrepareAcceptors } from '../federation/acceptor-admission.js';
 import type { ReplyMessage, RequestMessage } from '../../../coordinator-2pc/src/index.js';
 import { PartPayload } from '../domain/slot-table.js';
 import { BATCH_PATH, FEDERATION_PREFIX, TIME_PATH } from '../federation/peer-client.js';
@@ -24,6 +25,8 @@ import { transactionViewHere } from '../durability/transaction-views.js';
 const StrictPrepare = z.strictObject(PrepareMessage.shape);
 const StrictDecision = z.strictObject(DecisionMessage.shape);
 const StrictStatusQuery = z.strictObject(StatusQueryMessage.shape);
+const StrictBallot = z.strictObject(BallotMessage.shape);
+const StrictAccept = z.strictObject(AcceptMessage.shape);
 
 export function federationRoutes(parts: NodeParts): Router {
   const router = new Router({ prefix: FEDERATION_PREFIX });
@@ -45,6 +48,16 @@ export function federationRoutes(parts: NodeParts): Router {
       checkTxPath(ctx, decision.txId);
       checkDecision(parts, decision, signingPeer(ctx));
       await answer(ctx, parts, decision);
+    });
+  }
+
+  /** Paxos Commit (docs/PROTOCOL.md §20): phase 1 and phase 2 of a ballot on the decision, at this node's acceptor. */
+  for (const [path, schema] of [['ballot', StrictBallot], ['accept', StrictAccept]] as const) {
+    router.post(`/transactions/:txId/${path}`, async (ctx) => {
+      const { value: message } = await readJson(ctx, schema as typeof StrictAccept | typeof StrictBallot, bodyLimit, `the ${path} message`);
+      if (message.type !== path) throw new HttpProblem('invalid-request', `the ${path} endpoint takes a message of type "${path}"`);
+      checkTxPath(ctx, message.txId);
+      await answer(ctx, parts, checkAcceptorRequest(parts, message, signingPeer(ctx)));
     });
   }
 
@@ -136,8 +149,12 @@ function checkedBatchMessage(parts: NodeParts, raw: unknown, what: string, peer:
       return checkDecision(parts, validate(StrictDecision, raw, what), peer);
     case 'status-query':
       return checkStatusQuery(parts, validate(StrictStatusQuery, raw, what), peer);
+    case 'ballot':
+      return checkAcceptorRequest(parts, validate(StrictBallot, raw, what), peer);
+    case 'accept':
+      return checkAcceptorRequest(parts, validate(StrictAccept, raw, what), peer);
     default:
-      throw new HttpProblem('invalid-request', `${what} is not a protocol request (type prepare, commit, abort or status-query)`);
+      throw new HttpProblem('invalid-request', `${what} is not a protocol request (type prepare, commit, abort, status-query, ballot or accept)`);
   }
 }
 
@@ -147,6 +164,7 @@ function checkPrepare(parts: NodeParts, prepare: PrepareMessage, peer: string): 
   if (reconciling) throw new HttpProblem('observatory-unavailable', reconciling, { reconciling: true }, { 'Retry-After': '5' });
   if (prepare.txId.split('.')[0] !== prepare.coordinatorId) throw new HttpProblem('invalid-request', 'a transaction id starts with its coordinator\'s id');
   if (!prepare.participants.includes(parts.directory.selfId)) throw new HttpProblem('invalid-request', `the participants do not include ${parts.directory.selfId}`);
+  checkPrepareAcceptors(parts, prepare);
   const part = validate(PartPayload, prepare.payload, 'the prepare payload');
   const foreign = part.items.filter((i) => parts.directory.telescopes.get(i.telescopeId)?.observatoryId !== parts.directory.selfId);
   if (foreign.length > 0) {

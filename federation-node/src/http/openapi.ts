@@ -2,7 +2,7 @@
 // the zod schemas the code validates with. Served at /openapi.json; committed as
 // docs/openapi.json (a test fails when the two differ: `npm run openapi` rewrites it).
 import { z } from 'zod';
-import { AckMessage, DecisionMessage, NodeId, PrepareMessage, StatusQueryMessage, StatusReplyMessage, VoteMessage } from '../../../coordinator-2pc/src/index.js';
+import { AcceptedMessage, AcceptMessage, AckMessage, BallotMessage, DecisionMessage, NodeId, PrepareMessage, PromiseMessage, StatusQueryMessage, StatusReplyMessage, VoteMessage } from '../../../coordinator-2pc/src/index.js';
 import { BookingView, CreateBookingRequest } from '../bookings/booking-schemas.js';
 import { PartPayload } from '../domain/slot-table.js';
 import * as api from './api-schemas.js';
@@ -36,6 +36,10 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> 
   VoteMessage: { schema: VoteMessage, io: 'output' },
   AckMessage: { schema: AckMessage, io: 'output' },
   StatusReplyMessage: { schema: StatusReplyMessage, io: 'output' },
+  BallotMessage: { schema: BallotMessage.strict(), io: 'input' },
+  PromiseMessage: { schema: PromiseMessage, io: 'output' },
+  AcceptMessage: { schema: AcceptMessage.strict(), io: 'input' },
+  AcceptedMessage: { schema: AcceptedMessage, io: 'output' },
   TransactionView: { schema: api.TransactionView, io: 'output' },
   ReconciliationStatus: { schema: api.ReconciliationStatus, io: 'output' },
   OverrideRequest: { schema: OverrideRequest, io: 'input' },
@@ -43,12 +47,12 @@ const COMPONENTS: Record<string, { schema: z.ZodType; io: 'input' | 'output' }> 
   MessageBatch: {
     schema: z.object({
       from: NodeId.describe('The sender; must be the signer'),
-      messages: z.array(z.union([PrepareMessage.extend({ payload: PartPayload }), DecisionMessage, StatusQueryMessage])).min(1).describe('At most PEER_BATCH_MESSAGES_MAX (64) protocol requests to this node'),
+      messages: z.array(z.union([PrepareMessage.extend({ payload: PartPayload }), DecisionMessage, StatusQueryMessage, BallotMessage, AcceptMessage])).min(1).describe('At most PEER_BATCH_MESSAGES_MAX (64) protocol requests to this node'),
     }),
     io: 'input',
   },
   MessageBatchReplies: {
-    schema: z.object({ replies: z.array(z.union([VoteMessage, AckMessage, StatusReplyMessage, api.Problem])).describe('One per message, in order: the reply its own endpoint would give, or its problem') }),
+    schema: z.object({ replies: z.array(z.union([VoteMessage, AckMessage, StatusReplyMessage, PromiseMessage, AcceptedMessage, api.Problem])).describe('One per message, in order: the reply its own endpoint would give, or its problem') }),
     io: 'output',
   },
   FederationTransactionView: { schema: z.object({ txId: z.string(), observatories: z.record(z.string(), z.union([api.TransactionView, z.object({ unavailable: z.boolean(), status: z.number(), detail: z.string().nullable() })])) }), io: 'output' },
@@ -106,6 +110,8 @@ const OPERATIONS: Operation[] = [
   { method: 'post', path: '/federation/v1/transactions/{txId}/prepare', tag: 'protocol', summary: 'Hold this participant\'s part and vote', parameters: [id('txId', 'Transaction id')], body: 'PrepareMessage', ok: [200, 'The vote (a no is not an error)', 'VoteMessage'], errors: [400, 401, 403, 413, 415, 429] },
   { method: 'post', path: '/federation/v1/transactions/{txId}/commit', tag: 'protocol', summary: 'The coordinator\'s commit decision', parameters: [id('txId', 'Transaction id')], body: 'CommitMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 401, 403, 409, 429] },
   { method: 'post', path: '/federation/v1/transactions/{txId}/release', tag: 'protocol', summary: 'The coordinator\'s abort decision: release the hold', parameters: [id('txId', 'Transaction id')], body: 'ReleaseMessage', ok: [200, 'The acknowledgement', 'AckMessage'], errors: [400, 401, 403, 409, 429] },
+  { method: 'post', path: '/federation/v1/transactions/{txId}/ballot', tag: 'protocol', summary: 'Paxos Commit phase 1 at this node\'s acceptor: join a strictly higher ballot and report the value accepted so far (docs/PROTOCOL.md §20)', parameters: [id('txId', 'Transaction id')], body: 'BallotMessage', ok: [200, 'The promise, or a refusal (outranked, unknown) — not an error', 'PromiseMessage'], errors: [400, 401, 403, 429] },
+  { method: 'post', path: '/federation/v1/transactions/{txId}/accept', tag: 'protocol', summary: 'Paxos Commit phase 2 at this node\'s acceptor: accept a value at a ballot at least as high as the one promised, forced to disk before the answer (docs/PROTOCOL.md §20)', parameters: [id('txId', 'Transaction id')], body: 'AcceptMessage', ok: [200, 'Accepted, or a refusal (outranked, unknown) — not an error', 'AcceptedMessage'], errors: [400, 401, 403, 429] },
   { method: 'get', path: '/federation/v1/transactions/{txId}/outcome', tag: 'protocol', summary: 'Ask for the outcome: the coordinator (its records; presumed abort only where its store is complete, else unknown), or another participant (cooperative termination)', parameters: [id('txId', 'Transaction id'), { ...query('from', 'The asking observatory'), required: true }], ok: [200, 'The outcome', 'StatusReplyMessage'], errors: [400, 401, 403, 404, 429] },
   { method: 'get', path: '/federation/v1/transactions/{txId}', tag: 'protocol', summary: 'What this node knows of a transaction', parameters: [id('txId', 'Transaction id')], ok: [200, 'Its view', 'TransactionView'], errors: [401, 404, 429] },
   { method: 'get', path: '/federation/v1/time', tag: 'protocol', summary: 'The time reference\'s time for Cristian\'s algorithm, in a signed answer bound to the request ({epochMs, observatory})', ok: [200, 'The reference\'s epoch milliseconds'], errors: [401] },

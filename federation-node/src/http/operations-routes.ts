@@ -7,7 +7,7 @@ import { ResolveRequest } from './api-schemas.js';
 import { authenticate, requireOperatorOf } from './auth.js';
 import { readJson, validate } from './body.js';
 import { HttpProblem } from './problem.js';
-import { transactionViewHere } from '../durability/transaction-views.js';
+import { transactionViewHere, whereStuck } from '../durability/transaction-views.js';
 import { reconciliationRoutes } from '../durability/reconciliation-routes.js';
 
 /** Prepared transactions waiting for their decision longer than IN_DOUBT_REPORT_AFTER_MS. */
@@ -57,8 +57,9 @@ export function operationsRoutes(parts: NodeParts, checkPeer: (node: string) => 
 
   router.get('/admin/transactions', (ctx) => {
     const nowMs = parts.clock.nowMs();
-    const participant = parts.engine.participant.unfinished().map((t) => ({ ...t, role: 'participant', ageMs: nowMs - t.createdAtMs, inDoubtOverBound: parts.admission.overBound(t, nowMs) }));
-    const coordinator = parts.engine.coordinator.unfinished().map((t) => ({ ...t, role: 'coordinator', ageMs: nowMs - t.createdAtMs }));
+    const acceptorOf = (txId: string) => parts.engine.acceptor.view(txId) ?? null;
+    const participant = parts.engine.participant.unfinished().map((t) => ({ ...t, role: 'participant', ageMs: nowMs - t.createdAtMs, inDoubtOverBound: parts.admission.overBound(t, nowMs), acceptor: acceptorOf(t.txId), stuck: whereStuck(t) }));
+    const coordinator = parts.engine.coordinator.unfinished().map((t) => ({ ...t, role: 'coordinator', ageMs: nowMs - t.createdAtMs, acceptor: acceptorOf(t.txId), stuck: whereStuck(t) }));
     ctx.body = { observatory: parts.directory.selfId, transactions: [...coordinator, ...participant], peers: parts.admission.usage() };
   });
 

@@ -19,9 +19,11 @@ export interface NodeSnapshot {
 
 export type Snapshot = Map<string, NodeSnapshot>;
 
-export async function snapshot(federation: LocalFederation): Promise<Snapshot> {
+/** `only`: the nodes to read (the others' files may be gone: a node lost for good). */
+export async function snapshot(federation: LocalFederation, only?: string[]): Promise<Snapshot> {
   const result: Snapshot = new Map();
   for (const [id, node] of federation.nodes) {
+    if (only && !only.includes(id)) continue;
     result.set(id, {
       claims: await queryNode<ClaimRow>(node, 'SELECT * FROM slot_claims'),
       bookings: await queryNode<BookingRow>(node, 'SELECT id, status, items_json FROM bookings'),
@@ -37,6 +39,8 @@ export interface Expectations {
   confirmed?: Iterable<string>;
   /** Bookings the test cancelled successfully (200): they must be CANCELLED. */
   cancelled?: Iterable<string>;
+  /** Nodes lost for good: a slot of a booking they coordinated must be held by a transaction committed where it is. */
+  lostCoordinators?: Iterable<string>;
 }
 
 /** Every violation of the federation's invariants, as readable lines (empty when consistent). */
@@ -51,7 +55,11 @@ export function violations(snap: Snapshot, expect: Expectations = {}): string[] 
       claimsByBooking.set(c.booking_id, [...(claimsByBooking.get(c.booking_id) ?? []), { ...c, node }]);
       if (c.state !== 'BOOKED') problems.push(`${node}: slot ${c.telescope_id} ${c.slot_start} is still ${c.state} by ${c.tx_id}`);
       const owner = bookings.get(c.booking_id);
-      if (!owner) problems.push(`${node}: slot ${c.telescope_id} ${c.slot_start} belongs to ${c.booking_id}, unknown to its coordinator`);
+      const lost = new Set(expect.lostCoordinators ?? []);
+      if (!owner && lost.has(c.booking_id.split('.')[0]!)) {
+        const record = s.participantTxs.find((t) => t.tx_id === c.tx_id);
+        if (record?.state !== 'committed') problems.push(`${node}: slot ${c.telescope_id} ${c.slot_start} belongs to ${c.booking_id} of a lost coordinator, but its transaction is ${record?.state ?? 'unknown'} here`);
+      } else if (!owner) problems.push(`${node}: slot ${c.telescope_id} ${c.slot_start} belongs to ${c.booking_id}, unknown to its coordinator`);
       else if (owner.status !== 'CONFIRMED') problems.push(`${node}: slot ${c.telescope_id} ${c.slot_start} taken by ${c.booking_id}, which is ${owner.status}`);
     }
     for (const t of s.participantTxs) if (t.state === 'prepared') problems.push(`${node}: transaction ${t.tx_id} still in doubt (prepared)`);
@@ -86,10 +94,10 @@ export function violations(snap: Snapshot, expect: Expectations = {}): string[] 
  * Wait until no node has an unfinished transaction — in memory (decided, acknowledged,
  * released) and on disk (the lazily written end records included).
  */
-export async function settled(federation: LocalFederation, timeoutMs = 20_000): Promise<void> {
+export async function settled(federation: LocalFederation, timeoutMs = 20_000, only?: string[]): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   // An active/standby pair answers at one of its URLs: the first 200 counts.
-  const clients = [...federation.nodes.values()].map((n) => ({
+  const clients = [...federation.nodes.values()].filter((n) => !only || only.includes(n.id)).map((n) => ({
     id: n.id,
     apis: federation.urlsOf(n.id).map((url) => axios.create({ baseURL: url, validateStatus: () => true, timeout: 5_000, headers: { Authorization: `Bearer ${federation.tokens.operators[n.id]}` } })),
   }));
@@ -105,7 +113,7 @@ export async function settled(federation: LocalFederation, timeoutMs = 20_000): 
       if (!res || res.status !== 200) pending.push(`${id} not answering`);
       else for (const t of res.data.transactions as Array<{ txId: string; phase: string; role: string }>) pending.push(`${id}: ${t.role} ${t.txId} ${t.phase}`);
     }
-    if (pending.length === 0) pending = unfinishedOnDisk(await snapshot(federation));
+    if (pending.length === 0) pending = unfinishedOnDisk(await snapshot(federation, only));
     if (pending.length === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

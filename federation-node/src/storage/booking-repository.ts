@@ -72,10 +72,21 @@ export class BookingRepository {
   }
 
   /** After a restart: bookings still PENDING were never decided, so they are aborted (presumed abort). */
-  async rejectUndecided(reason: unknown, at: string): Promise<BookingRecord[]> {
+  /**
+   * Bookings still PENDING at start-up: rejected (presumed abort), except those in `kept`, whose
+   * commit this coordinator had proposed to its acceptors (docs/PROTOCOL.md §20): they stay
+   * PENDING and are led again. Returns every pending booking.
+   */
+  async rejectUndecided(reason: unknown, at: string, kept: ReadonlySet<string> = new Set()): Promise<BookingRecord[]> {
     const rows: BookingRow[] = await this.reader.query(`SELECT ${COLUMNS} FROM bookings WHERE status = 'PENDING'`);
-    for (const { id } of rows) await this.markRejected(id, reason, at, true);
+    for (const { id } of rows) if (!kept.has(id)) await this.markRejected(id, reason, at, true);
     return rows.map(recordOf);
+  }
+
+  /** The transaction ids of every booking and cancellation begun here and not decided (start-up). */
+  async undecidedTxIds(): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.reader.query(`SELECT id FROM bookings WHERE status = 'PENDING'`);
+    return [...rows.map((r) => r.id), ...(await this.undecidedCancellations()).map((b) => b.cancelTxId!)];
   }
 
   /** Cancellations begun but never decided (no commit record, not recorded as refused): presumed aborted. */

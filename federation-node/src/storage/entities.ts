@@ -68,6 +68,22 @@ export interface ParticipantTxRow {
   heuristic: boolean;
   createdAtMs: number;
   updatedAtMs: number;
+  /** JSON: the acceptors the prepare named; null when it named none. */
+  acceptorsJson: string | null;
+}
+
+/** An acceptor's promise and accepted value for one transaction (Paxos Commit, docs/PROTOCOL.md §20). */
+export interface AcceptorTxRow {
+  txId: string;
+  participantsJson: string;
+  acceptorsJson: string;
+  promisedRound: number;
+  promisedNode: string;
+  acceptedRound: number | null;
+  acceptedNode: string | null;
+  acceptedValue: string | null;
+  createdAtMs: number;
+  updatedAtMs: number;
 }
 
 export interface CoordinatorTxRow {
@@ -174,6 +190,24 @@ export const ParticipantTxEntity = new EntitySchema<ParticipantTxRow>({
     heuristic: { type: 'boolean' },
     createdAtMs: { ...integer, name: 'created_at_ms' },
     updatedAtMs: { ...integer, name: 'updated_at_ms' },
+    acceptorsJson: { ...nullableText, name: 'acceptors_json' },
+  },
+});
+
+export const AcceptorTxEntity = new EntitySchema<AcceptorTxRow>({
+  name: 'AcceptorTx',
+  tableName: 'acceptor_transactions',
+  columns: {
+    txId: { ...text, name: 'tx_id', primary: true },
+    participantsJson: { ...text, name: 'participants_json' },
+    acceptorsJson: { ...text, name: 'acceptors_json' },
+    promisedRound: { ...integer, name: 'promised_round' },
+    promisedNode: { ...text, name: 'promised_node' },
+    acceptedRound: { ...integer, nullable: true, name: 'accepted_round' },
+    acceptedNode: { ...nullableText, name: 'accepted_node' },
+    acceptedValue: { ...nullableText, name: 'accepted_value' },
+    createdAtMs: { ...integer, name: 'created_at_ms' },
+    updatedAtMs: { ...integer, name: 'updated_at_ms' },
   },
 });
 
@@ -201,4 +235,5 @@ export const ALL_ENTITIES = [
   SlotClaimEntity,
   ParticipantTxEntity,
   CoordinatorTxEntity,
+  AcceptorTxEntity,
 ];

@@ -21,7 +21,7 @@ const ROWS_NAMED_MAX = 5;
 
 /** The entry's claim changes, once checked to belong to its record; throws when one does not. */
 export function claimChangesOf(entry: LogEntry): ClaimChange[] {
-  if (entry.role === 'coordinator') return [];
+  if (entry.role !== 'participant') return [];
   const { record } = entry;
   const changes = entry.changes as ClaimChange[];
   const last = new Map(changes.map((change) => [slotKey(change), change]));

@@ -3,10 +3,10 @@
 // hold and its PREPARED record are durable together or not at all). A commit decision also
 // sets its booking's status in that same transaction. Right before a write it asserts that
 // every claim change belongs to the record it is written with (store-invariants.ts).
-import type { CoordinatorRecord, LogEntry, ParticipantRecord } from '../../../coordinator-2pc/src/index.js';
+import type { AcceptorRecord, CoordinatorRecord, LogEntry, ParticipantRecord } from '../../../coordinator-2pc/src/index.js';
 import type { Claim } from '../domain/slot-table.js';
 import { canonicalInstant } from '../domain/slots.js';
-import type { CoordinatorTxRow, ParticipantTxRow, SlotClaimRow } from './entities.js';
+import type { AcceptorTxRow, CoordinatorTxRow, ParticipantTxRow, SlotClaimRow } from './entities.js';
 import type { GroupCommitWriter } from './group-commit-writer.js';
 import type { SqlReader, SqlSession } from './sql.js';
 import { claimChangesOf } from './store-invariants.js';
@@ -22,6 +22,7 @@ export class TransactionLog {
     const claimChanges = claimChangesOf(entry);
     return this.writer.write((batch) => {
       if (entry.role === 'participant') batch.participant(entry.record);
+      else if (entry.role === 'acceptor') batch.acceptor(entry.record);
       else batch.coordinator(entry.record, canonicalInstant(entry.record.updatedAtMs));
       batch.claimChanges(claimChanges);
     });
@@ -32,7 +33,7 @@ export class TransactionLog {
     const rows: ParticipantTxRow[] = await this.reader.query(
       `SELECT tx_id AS txId, kind, coordinator_id AS coordinatorId, participants_json AS participantsJson,
         timestamp_ms AS timestampMs, deadline_ms AS deadlineMs, payload_json AS payloadJson, state,
-        reason_json AS reasonJson, heuristic, created_at_ms AS createdAtMs, updated_at_ms AS updatedAtMs
+        reason_json AS reasonJson, heuristic, created_at_ms AS createdAtMs, updated_at_ms AS updatedAtMs, acceptors_json AS acceptorsJson
        FROM participant_transactions WHERE state = 'prepared' OR updated_at_ms >= ? OR deadline_ms >= ? ORDER BY updated_at_ms`,
       [finishedSinceMs, nowMs],
     );
@@ -48,11 +49,37 @@ export class TransactionLog {
     return rows.map(coordinatorRecordOf);
   }
 
-  /** What this store recorded of one transaction, in either role (for status answers from the records). */
-  async recordsOf(txId: string): Promise<{ coordinatorDecision?: 'committed' | 'aborted'; participantState?: ParticipantRecord['state'] }> {
+  /** What this store recorded of one transaction, in every role (for status answers from the records). */
+  async recordsOf(txId: string): Promise<{ coordinatorDecision?: 'committed' | 'aborted'; participantState?: ParticipantRecord['state']; acceptor?: AcceptorRecord }> {
     const [coordinator]: Array<{ decision: 'committed' | 'aborted' }> = await this.reader.query('SELECT decision FROM coordinator_transactions WHERE tx_id = ?', [txId]);
     const [participant]: Array<{ state: ParticipantRecord['state'] }> = await this.reader.query('SELECT state FROM participant_transactions WHERE tx_id = ?', [txId]);
-    return { ...(coordinator ? { coordinatorDecision: coordinator.decision } : {}), ...(participant ? { participantState: participant.state } : {}) };
+    const [acceptor] = await this.acceptorRecords('tx_id = ?', [txId]);
+    return { ...(coordinator ? { coordinatorDecision: coordinator.decision } : {}), ...(participant ? { participantState: participant.state } : {}), ...(acceptor ? { acceptor } : {}) };
+  }
+
+  /** Acceptor records changed since `sinceMs` (memory after a restart), or of the given transactions. */
+  async acceptorRecordsForRecovery(sinceMs: number): Promise<AcceptorRecord[]> {
+    return this.acceptorRecords('updated_at_ms >= ? ORDER BY created_at_ms', [sinceMs]);
+  }
+
+  /** This node's acceptor records of the given transactions, however old (start-up: did the coordinator propose?). */
+  async acceptorRecordsOf(txIds: string[]): Promise<AcceptorRecord[]> {
+    const found: AcceptorRecord[] = [];
+    for (let i = 0; i < txIds.length; i += 400) {
+      const chunk = txIds.slice(i, i + 400);
+      found.push(...(await this.acceptorRecords(`tx_id IN (${chunk.map(() => '?').join(', ')})`, chunk)));
+    }
+    return found;
+  }
+
+  private async acceptorRecords(where: string, params: unknown[]): Promise<AcceptorRecord[]> {
+    const rows: AcceptorTxRow[] = await this.reader.query(
+      `SELECT tx_id AS txId, participants_json AS participantsJson, acceptors_json AS acceptorsJson, promised_round AS promisedRound,
+        promised_node AS promisedNode, accepted_round AS acceptedRound, accepted_node AS acceptedNode, accepted_value AS acceptedValue,
+        created_at_ms AS createdAtMs, updated_at_ms AS updatedAtMs FROM acceptor_transactions WHERE ${where}`,
+      params,
+    );
+    return rows.map(acceptorRecordOf);
   }
 
   /** The time of the newest protocol record: a restored store knows nothing after it. */
@@ -103,6 +130,8 @@ export class TransactionLog {
       WHERE updated_at_ms < ? AND state IN ('committed', 'aborted') AND deadline_ms < ? LIMIT ?)`, [beforeMs, beforeMs, rowsMax]);
     const coordinator = await session.execute(`DELETE FROM coordinator_transactions WHERE tx_id IN (SELECT tx_id FROM coordinator_transactions
       WHERE state = 'ended' AND updated_at_ms < ? LIMIT ?)`, [beforeMs, rowsMax]);
+    // An acceptor's record is kept as long as the records of the transaction it decided: past the horizon the answer is `unknown`.
+    await session.execute(`DELETE FROM acceptor_transactions WHERE tx_id IN (SELECT tx_id FROM acceptor_transactions WHERE updated_at_ms < ? LIMIT ?)`, [beforeMs, rowsMax]);
     return { participant, coordinator };
   }
 
@@ -130,6 +159,22 @@ function participantRecordOf(row: ParticipantTxRow): ParticipantRecord {
   };
   if (row.reasonJson) record.reason = JSON.parse(row.reasonJson) as ParticipantRecord['reason'];
   if (row.heuristic) record.heuristic = true;
+  if (row.acceptorsJson) record.acceptors = JSON.parse(row.acceptorsJson) as string[];
+  return record;
+}
+
+function acceptorRecordOf(row: AcceptorTxRow): AcceptorRecord {
+  const record: AcceptorRecord = {
+    txId: row.txId,
+    participants: JSON.parse(row.participantsJson) as string[],
+    acceptors: JSON.parse(row.acceptorsJson) as string[],
+    promised: { round: Number(row.promisedRound), node: row.promisedNode },
+    createdAtMs: Number(row.createdAtMs),
+    updatedAtMs: Number(row.updatedAtMs),
+  };
+  if (row.acceptedValue && row.acceptedNode !== null && row.acceptedRound !== null) {
+    record.accepted = { ballot: { round: Number(row.acceptedRound), node: row.acceptedNode }, value: row.acceptedValue as 'commit' | 'abort' };
+  }
   return record;
 }
 

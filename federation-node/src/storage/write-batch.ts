@@ -2,7 +2,7 @@
 // statements (an awaited statement through the driver costs ~0.2 ms; a row in a multi-row
 // statement ~6 µs). Staging keeps each row's last state, so the order of writes to one row is kept;
 // rows of different tables are independent within the one SQLite transaction.
-import type { CoordinatorRecord, ParticipantRecord } from '../../../coordinator-2pc/src/index.js';
+import type { AcceptorRecord, CoordinatorRecord, ParticipantRecord } from '../../../coordinator-2pc/src/index.js';
 import type { Claim, ClaimChange } from '../domain/slot-table.js';
 import { canonicalInstant } from '../domain/slots.js';
 import type { BookingRecord } from './booking-repository.js';
@@ -20,11 +20,14 @@ export class WriteBatch {
   size = 0;
   private readonly participantTxs = new Map<string, ParticipantRecord>();
   private readonly coordinatorTxs = new Map<string, CoordinatorRecord>();
+  private readonly acceptorTxs = new Map<string, AcceptorRecord>();
   /** Per slot: did a row exist before this batch, and what is its final state (null: none). */
   private readonly claims = new Map<string, { existedBefore: boolean; final: Claim | null }>();
   private readonly bookingInserts = new Map<string, BookingRecord>();
   private readonly confirmedBookings = new Map<string, string>();
   private readonly cancelledByTx = new Map<string, string>();
+  /** Aborted by the acceptors after its coordinator proposed commit (docs/PROTOCOL.md §20): a booking still PENDING is rejected. */
+  private readonly rejectedBookings = new Map<string, string>();
   private readonly bookingUpdates: BookingUpdate[] = [];
   private readonly custom: Array<(session: SqlSession) => Promise<unknown>> = [];
 
@@ -36,9 +39,15 @@ export class WriteBatch {
   coordinator(record: CoordinatorRecord, at: string): void {
     this.coordinatorTxs.set(record.txId, record);
     this.size += 1;
+    if (record.decision === 'aborted' && record.kind === 'book') this.rejectedBookings.set(record.txId, at);
     if (record.state !== 'decided' || record.decision !== 'committed') return;
     if (record.kind === 'book') this.confirmBooking(record.txId, at);
     else this.cancelledByTx.set(record.txId, at);
+  }
+
+  acceptor(record: AcceptorRecord): void {
+    this.acceptorTxs.set(record.txId, record);
+    this.size += 1;
   }
 
   claimChanges(changes: ClaimChange[]): void {
@@ -84,6 +93,7 @@ export class WriteBatch {
     this.bookingStatements(out);
     this.participantStatements(out);
     this.coordinatorStatements(out);
+    this.acceptorStatements(out);
     this.claimStatements(out);
     return out;
   }
@@ -103,6 +113,10 @@ export class WriteBatch {
     for (const [id, at] of this.confirmedBookings) {
       out.push([`UPDATE bookings SET status = 'CONFIRMED', reason_json = NULL, updated_at = ? WHERE id = ?`, [at, id]]);
     }
+    for (const [id, at] of this.rejectedBookings) {
+      const reason = JSON.stringify({ problem: 'booking-aborted', detail: 'the acceptors chose abort: the booking was not confirmed (docs/PROTOCOL.md §20)' });
+      out.push([`UPDATE bookings SET status = 'REJECTED', reason_json = ?, updated_at = ? WHERE id = ? AND status = 'PENDING'`, [reason, at, id]]);
+    }
     for (const [txId, at] of this.cancelledByTx) {
       out.push([`UPDATE bookings SET status = 'CANCELLED', updated_at = ? WHERE cancel_tx_id = ?`, [at, txId]]);
     }
@@ -111,10 +125,10 @@ export class WriteBatch {
   private participantStatements(out: Statement[]): void {
     // Only a prepared record may still change: a decided outcome is final on disk too.
     multiRow(out, `INSERT INTO participant_transactions (tx_id, kind, coordinator_id, participants_json, timestamp_ms,
-      deadline_ms, payload_json, state, reason_json, heuristic, created_at_ms, updated_at_ms) VALUES`,
+      deadline_ms, payload_json, state, reason_json, heuristic, created_at_ms, updated_at_ms, acceptors_json) VALUES`,
     [...this.participantTxs.values()].map((r) => [r.txId, r.kind, r.coordinatorId, JSON.stringify(r.participants), r.timestampMs,
       r.deadlineMs, JSON.stringify(r.payload ?? null), r.state, r.reason ? JSON.stringify(r.reason) : null, r.heuristic ? 1 : 0,
-      r.createdAtMs, r.updatedAtMs]),
+      r.createdAtMs, r.updatedAtMs, r.acceptors ? JSON.stringify(r.acceptors) : null]),
     `ON CONFLICT (tx_id) DO UPDATE SET state = excluded.state, reason_json = excluded.reason_json,
       heuristic = excluded.heuristic, updated_at_ms = excluded.updated_at_ms WHERE participant_transactions.state = 'prepared'`);
   }
@@ -125,6 +139,17 @@ export class WriteBatch {
     [...this.coordinatorTxs.values()].map((r) => [r.txId, r.kind, JSON.stringify(r.participants), r.timestampMs, r.decision,
       JSON.stringify(r.acked), r.state, r.createdAtMs, r.updatedAtMs]),
     `ON CONFLICT (tx_id) DO UPDATE SET acked_json = excluded.acked_json, state = excluded.state, updated_at_ms = excluded.updated_at_ms`);
+  }
+
+  /** An acceptor's row only ever moves to a higher ballot: the acceptor core guarantees it, the row keeps the last state. */
+  private acceptorStatements(out: Statement[]): void {
+    multiRow(out, `INSERT INTO acceptor_transactions (tx_id, participants_json, acceptors_json, promised_round, promised_node,
+      accepted_round, accepted_node, accepted_value, created_at_ms, updated_at_ms) VALUES`,
+    [...this.acceptorTxs.values()].map((r) => [r.txId, JSON.stringify(r.participants), JSON.stringify(r.acceptors), r.promised.round,
+      r.promised.node, r.accepted?.ballot.round ?? null, r.accepted?.ballot.node ?? null, r.accepted?.value ?? null, r.createdAtMs, r.updatedAtMs]),
+    `ON CONFLICT (tx_id) DO UPDATE SET promised_round = excluded.promised_round, promised_node = excluded.promised_node,
+      accepted_round = excluded.accepted_round, accepted_node = excluded.accepted_node, accepted_value = excluded.accepted_value,
+      updated_at_ms = excluded.updated_at_ms`);
   }
 
   /**

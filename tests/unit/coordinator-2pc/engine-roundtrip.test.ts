@@ -53,7 +53,7 @@ function latest(log: ManualLog): { participant: ParticipantRecord[]; coordinator
   const coordinator = new Map<string, CoordinatorRecord>();
   for (const { entry } of log.writes) {
     if (entry.role === 'participant') participant.set(entry.record.txId, entry.record);
-    else coordinator.set(entry.record.txId, entry.record);
+    else if (entry.role === 'coordinator') coordinator.set(entry.record.txId, entry.record);
   }
   return { participant: [...participant.values()], coordinator: [...coordinator.values()] };
 }

@@ -34,6 +34,7 @@ export const participantConfig: ParticipantConfig = {
   inDoubtQueryAfterMs: 1000,
   queryBackoffMaxMs: 5000,
   finishedRetentionMs: 60_000,
+  recoveryBallotAfterMs: 3000,
 };
 
 export const coordinatorConfig: CoordinatorConfig = {
@@ -241,7 +242,7 @@ export class ManualLog {
 
   /** Role and state of every write, in order: `participant:prepared`, `coordinator:decided`... */
   summary(): string[] {
-    return this.writes.map((w) => `${w.entry.role}:${w.entry.record.txId}:${w.entry.record.state}`);
+    return this.writes.map((w) => `${w.entry.role}:${w.entry.record.txId}:${'state' in w.entry.record ? w.entry.record.state : `${w.entry.record.accepted?.value ?? 'promised'}@${w.entry.record.promised.round}`}`);
   }
 }
 

@@ -1,0 +1,54 @@
+// What another member may ask of this node's acceptor (docs/PROTOCOL.md §20, docs/SECURITY.md):
+// every rule of federation/acceptor-admission.ts, each refusal naming it.
+import { expect } from 'chai';
+import type { AcceptMessage, BallotMessage } from '../../coordinator-2pc/src/index.js';
+import { checkAcceptorRequest } from '../../federation-node/src/federation/acceptor-admission.js';
+import { HttpProblem } from '../../federation-node/src/http/problem.js';
+import type { NodeParts } from '../../federation-node/src/node-parts.js';
+
+const parts = { directory: { selfId: 'la-palma', members: new Map(['atacama', 'mauna-kea', 'la-palma', 'paranal'].map((id) => [id, {}])) } } as unknown as NodeParts;
+const TX = 'atacama.mx5aaaaa_i1_abcdefgh';
+const members = { participants: ['mauna-kea', 'la-palma'], acceptors: ['atacama', 'mauna-kea', 'la-palma'] };
+
+function accept(from: string, round: number, value: 'commit' | 'abort' = 'commit', extra: Partial<AcceptMessage> = {}): AcceptMessage {
+  return { type: 'accept', txId: TX, from, ballot: { round, node: from }, value, ...members, ...extra };
+}
+
+function refusal(run: () => unknown): { status: number; detail: string } {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof HttpProblem) return { status: error.status, detail: error.detail };
+    throw error;
+  }
+  throw new Error('accepted');
+}
+
+describe('acceptor admission: what a member may ask of this node\'s acceptor', () => {
+  it('admits the coordinator\'s round-0 COMMIT and a participant\'s recovery ballot', () => {
+    expect(checkAcceptorRequest(parts, accept('atacama', 0), 'atacama').ballot.round).to.equal(0);
+    const ballot: BallotMessage = { type: 'ballot', txId: TX, from: 'mauna-kea', ballot: { round: 3, node: 'mauna-kea' }, ...members };
+    expect(checkAcceptorRequest(parts, ballot, 'mauna-kea').type).to.equal('ballot');
+  });
+
+  it('refuses round 0 from anyone but the coordinator, and an ABORT at round 0', () => {
+    expect(refusal(() => checkAcceptorRequest(parts, accept('mauna-kea', 0), 'mauna-kea'))).to.deep.include({ status: 403 });
+    expect(refusal(() => checkAcceptorRequest(parts, accept('atacama', 0, 'abort'), 'atacama')).detail).to.contain('only COMMIT');
+  });
+
+  it('refuses a recovery ballot led by a member that is neither participant nor coordinator', () => {
+    expect(refusal(() => checkAcceptorRequest(parts, accept('paranal', 2), 'paranal'))).to.deep.include({ status: 403 });
+  });
+
+  it('refuses a ballot led in another member\'s name, or signed by someone else', () => {
+    expect(refusal(() => checkAcceptorRequest(parts, { ...accept('mauna-kea', 2), ballot: { round: 2, node: 'atacama' } }, 'mauna-kea')).detail).to.contain('only its own ballots');
+    expect(refusal(() => checkAcceptorRequest(parts, accept('mauna-kea', 2), 'atacama')).detail).to.contain('signed by atacama');
+  });
+
+  it('refuses a transaction that does not name this node as acceptor, and acceptor lists that break the rules', () => {
+    expect(refusal(() => checkAcceptorRequest(parts, accept('mauna-kea', 2, 'abort', { acceptors: ['atacama', 'mauna-kea', 'paranal'] }), 'mauna-kea')).detail).to.contain('not an acceptor');
+    expect(refusal(() => checkAcceptorRequest(parts, accept('mauna-kea', 2, 'abort', { acceptors: ['mauna-kea', 'atacama', 'la-palma'] }), 'mauna-kea')).detail).to.contain('first acceptor is the coordinator');
+    expect(refusal(() => checkAcceptorRequest(parts, accept('mauna-kea', 2, 'abort', { acceptors: ['atacama', 'la-palma', 'la-palma'] }), 'mauna-kea')).detail).to.contain('appears once');
+    expect(refusal(() => checkAcceptorRequest(parts, accept('mauna-kea', 2, 'abort', { acceptors: ['atacama', 'la-palma', 'stranger'] }), 'mauna-kea')).detail).to.contain('not members');
+  });
+});
