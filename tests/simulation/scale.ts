@@ -127,6 +127,11 @@ class ScaleRun implements NodeHost, Scheduler {
 
   countAudit(): void {}
 
+  /** No store is ever lost in a scale run, so no node asks when a transaction began. */
+  begunAtUs(): number | undefined {
+    return undefined;
+  }
+
   async run(): Promise<ScaleResult> {
     for (const node of this.nodes.values()) node.start();
     const clients = this.options.observatories * this.options.clientsPerObservatory;
