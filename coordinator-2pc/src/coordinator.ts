@@ -8,7 +8,7 @@
 // (its own first, durable before the others are asked) to accept COMMIT; the decision is
 // taken only when a majority did. From that moment on it may no longer abort on its own.
 import type { AbortReason, AcceptedMessage, NodeId, PromiseMessage, ProtocolMessage, TxId, VoteMessage } from './messages.js';
-import { acceptRequests, ballotView, isLeaderReply, onAcceptorReply, roundZeroOthers, startRecovery, startRoundZero, type BallotRun } from './leader.js';
+import { acceptRequests, ballotStillCurrent, ballotView, resendCurrent, isLeaderReply, onAcceptorReply, roundZeroOthers, startRecovery, startRoundZero, type BallotRun } from './leader.js';
 import type { CoordinatorRecord, Effect } from './ports.js';
 import type { BeginTransaction, CoordinatorConfig, CoordinatorEvent, CoordinatorTxView, InterruptedProposal } from './coordinator-types.js';
 import { invariant } from './invariants.js';
@@ -327,6 +327,7 @@ export class CoordinatorCore {
       return acceptRequests(txId, entry.run, this.config.selfId, true).filter((e) => !ownMissing || (e.type === 'send' && e.to === this.config.selfId));
     }
     if (entry.run.phase === 'chosen') return [];
+    if (ballotStillCurrent(entry.run, nowMs)) return resendCurrent(txId, entry.run, this.config.selfId);
     const { run, effects } = startRecovery(this.membersOf(entry.begin), this.config.selfId, entry.run, nowMs);
     entry.run = run;
     return effects;

@@ -21,6 +21,26 @@ export interface BallotRun {
   /** Acceptors that answered `unknown` (their store may have lost the transaction). */
   unknown: Set<NodeId>;
   startedAtMs: number;
+  /** How many ballots this leader ran before this one for the transaction (0 for the first). */
+  attempt: number;
+}
+
+/** How long a leader's first recovery ballot stays current before a next one may replace it. */
+export const BALLOT_PATIENCE_INITIAL_MS = 1_000;
+/** The longest a leader waits for its own ballot before starting a higher one (patience doubles up to this). */
+export const BALLOT_PATIENCE_MAX_MS = 8_000;
+
+/**
+ * True while a leader's ballot may still finish and must not be replaced by the same leader's
+ * next one: not chosen, not outranked, and younger than a patience that doubles with every
+ * attempt. Without it a leader whose ballots take longer than its turn (slow disks) outranked
+ * its own ballot at every turn and none ever finished (seeds 9060, 56631).
+ */
+export function ballotStillCurrent(run: BallotRun | undefined, nowMs: number): boolean {
+  if (!run || (run.phase !== 'promising' && run.phase !== 'accepting')) return false;
+  if (run.ballot.round === 0) return false; // round 0 is re-asked, never replaced by patience
+  const patienceMs = Math.min(BALLOT_PATIENCE_MAX_MS, BALLOT_PATIENCE_INITIAL_MS * 2 ** Math.min(run.attempt, 16));
+  return nowMs - run.startedAtMs < patienceMs;
 }
 
 export interface Members {
@@ -73,6 +93,7 @@ export function roundZeroOthers(txId: TxId, run: BallotRun, selfId: NodeId): Eff
 export function startRecovery(members: Members, selfId: NodeId, previous: BallotRun | undefined, nowMs: number): { run: BallotRun; effects: Effect[] } {
   const round = Math.max(previous?.highestSeen.round ?? 0, previous?.ballot.round ?? 0) + 1;
   const run = newRun(members, { round, node: selfId }, 'promising', nowMs);
+  run.attempt = previous && previous.ballot.round > 0 ? previous.attempt + 1 : 0;
   const effects: Effect[] = members.acceptors.map((to) => ({
     type: 'send',
     to,
@@ -80,6 +101,17 @@ export function startRecovery(members: Members, selfId: NodeId, previous: Ballot
   }));
   effects.unshift({ type: 'audit', event: 'TX_BALLOT_STARTED', txId: members.txId, details: { ballot: run.ballot, acceptors: members.acceptors } });
   return { run, effects };
+}
+
+/** The current phase's requests again, to the acceptors that have not answered (same ballot: safe to repeat). */
+export function resendCurrent(txId: TxId, run: BallotRun, selfId: NodeId): Effect[] {
+  if (run.phase === 'accepting') return acceptRequests(txId, run, selfId, true);
+  if (run.phase !== 'promising') return [];
+  return run.acceptors.filter((to) => !run.promises.has(to)).map((to) => ({
+    type: 'send' as const,
+    to,
+    message: { type: 'ballot' as const, txId, from: selfId, ballot: run.ballot, participants: run.participants, acceptors: run.acceptors },
+  }));
 }
 
 /** The accept requests of a run's phase 2 (again, to those that have not answered, when re-sent). */
@@ -149,6 +181,7 @@ function newRun(members: Members, ballot: Ballot, phase: BallotRun['phase'], now
     highestSeen: ballot,
     unknown: new Set(),
     startedAtMs: nowMs,
+    attempt: 0,
   };
 }
 

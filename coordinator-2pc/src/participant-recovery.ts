@@ -1,7 +1,7 @@
 // A participant in doubt that leads a recovery ballot of the acceptors (Paxos Commit,
 // docs/PROTOCOL.md §20): the rules; participant.ts carries them out. Pure, no I/O.
 import type { AcceptedMessage, NodeId, PromiseMessage, TxId } from './messages.js';
-import { onAcceptorReply, startRecovery } from './leader.js';
+import { ballotStillCurrent, onAcceptorReply, resendCurrent, startRecovery } from './leader.js';
 import type { Prepared } from './participant-entries.js';
 import type { TerminationHost } from './participant-termination.js';
 import type { Effect, ParticipantRecord } from './ports.js';
@@ -27,6 +27,7 @@ export function leadRecovery(config: RecoveryConfig, txId: TxId, entry: Prepared
   // Leaders that start together at every query duel for ever (seed 51103): the k-th participant
   // leads only at every k-th in-doubt query, so the first one's ballots get through; the others
   // still lead, less often, when it is gone.
+  if (entry.run && ballotStillCurrent(entry.run, nowMs)) return resendCurrent(txId, entry.run, config.selfId);
   entry.recoveryTurns = (entry.recoveryTurns ?? 0) + 1;
   if (entry.recoveryTurns % (recoveryRank(entry.record, config.selfId) + 1) !== 0) return [];
   const members = { txId, participants: entry.record.participants, acceptors };

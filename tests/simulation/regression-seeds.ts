@@ -74,6 +74,16 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     fix: 'sim-disk.ts replaceAcceptors drops only the booking rows of the proposals the lost table held (the model, not the node, was wrong)',
   },
   {
+    seed: 9060,
+    found: 'with disks whose fsync took 80-95 ms and group commits of 1-3 rows, each leader started a higher recovery ballot at every turn while its own previous one was still running, so every ballot was outranked by its own successor and the transaction stayed undecided (rounds past 100)',
+    fix: 'leader.ts ballotStillCurrent: a leader keeps its ballot until it is chosen, outranked, or a patience that doubles with every attempt (BALLOT_PATIENCE_INITIAL_MS up to BALLOT_PATIENCE_MAX_MS) has passed',
+  },
+  {
+    seed: 56631,
+    found: 'the same self-outranking leaders as seed 9060, with four nodes',
+    fix: 'leader.ts ballotStillCurrent (see seed 9060)',
+  },
+  {
     seed: 53624,
     found: 'a stale prepare whose coordinator\'s clock had jumped ahead (deadline far in the future) reached a participant that had already forgotten the tombstone of that aborted transaction (a tombstone of an unknown transaction has no deadline to wait for): it held the slot, and the store kept the aborted row while taking the HELD claim',
     fix: 'the simulated node admits a prepare only when its deadline is at most deadlineAheadMaxMs ahead (the node\'s peer admission, PEER_DEADLINE_AHEAD_MAX_MS), and keeps finished records longer than that plus the clock error (profile.ts withSafeRetention)',
