@@ -52,10 +52,24 @@ describe('web app in headless Chromium', function () {
     const context = await browser.createBrowserContext();
     const page = await context.newPage();
     await page.setViewport({ width, height: 1000 });
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`page error: ${String(error)}`));
+    page.on('console', (message) => { if (message.type() === 'error') problems.push(`console: ${message.text()}`); });
+    page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`));
     await page.goto(`${federation.url(nodeId)}/`, { waitUntil: 'load' });
+    // Enter submits the form whatever the layout; a click at coordinates could land beside a
+    // button that the clock line moved while it synchronised.
     await page.type('#token', federation.tokens.scientists[scientistId]!);
-    await page.click('button[type=submit]');
-    await page.waitForSelector('#night-date');
+    await page.keyboard.press('Enter');
+    try {
+      await page.waitForSelector('#night-date', { timeout: 60_000 });
+      // The header no longer changes once the clock is synchronised: later clicks land where aimed.
+      await page.waitForSelector('.federation-time', { timeout: 60_000 });
+    } catch (error) {
+      await shot(page, `failed-sign-in-${nodeId}-${scientistId}`).catch(() => undefined);
+      const text = await page.$eval('body', (body) => body.textContent ?? '').catch(() => '(no body)');
+      throw new Error(`${nodeId}: not signed in (${String(error)}); page says: ${text.slice(0, 500)}; ${problems.join('; ') || 'no page errors'}`);
+    }
     await page.$eval('#night-date', (el, value) => {
       // Runs in the page: a date input and its change event, as a person's pick would fire.
       (el as unknown as { value: string }).value = value;
