@@ -10,7 +10,7 @@
 import type { NodeId, Outcome, ProtocolMessage, TxId } from '../../coordinator-2pc/src/messages.js';
 import type { AcceptorRecord, CoordinatorRecord, ParticipantRecord } from '../../coordinator-2pc/src/ports.js';
 import type { TransactionInfo } from './clients.js';
-import type { Claim, SlotTable } from '../../federation-node/src/domain/slot-table.js';
+import type { Claim, PartPayload, SlotTable } from '../../federation-node/src/domain/slot-table.js';
 import type { DiskWrite } from './sim-disk.js';
 import { checkLoadedStore } from '../../federation-node/src/storage/store-invariants.js';
 import { slotCountOf, slotKeyOf, slotTableOf } from './sim-domain.js';
@@ -118,9 +118,18 @@ export class Checker {
       if (message.type === 'commit' && withAcceptors && !this.chosenCommit.has(message.txId)) return 'a commit before a majority of the acceptors accepted COMMIT';
       return undefined;
     };
-    const broken = promise();
+    const broken = promise() ?? this.abortedAnswerOfCommitted(message);
     if (broken) this.report(`${nodeId} sent ${broken} of ${message.txId} was durable`);
     this.checkCancelNotKilledByOwnBooking(nodeId, message);
+  }
+
+  /**
+   * No node answers `aborted` for a transaction whose commit is decided: a node whose store was
+   * restored or replaced must answer `unknown` for what it cannot see (§15), never presume abort.
+   */
+  private abortedAnswerOfCommitted(message: ProtocolMessage): string | undefined {
+    if (message.type !== 'status-reply' || message.outcome !== 'aborted' || !this.committedSomewhere(message.txId)) return undefined;
+    return `an "aborted" answer though the commit`;
   }
 
   /**
@@ -152,7 +161,33 @@ export class Checker {
   /** After the quiescent period: everything decided, finished, and acknowledged work kept. */
   final(): void {
     for (const node of this.nodes.values()) if (!node.lost) this.checkNodeFinished(node);
+    for (const node of this.nodes.values()) {
+      const required = node.disk.reconcileRequired;
+      if (!node.lost && required) this.report(`${node.id} has not reconciled its store (${required.reason}) after the quiescent period: ${JSON.stringify(node.reconciler?.progress.conflicts() ?? 'not started')}`);
+    }
     for (const info of this.transactions.values()) this.checkTransaction(info);
+    for (const info of this.transactions.values()) this.checkStillBooked(info);
+  }
+
+  /**
+   * Every booking told 201 and not cancelled holds its slots, BOOKED under its own booking id,
+   * in the store of every part that is not lost — also at a node that forgot it (restore, new
+   * disk): no slot given twice, nothing confirmed lost.
+   */
+  private checkStillBooked(info: TransactionInfo): void {
+    if (info.kind !== 'book' || info.told !== 'committed') return;
+    const cancelled = [...this.transactions.values()].some((t) => t.booking === info.txId && this.durableOutcomes.get(t.txId)?.outcome === 'committed');
+    if (cancelled) return;
+    for (const { node, payload } of info.parts) {
+      if (this.isLost(node) || this.ownPartLost(info, node)) continue;
+      const claims = this.nodes.get(node)!.disk.tables.claims;
+      for (const item of (payload as PartPayload).items) {
+        const claim = claims.get(`${item.telescopeId}|${Date.parse(item.start)}`);
+        if (claim?.bookingId !== info.txId || claim.state !== 'BOOKED') {
+          this.report(`${info.txId} was told 201 and never cancelled, but ${node}'s slot ${slotKeyOf(Date.parse(item.start))} is ${claim ? `${claim.state} by ${claim.bookingId}` : 'free'}`);
+        }
+      }
+    }
   }
 
   private noteOutcome(txId: TxId, outcome: Outcome, where: string): void {
@@ -210,19 +245,32 @@ export class Checker {
       this.report(`${info.txId}: its coordinator ${info.coordinator} never crashed, yet the client never got an answer`);
     }
     // A node lost for good keeps what it had; the others must agree with each other and with what the client was told.
-    const states = info.parts.filter(({ node }) => !this.isLost(node)).map(({ node }) => ({ node, state: this.latestParticipantRecord(node, info.txId)?.state }));
+    const states = info.parts.filter(({ node }) => !this.isLost(node) && !this.ownPartLost(info, node)).map(({ node }) => ({ node, state: this.latestParticipantRecord(node, info.txId)?.state }));
     const committedAt = states.filter((s) => s.state === 'committed').map((s) => s.node);
     const decision = this.latestCoordinatorRecord(info.coordinator, info.txId)?.decision;
     const describe = (): string => states.map((s) => `${s.node}:${s.state ?? 'none'}`).join(' ');
     if (committedAt.length > 0 && committedAt.length < states.length) {
       this.report(`${info.txId} is not all-or-nothing: ${describe()}`);
     }
-    if (info.told === 'committed' && (committedAt.length < states.length || decision !== 'committed')) {
+    // A coordinator whose whole store was replaced after the transaction began lost its decision record (§16): it must not say aborted.
+    const coordinatorForgot = (this.nodes.get(info.coordinator)!.storeReplacedAtUs ?? -1) >= (info.begunAtUs ?? 0) && decision === undefined;
+    if (info.told === 'committed' && (committedAt.length < states.length || (decision !== 'committed' && !coordinatorForgot))) {
       this.report(`${info.txId} was acknowledged as committed but is not committed everywhere: ${describe()}, coordinator record: ${decision ?? 'none'}`);
     }
     if (info.told === 'aborted' && (committedAt.length > 0 || decision === 'committed')) {
       this.report(`${info.txId} was reported aborted to its client but committed: ${describe()}, coordinator record: ${decision ?? 'none'}`);
     }
+  }
+
+  /**
+   * The known limit of a store replaced by an older backup or an empty one (docs/PROTOCOL.md
+   * §16, §18): what the node coordinated itself before that and its store no longer holds — its
+   * own part included — is lost with it, as a node lost for good loses its own slots. No peer
+   * holds that part; the other parts are still checked.
+   */
+  private ownPartLost(info: TransactionInfo, nodeId: NodeId): boolean {
+    const node = this.nodes.get(nodeId)!;
+    return info.coordinator === nodeId && (node.storeReplacedAtUs ?? -1) >= (info.begunAtUs ?? 0) && !node.disk.tables.participants.has(info.txId);
   }
 
   private isLost(nodeId: NodeId): boolean {

@@ -77,8 +77,9 @@ export class Clients {
   }
 
   private begin(coordinator: SimNode, info: TransactionInfo): void {
-    if (!coordinator.up || coordinator.refusal) {
-      this.trace.add(coordinator.id, () => `client: ${info.kind} refused, ${coordinator.refusal ? `503: ${coordinator.refusal}` : 'node is down'}`);
+    const refusal = coordinator.refusal ?? coordinator.bookingRefusal ?? (coordinator.beginsNothing ? 'it coordinates nothing between its backup and its restore (the known limit)' : undefined);
+    if (!coordinator.up || refusal) {
+      this.trace.add(coordinator.id, () => `client: ${info.kind} refused, ${refusal ? `503: ${refusal}` : 'node is down'}`);
       if (info.booking) this.cancellable.push(info.booking);
       return;
     }

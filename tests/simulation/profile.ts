@@ -86,6 +86,16 @@ export interface SimulationProfile {
   acceptorStoreLoss: 'none' | 'restore' | 'empty';
   acceptorSnapshotAtMs: number;
   acceptorLossAtMs: number;
+  /**
+   * One node's WHOLE store (records, claims, booking rows, acceptor table) comes back from an
+   * older snapshot (restore) or empty (new disk) at `storeLossAtMs`, marked as `npm run store`
+   * marks it: it reconciles with every peer before it serves bookings. Drawn by drawStoreLoss.
+   */
+  storeLoss: 'none' | 'restore' | 'empty';
+  storeSnapshotAtMs: number;
+  storeLossAtMs: number;
+  /** A reconciling node asks a peer that did not answer again after this long (RECONCILIATION_RETRY_MS). */
+  reconciliationRetryMs: number;
 }
 
 export function drawProfile(prng: Prng): SimulationProfile {
@@ -122,6 +132,7 @@ export function drawProfile(prng: Prng): SimulationProfile {
     quiescentMaxMs: 20_000,
     ...drawNodeFaults(prng),
     ...drawPaxos(prng, faultPhaseMs, prepareTimeoutMs, participant),
+    storeLoss: 'none', storeSnapshotAtMs: 0, storeLossAtMs: 0, reconciliationRetryMs: 100, // drawn by drawStoreLoss
   });
 }
 
@@ -136,6 +147,20 @@ function drawPaxos(prng: Prng, faultPhaseMs: number, prepareTimeoutMs: number, p
   const acceptorSnapshotAtMs = prng.between(0, faultPhaseMs / 2);
   const acceptorLossAtMs = acceptorSnapshotAtMs + prng.between(0, faultPhaseMs / 2);
   return { acceptorsPerTransaction, loseNodeAtMs: loses ? prng.between(0, faultPhaseMs) : Infinity, loseCoordinatorFirst, acceptorStoreLoss, acceptorSnapshotAtMs, acceptorLossAtMs };
+}
+
+/**
+ * The whole-store fault, drawn from a generator of its own (so that seeds without it replay as
+ * before it existed). Only with 3 or more acceptors and no other loss in the seed: the restored
+ * node is the one acceptor a transaction may lose (F = 1), and plain 2PC blocks by design when
+ * the coordinator's decision is lost (docs/PROTOCOL.md §18).
+ */
+export function drawStoreLoss(prng: Prng, profile: SimulationProfile): void {
+  const eligible = profile.acceptorsPerTransaction >= 3 && !Number.isFinite(profile.loseNodeAtMs) && profile.acceptorStoreLoss === 'none';
+  profile.storeLoss = eligible && prng.chance(0.5) ? prng.pick(['restore', 'restore', 'empty'] as const) : 'none';
+  profile.storeSnapshotAtMs = prng.between(0, profile.faultPhaseMs / 2);
+  profile.storeLossAtMs = profile.storeSnapshotAtMs + prng.between(0, profile.faultPhaseMs / 2);
+  profile.reconciliationRetryMs = prng.int(20, 500);
 }
 
 /**

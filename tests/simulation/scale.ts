@@ -132,6 +132,15 @@ class ScaleRun implements NodeHost, Scheduler {
     return undefined;
   }
 
+  /** No store is lost in a scale run: nothing reconciles. */
+  partOf(): unknown {
+    return null;
+  }
+
+  members(): string[] {
+    return [...this.nodes.keys()];
+  }
+
   async run(): Promise<ScaleResult> {
     for (const node of this.nodes.values()) node.start();
     const clients = this.options.observatories * this.options.clientsPerObservatory;

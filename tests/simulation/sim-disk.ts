@@ -71,6 +71,11 @@ export class SimDisk {
    * tripped. Commits still succeed (the margin), but the node refuses new work with 503.
    */
   low = false;
+  /**
+   * The store must reconcile before it serves bookings (the store_identity row's reconciliation
+   * columns, left by `npm run store -- restore|new-disk`), from this instant of the node's clock.
+   */
+  reconcileRequired: { reason: string; sinceMs: number } | undefined;
   /** Runs a commit's completion; the node defers it while its process is stopped. */
   gate: (action: () => void) => void = (action) => action();
   private queue: Batch[] = [];
@@ -146,6 +151,17 @@ export class SimDisk {
     const kept = acceptors ?? new Map<string, AcceptorRecord>();
     for (const txId of this.tables.acceptors.keys()) if (!kept.has(txId)) this.tables.pendingBookings.delete(txId);
     this.tables.acceptors = kept;
+  }
+
+  /**
+   * The whole store replaced while the node is down: by an older backup's tables (restore) or by
+   * nothing (a new disk), marked as `npm run store -- restore|new-disk` marks it. A restored
+   * store reconciles from its newest record (as StoreIdentityStore.beginIncarnation), a new one from 0.
+   */
+  replaceAll(backup: StoredTables | undefined, reason: string): void {
+    this.tables = backup ?? emptyTables();
+    const created = [...this.tables.participants.values(), ...this.tables.coordinators.values()].map((r) => r.createdAtMs);
+    this.reconcileRequired = { reason, sinceMs: backup ? Math.max(0, ...created) : 0 };
   }
 
   private openBatch(): Batch {

@@ -34,6 +34,8 @@ export interface Endpoint {
   readonly incarnation: number;
   /** Why it refuses every request that may write (503), or undefined. */
   readonly refusal: string | undefined;
+  /** Why it refuses bookings only (a prepare, and a commit it may have lost the record of: 503) while it reconciles its store, or undefined. */
+  readonly bookingRefusal?: string | undefined;
   nowMs(): number;
   /** Run the action now, or when the process resumes if it is stopped. */
   whenAwake(action: () => void): void;
@@ -96,6 +98,34 @@ export class SimNetwork {
     });
   }
 
+  /**
+   * A signed GET of the federation API other than a protocol message (the reconciliation pages):
+   * the same wire (loss, delay, partitions, timeouts, a node down or stopped), answered by
+   * `answer` at the target, in its own incarnation.
+   */
+  query<T>(from: Endpoint, to: NodeId, label: string, answer: (target: Endpoint) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const fromIncarnation = from.incarnation;
+      let settled = false;
+      const settle = (action: () => void): void => from.whenAwake(() => {
+        if (settled || !from.up || from.incarnation !== fromIncarnation) return;
+        settled = true;
+        action();
+      });
+      this.scheduler.after(this.profile.requestTimeoutMs, () => settle(() => reject(new Error('timed out'))));
+      this.transmit(from.id, to, () => `${label} -> ${to}`, () => {
+        const target = this.endpoints.get(to)!;
+        if (!target.up) return this.transmit(to, from.id, () => `connection refused -> ${from.id}`, () => settle(() => reject(new Error('connection refused'))));
+        const incarnation = target.incarnation;
+        target.whenAwake(() => {
+          if (!target.up || target.incarnation !== incarnation) return;
+          const value = JSON.parse(JSON.stringify(answer(target))) as T;
+          this.transmit(to, from.id, () => `reply to ${label} -> ${from.id}`, () => settle(() => resolve(value)));
+        });
+      });
+    });
+  }
+
   /** Cut the federation in two for a while; repeats until the network is healed. */
   startPartitions(): void {
     if (!Number.isFinite(this.profile.partitionEveryMs)) return;
@@ -141,7 +171,7 @@ export class SimNetwork {
     const incarnation = target.incarnation;
     target.whenAwake(() => {
       if (!target.up || target.incarnation !== incarnation) return;
-      const refusal = target.refusal;
+      const refusal = target.refusal ?? (call.message.type === 'prepare' || call.message.type === 'commit' ? target.bookingRefusal : undefined);
       if (refusal) {
         this.trace.add(call.to, () => `refused ${label} from ${call.from.id}: 503, ${refusal}`);
         this.transmit(call.to, call.from.id, () => `503 -> ${call.from.id}`, () => call.from.whenAwake(() => this.fail(call, `answered 503: ${refusal}`)));

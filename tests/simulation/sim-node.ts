@@ -19,12 +19,16 @@ import { NoAwaitableBlockers, SweptChanges, UncappedCoordinator, UncappedPartici
 import { claimChangesOf } from '../../federation-node/src/storage/store-invariants.js';
 import type { Endpoint, SimNetwork } from './sim-network.js';
 import type { Trace } from './trace.js';
+import { SimReconciler } from './sim-reconciler.js';
+import { reportedTo, reportedTransactionOf, undecidedInvolving, type ReportedTransaction } from '../../federation-node/src/durability/reconciliation-step.js';
 
 /** Test-only ways to break a node on purpose, to prove the checker is not blind. */
 export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes' | 'cancel-dies-behind-own-booking' | 'uncapped-timers'
-  | 'early-commit' | 'blind-leader' | 'forgetful-acceptor' | 'acceptor-ignores-horizon';
+  | 'early-commit' | 'blind-leader' | 'forgetful-acceptor' | 'acceptor-ignores-horizon' | 'skips-reconciliation'
+  /** Not a bug put back: the known limit of a restore (docs/PROTOCOL.md §16), let into the run to show the checker sees it. */
+  | 'coordinates-after-backup';
 export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure', 'swept-changes', 'cancel-dies-behind-own-booking', 'uncapped-timers',
-  'early-commit', 'blind-leader', 'forgetful-acceptor', 'acceptor-ignores-horizon'];
+  'early-commit', 'blind-leader', 'forgetful-acceptor', 'acceptor-ignores-horizon', 'skips-reconciliation', 'coordinates-after-backup'];
 
 export interface NodeHost {
   readonly scheduler: Scheduler;
@@ -39,6 +43,10 @@ export interface NodeHost {
   countAudit(event: string): void;
   /** Simulated time at which a transaction began (undefined: unknown here). */
   begunAtUs(txId: string): number | undefined;
+  /** The booking row's part for `node` of a transaction (what reconciliation pages carry), or null. */
+  partOf(txId: string, node: NodeId): unknown;
+  /** The members now (the reconciler follows the membership). */
+  members(): NodeId[];
 }
 
 /** How many wakes at one instant mean the engine keeps asking for a time it has nothing to do at. */
@@ -48,10 +56,20 @@ export class SimNode implements Endpoint {
   up = false;
   /** Lost for good: crashed, never restarted, its disk gone. */
   lost = false;
-  /** Its acceptor table came back older or empty at this simulated time: it may have lost what it did before. */
-  acceptorHorizonUs: number | undefined;
+  /** Its acceptor table, or its whole store, came back older or empty at this simulated time: it may have lost what it did before. */
+  storeHorizonUs: number | undefined;
+  /** Its whole store (coordinator records and booking rows included) came back older or empty at this simulated time. */
+  storeReplacedAtUs: number | undefined;
+  /**
+   * Between the backup of its whole store and its restore, this node begins no transaction of
+   * its own: what it coordinates then is lost with its store, its own part included, which no
+   * peer can give back (the known limit, docs/PROTOCOL.md §16; `coordinates-after-backup` lifts it).
+   */
+  beginsNothing = false;
   incarnation = 0;
   engine: ProtocolEngine | undefined;
+  /** Reconciling after a restore or a new disk (the shared step, sim-reconciler.ts), or undefined. */
+  reconciler: SimReconciler | undefined;
   /** The live slot table of the current incarnation (the production SlotTable). */
   slots: SlotTable | undefined;
   private wakeToken = 0;
@@ -110,6 +128,21 @@ export class SimNode implements Endpoint {
     return undefined;
   }
 
+  /** Why it refuses bookings (public and protocol prepares: 503) while it reconciles, or undefined. */
+  get bookingRefusal(): string | undefined {
+    const required = this.disk.reconcileRequired;
+    return required && this.reconciler ? this.reconciler.progress.refusalReason(required) ?? undefined : undefined;
+  }
+
+  /** The side that answers (reconciliation-pages.ts): committed transactions coordinated here that involve `node`. */
+  reconciliationPage(node: NodeId, sinceMs: number): { transactions: ReportedTransaction[]; undecided: string[] } {
+    const transactions = [...this.disk.tables.coordinators.values()]
+      .filter((record) => reportedTo(record, node, sinceMs))
+      .sort((a, b) => a.createdAtMs - b.createdAtMs || a.txId.localeCompare(b.txId))
+      .map((record) => reportedTransactionOf(this.id, record, this.host.partOf(record.txId, node)));
+    return { transactions, undecided: undecidedInvolving(this.engine!.coordinator.unfinished(), node) };
+  }
+
   handleRequest(message: RequestMessage): Promise<ReplyMessage | undefined> {
     return this.engine!.handleRequest(message);
   }
@@ -137,17 +170,36 @@ export class SimNode implements Endpoint {
     const uncapped = bug === 'uncapped-timers';
     const participant = new (uncapped ? UncappedParticipant : ParticipantCore)({ selfId, ...profile.participant, ...(bug === 'blind-leader' ? { testOnlyIgnoreAcceptedValues: true } : {}) }, this.sweptJournal ?? ownBookingIgnored ?? this.slots);
     const coordinator = new (uncapped ? UncappedCoordinator : CoordinatorCore)({ selfId, ...profile.coordinator, ...(bug === 'early-commit' ? { testOnlyCommitBeforeMajority: true } : {}) });
-    const mayHaveLost = (txId: string): boolean => this.acceptorHorizonUs !== undefined && (this.host.begunAtUs(txId) ?? 0) <= this.acceptorHorizonUs;
+    const mayHaveLost = (txId: string): boolean => this.storeHorizonUs !== undefined && (this.host.begunAtUs(txId) ?? 0) <= this.storeHorizonUs;
     const acceptor = new AcceptorCore({ selfId, retentionMs: profile.participant.finishedRetentionMs, ...(bug === 'acceptor-ignores-horizon' ? {} : { mayHaveLost }) });
     this.engine = new ProtocolEngine(selfId, participant, coordinator, this.portsOf(this.incarnation), acceptor);
     this.host.trace.add(this.id, () => `start incarnation ${this.incarnation} (clock ${this.clockSkewMs} ms): ${stored.participantRecords.length} participant records, ${stored.decidedRecords.length} decided, ${stored.claims.length} claims, ${stored.undecided.length} undecided`);
     try {
-      const summary = recoverFromStore(stored, { nowMs: this.nowMs(), finishedRetentionMs: this.host.profile.participant.finishedRetentionMs }, this.slots, this.engine);
+      const summary = recoverFromStore(stored, { nowMs: this.nowMs(), finishedRetentionMs: this.host.profile.participant.finishedRetentionMs, mayHaveLost }, this.slots, this.engine);
       for (const txId of summary.presumedAborted) void this.disk.write({ type: 'booking-settled', txId }).catch(() => undefined);
     } catch (error) {
       this.host.report(`${this.id} refused to start: ${error instanceof Error ? error.message : String(error)}`);
     }
+    this.startReconciliation();
     return true;
+  }
+
+  /** A store marked by the restore or new-disk procedure reconciles with every peer before it serves bookings. */
+  private startReconciliation(): void {
+    this.reconciler = undefined;
+    const required = this.disk.reconcileRequired;
+    if (!required) return;
+    if (this.host.bug === 'skips-reconciliation') {
+      this.disk.reconcileRequired = undefined;
+      return;
+    }
+    this.host.trace.add(this.id, () => `reconciliation required (${required.reason}) since ${required.sinceMs}: no booking served until every peer has answered`);
+    const incarnation = this.incarnation;
+    this.reconciler = new SimReconciler(this, incarnation, required.sinceMs, this.host.profile.reconciliationRetryMs, this.host, () => {
+      if (this.isAlive(incarnation)) this.disk.reconcileRequired = undefined;
+    });
+    const reconciler = this.reconciler;
+    this.host.scheduler.after(0, () => this.whenAwake(() => void reconciler.round()));
   }
 
   /** The machine dies: memory, timers and unsynced writes are gone. */
@@ -242,7 +294,7 @@ export class SimNode implements Endpoint {
 
   /** What the store says of a transaction (as durability/transaction-views.ts): complete unless begun before its acceptor table was lost. */
   private knowledgeOf(txId: string): DurableKnowledge {
-    const complete = !(this.acceptorHorizonUs !== undefined && (this.host.begunAtUs(txId) ?? 0) <= this.acceptorHorizonUs);
+    const complete = !(this.storeHorizonUs !== undefined && (this.host.begunAtUs(txId) ?? 0) <= this.storeHorizonUs);
     const { coordinators, participants, acceptors } = this.disk.tables;
     const decision = coordinators.get(txId)?.decision;
     const state = participants.get(txId)?.state;

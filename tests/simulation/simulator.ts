@@ -9,7 +9,7 @@ import { Checker } from './checker.js';
 import { Clients } from './clients.js';
 import { EventQueue } from './event-queue.js';
 import { Prng } from './prng.js';
-import { drawProfile, type SimulationProfile } from './profile.js';
+import { drawProfile, drawStoreLoss, type SimulationProfile } from './profile.js';
 import { SimDisk, type Scheduler } from './sim-disk.js';
 import type { AcceptorRecord } from '../../coordinator-2pc/src/ports.js';
 import { SimNetwork } from './sim-network.js';
@@ -48,6 +48,10 @@ export interface RunStats {
   lostCoordinators: number;
   /** Acceptor tables restored from an older backup or replaced by an empty one. */
   acceptorStoresLost: number;
+  /** Whole stores restored from an older snapshot, or replaced by an empty one (new disk). */
+  storesRestored: number;
+  storesEmptied: number;
+
   /** How many times each audit event happened: which protocol paths the run went through. */
   audits: Record<string, number>;
 }
@@ -90,6 +94,7 @@ class Simulation implements Scheduler {
   private violation: string | undefined;
   private faultPhase = true;
   private readonly stats: RunStats;
+  private readonly storeLossPrng: Prng;
 
   constructor(private readonly options: RunOptions) {
     const root = new Prng(options.seed);
@@ -101,9 +106,11 @@ class Simulation implements Scheduler {
     this.network = new SimNetwork(this.nodes, this.profile.network, this, root.fork(), this.trace, (p) => this.report(p), onLeave);
     this.clients = new Clients(this.nodes, this.profile, this, root.fork(), this.trace, (info) => this.checker.onTold(info));
     this.checker = new Checker(this.nodes, this.clients.transactions, (p) => this.report(p));
-    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, cancelsRightAfter: 0, cancelsRightAfterCommitted: 0, crashes: 0, pauses: 0, clockJumps: 0, diskFull: 0, refusedStarts: 0, lostNodes: 0, lostCoordinators: 0, acceptorStoresLost: 0, audits: {} };
+    this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, cancelsRightAfter: 0, cancelsRightAfterCommitted: 0, crashes: 0, pauses: 0, clockJumps: 0, diskFull: 0, refusedStarts: 0, lostNodes: 0, lostCoordinators: 0, acceptorStoresLost: 0, storesRestored: 0, storesEmptied: 0, audits: {} };
     this.createNodes(root.fork());
     this.clients.cancelRightAfterWith(root.fork());
+    this.storeLossPrng = root.fork();
+    drawStoreLoss(this.storeLossPrng, this.profile);
   }
 
   nowUs(): number {
@@ -126,6 +133,7 @@ class Simulation implements Scheduler {
     this.startNodeFaults();
     if (Number.isFinite(this.profile.loseNodeAtMs)) this.after(this.profile.loseNodeAtMs, () => this.loseNode());
     if (this.profile.acceptorStoreLoss !== 'none') this.scheduleAcceptorStoreLoss();
+    if (this.profile.storeLoss !== 'none') this.scheduleStoreLoss();
     this.after(this.profile.faultPhaseMs, () => this.endFaults());
     await this.loop();
     if (!this.violation) this.checker.final();
@@ -277,10 +285,50 @@ class Simulation implements Scheduler {
       if (node.up) this.failStop(node);
       const restored = this.profile.acceptorStoreLoss === 'restore' ? backup : undefined;
       node.disk.replaceAcceptors(restored);
-      node.acceptorHorizonUs = this.timeUs;
+      node.storeHorizonUs = this.timeUs;
       this.stats.acceptorStoresLost++;
       this.trace.add(node.id, () => `ACCEPTOR TABLE ${restored ? `RESTORED from the backup (${restored.size} records)` : 'LOST (new disk)'}: unknown for transactions begun before`);
     });
+  }
+
+  /**
+   * One node's whole store is backed up (an online backup of the SQLite file), then the node
+   * crashes and comes back with that older store (restore) or an empty one (new disk), marked
+   * as the runbook's `npm run store -- restore|new-disk` marks it: unknown for everything begun
+   * before, and no booking served until it has reconciled with every peer (§15–16). Rather a
+   * node that took part in something since the backup, so that there is something to lose.
+   */
+  private scheduleStoreLoss(): void {
+    const prng = this.storeLossPrng;
+    const node = prng.pick([...this.nodes.values()]);
+    let backup: ReturnType<SimDisk['snapshot']> | undefined;
+    const recordsOf = (n: SimNode): number => n.disk.tables.participants.size + n.disk.tables.coordinators.size + n.disk.tables.acceptors.size;
+    let recordsAtBackup = 0;
+    this.after(this.profile.storeSnapshotAtMs, () => {
+      backup = node.disk.snapshot();
+      recordsAtBackup = recordsOf(node);
+      node.beginsNothing = this.bug !== 'coordinates-after-backup';
+      this.trace.add(node.id, () => `backup of the whole store (${backup!.participants.size} participant, ${backup!.coordinators.size} coordinator, ${backup!.acceptors.size} acceptor records, ${backup!.claims.size} claims)`);
+    });
+    this.after(this.profile.storeLossAtMs, () => {
+      if (node.up) this.failStop(node);
+      const restored = this.profile.storeLoss === 'restore' ? backup : undefined;
+      node.beginsNothing = false;
+      node.disk.replaceAll(restored, restored ? 'restored from a backup (simulated npm run store -- restore)' : 'a new, empty disk (simulated npm run store -- new-disk)');
+      node.storeHorizonUs = this.timeUs;
+      node.storeReplacedAtUs = this.timeUs;
+      if (restored) this.stats.storesRestored++;
+      else this.stats.storesEmptied++;
+      this.trace.add(node.id, () => `WHOLE STORE ${restored ? `RESTORED from the backup (${recordsAtBackup} records)` : 'LOST (new disk)'}: unknown for transactions begun before; reconciles before serving bookings`);
+    });
+  }
+
+  partOf(txId: string, node: NodeId): unknown {
+    return this.clients.transactions.get(txId)?.parts.find((p) => p.node === node)?.payload ?? null;
+  }
+
+  members(): NodeId[] {
+    return [...this.nodes.keys()];
   }
 
   begunAtUs(txId: string): number | undefined {

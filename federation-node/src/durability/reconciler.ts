@@ -4,11 +4,12 @@
 // disk (marked by `npm run store`), or one found to have lost a record, serves no booking
 // until every peer has answered and every lost outcome is applied again — or an operator,
 // with a recorded reason, overrides the reconciliation that cannot finish.
-import type { NodeId, ParticipantRecord, ProtocolEngine } from '../../../coordinator-2pc/src/index.js';
+import type { NodeId, ProtocolEngine } from '../../../coordinator-2pc/src/index.js';
 import type { PeerClient } from '../federation/peer-client.js';
 import type { AuditLogger } from '../logging/logger.js';
 import type { TransactionLog } from '../storage/transaction-log.js';
 import { ReconciliationPage, type ReconciledTransaction } from './reconciliation-pages.js';
+import { ReconciliationProgress, applyUntilSettled, reconcileAction, type ReportedTransaction } from './reconciliation-step.js';
 import type { StoreIdentity, StoreIdentityStore } from './store-identity.js';
 
 export interface ReconcilerDeps {
@@ -29,36 +30,24 @@ export interface ReconcilerDeps {
   marginMs: number;
 }
 
-type PeerState = { state: 'pending' | 'done' | 'unreachable' | 'conflict'; detail: string; applied: number; checked: number; conflicts: Array<{ txId: string; detail: string }> };
-
 export class Reconciler {
-  private readonly peerStates = new Map<NodeId, PeerState>();
+  private readonly progress: ReconciliationProgress;
   private sinceMs = 0;
   private overridden: { reason: string; atMs: number; pending: NodeId[] } | null = null;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(private readonly deps: ReconcilerDeps) {
-    this.followMembership();
-  }
-
-  /** Members that joined are asked too; members that left are no longer waited for. */
-  private followMembership(): void {
-    const members = new Set(this.deps.peers().filter((peer) => peer !== this.deps.selfId));
-    for (const peer of members) if (!this.peerStates.has(peer)) this.peerStates.set(peer, { state: 'pending', detail: 'not asked yet', applied: 0, checked: 0, conflicts: [] });
-    for (const peer of [...this.peerStates.keys()]) if (!members.has(peer)) this.peerStates.delete(peer);
+    this.progress = new ReconciliationProgress(deps.selfId, deps.peers);
   }
 
   /** Why bookings are refused now, or null when they are served. */
   refusalReason(): string | null {
-    const required = this.deps.identity.reconciliation;
-    if (!required) return null;
-    const open = this.openPeers();
-    return `${this.deps.selfId} is reconciling its store (${required.reason}) and serves no booking until every peer has told it the outcomes it lost; waiting for ${open.join(', ') || 'nobody'}`;
+    return this.progress.refusalReason(this.deps.identity.reconciliation);
   }
 
   status() {
-    this.followMembership();
+    this.progress.followMembership();
     return {
       observatory: this.deps.selfId,
       storeId: this.deps.identity.storeId,
@@ -68,14 +57,14 @@ export class Reconciler {
       sinceMs: this.sinceMs,
       servingBookings: this.refusalReason() === null,
       overridden: this.overridden,
-      peers: Object.fromEntries(this.peerStates),
+      peers: Object.fromEntries(this.progress.peers),
     };
   }
 
   async start(): Promise<void> {
     const required = this.deps.identity.reconciliation;
     this.sinceMs = required ? required.sinceMs : Math.max(0, (await this.deps.transactionLog.newestRecordMs()) - this.deps.marginMs);
-    if (required) this.deps.audit.event('STORE_RECONCILIATION_STARTED', { reason: required.reason, sinceMs: this.sinceMs, incarnation: this.deps.identity.incarnation, peers: [...this.peerStates.keys()] });
+    if (required) this.deps.audit.event('STORE_RECONCILIATION_STARTED', { reason: required.reason, sinceMs: this.sinceMs, incarnation: this.deps.identity.incarnation, peers: [...this.progress.peers.keys()] });
     void this.round();
   }
 
@@ -86,72 +75,56 @@ export class Reconciler {
 
   /** The operator ends a reconciliation that cannot finish; peers not yet heard from are still asked. */
   async override(reason: string): Promise<ReturnType<Reconciler['status']>> {
-    const pending = this.openPeers();
+    const pending = this.progress.openPeers();
     this.overridden = { reason, atMs: this.deps.nowMs(), pending };
     const required = this.deps.identity.reconciliation;
     await this.deps.identityStore.reconciled(this.deps.identity);
-    this.deps.audit.event('STORE_RECONCILIATION_OVERRIDDEN', { reason, pending, was: required, conflicts: this.conflicts() });
+    this.deps.audit.event('STORE_RECONCILIATION_OVERRIDDEN', { reason, pending, was: required, conflicts: this.progress.conflicts() });
     return this.status();
   }
 
-  private openPeers(): NodeId[] {
-    this.followMembership();
-    return [...this.peerStates].filter(([, s]) => s.state !== 'done').map(([peer]) => peer);
-  }
-
-  private conflicts(): Array<{ peer: NodeId; txId: string; detail: string }> {
-    return [...this.peerStates].flatMap(([peer, s]) => s.conflicts.map((c) => ({ peer, ...c })));
-  }
-
   private async round(): Promise<void> {
-    for (const peer of this.openPeers()) {
+    for (const peer of this.progress.peersToAsk()) {
       if (this.stopped) return;
-      if (this.peerStates.get(peer)!.state === 'conflict') continue; // needs an operator
-      await this.reconcileWith(peer).catch((error: unknown) => {
-        const state = this.peerStates.get(peer)!;
-        state.state = 'unreachable';
-        state.detail = error instanceof Error ? error.message : String(error);
-      });
+      await this.askPeer(peer).catch((error: unknown) => this.progress.unreachable(peer, error instanceof Error ? error.message : String(error)));
     }
     if (this.stopped) return;
-    const open = this.openPeers();
-    if (open.length === 0) return this.finish();
-    if (open.every((peer) => this.peerStates.get(peer)!.state === 'conflict')) return; // an operator decides
+    await applyUntilSettled(this.progress, (peer, transaction) => this.applyOne(peer, transaction), () => this.holdsInDoubt(), () => !this.stopped);
+    if (this.stopped) return;
+    if (this.progress.complete()) return this.finish();
+    if (this.progress.waitsForOperator()) return; // an operator decides
     this.timer = setTimeout(() => void this.round(), this.deps.retryMs);
   }
 
-  private async reconcileWith(peer: NodeId): Promise<void> {
-    const state = this.peerStates.get(peer)!;
+  /** Every page a peer has for this node; applied once every peer's are in hand (reconciliation-step.ts). */
+  private async askPeer(peer: NodeId): Promise<void> {
+    const transactions: ReconciledTransaction[] = [];
+    const undecided = new Set<string>();
     let cursor: { createdAtMs: number; txId: string } | null | undefined;
     do {
       const query = `node=${encodeURIComponent(this.deps.selfId)}&sinceMs=${this.sinceMs}${cursor ? `&afterMs=${cursor.createdAtMs}&afterTxId=${encodeURIComponent(cursor.txId)}` : ''}`;
       const answer = await this.deps.peerClient.signedGet(peer, `/reconciliation?${query}`);
       if (answer.status !== 200) throw new Error(`answered ${answer.status}: ${(answer.data as { detail?: string } | null)?.detail ?? ''}`);
       const page = ReconciliationPage.parse(answer.data);
-      for (const transaction of page.transactions) await this.applyOne(peer, state, transaction);
+      transactions.push(...page.transactions);
+      for (const txId of page.undecided ?? []) undecided.add(txId);
       cursor = page.next;
     } while (cursor);
-    state.state = state.conflicts.length > 0 ? 'conflict' : 'done';
-    state.detail = state.conflicts.length > 0 ? `${state.conflicts.length} outcome(s) could not be applied again: an operator must decide` : 'reconciled';
+    this.progress.received(peer, transactions, [...undecided]);
   }
 
-  private async applyOne(peer: NodeId, state: PeerState, transaction: ReconciledTransaction): Promise<void> {
-    state.checked += 1;
+  /** The shared step decides (reconciliation-step.ts); here only the store read, the engine and the audit. */
+  private async applyOne(peer: NodeId, transaction: ReportedTransaction): Promise<boolean> {
     const local = await this.deps.transactionLog.recordsOf(transaction.txId);
-    if (local.participantState === 'committed' || local.participantState === 'aborted') return;
-    if (!local.participantState) await this.discontinuityFound(peer, transaction.txId);
-    if (!transaction.payload) {
-      state.conflicts.push({ txId: transaction.txId, detail: `${peer} no longer has the booking: the slots are unknown` });
-      return;
-    }
-    const record: ParticipantRecord = {
-      txId: transaction.txId, kind: transaction.kind, coordinatorId: transaction.coordinatorId, participants: transaction.participants,
-      timestampMs: transaction.timestampMs, deadlineMs: transaction.timestampMs, payload: transaction.payload, state: 'committed',
-      createdAtMs: this.deps.nowMs(), updatedAtMs: this.deps.nowMs(),
-    };
-    await this.deps.engine.reapply(record);
-    if (this.deps.engine.participant.view(transaction.txId)?.phase === 'committed') state.applied += 1;
-    else state.conflicts.push({ txId: transaction.txId, detail: 'its slots could not be taken again (taken since, or no longer valid): see TX_REAPPLIED in the audit trail' });
+    const action = reconcileAction(local.participantState, transaction, peer, this.deps.nowMs());
+    if (local.participantState === undefined) await this.discontinuityFound(peer, transaction.txId);
+    if (action.action === 'reapply') await this.deps.engine.reapply(action.record);
+    return this.progress.checked(peer, transaction.txId, action, this.deps.engine.participant.view(transaction.txId)?.phase);
+  }
+
+  /** A hold of this node still in doubt may free a slot a reported transaction needs. */
+  private holdsInDoubt(): boolean {
+    return this.deps.engine.participant.unfinished().some((view) => view.phase === 'prepared');
   }
 
   /** A peer knows of a committed transaction this store has no record of: the store lost part of its past. */
@@ -165,9 +138,8 @@ export class Reconciler {
 
   private async finish(): Promise<void> {
     const required = this.deps.identity.reconciliation;
-    if (!required || this.openPeers().length > 0) return;
+    if (!required || !this.progress.complete()) return;
     await this.deps.identityStore.reconciled(this.deps.identity);
-    const applied = [...this.peerStates.values()].reduce((sum, s) => sum + s.applied, 0);
-    this.deps.audit.event('STORE_RECONCILED', { reason: required.reason, sinceMs: this.sinceMs, applied, peers: [...this.peerStates.keys()] });
+    this.deps.audit.event('STORE_RECONCILED', { reason: required.reason, sinceMs: this.sinceMs, applied: this.progress.applied(), peers: [...this.progress.peers.keys()] });
   }
 }

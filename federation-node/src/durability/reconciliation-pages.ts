@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { NodeId, TxId, TxKind } from '../../../coordinator-2pc/src/index.js';
 import type { BookingRecord, BookingRepository } from '../storage/booking-repository.js';
 import type { TransactionLog } from '../storage/transaction-log.js';
+import { reportedTransactionOf, undecidedInvolving } from './reconciliation-step.js';
 
 export const ReconciliationCursor = z.object({ createdAtMs: z.number().int().nonnegative(), txId: z.string().max(100) });
 
@@ -28,11 +29,13 @@ export const ReconciliationPage = z.object({
   transactions: z.array(ReconciledTransaction),
   /** Where the next page starts; null on the last page. */
   next: ReconciliationCursor.nullable(),
+  /** Transactions coordinated here that involve the asking node and are not decided yet: ask again later. */
+  undecided: z.array(TxId).max(10_000).optional(),
 });
 export type ReconciliationPage = z.infer<typeof ReconciliationPage>;
 
 export async function reconciliationPage(
-  deps: { selfId: string; transactionLog: TransactionLog; bookings: BookingRepository; pageMax: number },
+  deps: { selfId: string; transactionLog: TransactionLog; bookings: BookingRepository; pageMax: number; undecided?: () => ReadonlyArray<{ txId: string; phase: string; participants: readonly string[] }> },
   node: string,
   sinceMs: number,
   after: z.infer<typeof ReconciliationCursor> | undefined,
@@ -41,20 +44,11 @@ export async function reconciliationPage(
   const transactions: ReconciledTransaction[] = [];
   for (const record of records) {
     const booking = record.kind === 'book' ? await deps.bookings.find(record.txId) : await deps.bookings.findByCancelTx(record.txId);
-    transactions.push({
-      txId: record.txId,
-      kind: record.kind,
-      coordinatorId: deps.selfId,
-      participants: record.participants,
-      timestampMs: record.timestampMs,
-      createdAtMs: record.createdAtMs,
-      outcome: 'committed',
-      payload: booking ? partOf(booking, node) : null,
-    });
+    transactions.push(reportedTransactionOf(deps.selfId, record, booking ? partOf(booking, node) : null) as ReconciledTransaction);
   }
   const last = records[records.length - 1];
   const next = records.length === deps.pageMax && last ? { createdAtMs: last.createdAtMs, txId: last.txId } : null;
-  return { observatory: deps.selfId, node, sinceMs, transactions, next };
+  return { observatory: deps.selfId, node, sinceMs, transactions, next, undecided: undecidedInvolving(deps.undecided?.() ?? [], node) };
 }
 
 function partOf(booking: BookingRecord, node: string): ReconciledTransaction['payload'] {

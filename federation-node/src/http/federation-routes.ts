@@ -105,7 +105,7 @@ export function federationRoutes(parts: NodeParts): Router {
     checkSender(parts, node, signingPeer(ctx));
     const sinceMs = validate(QueryMs, ctx.query.sinceMs, 'the `sinceMs` query parameter');
     const after = ctx.query.afterTxId === undefined ? undefined : { createdAtMs: validate(QueryMs, ctx.query.afterMs, 'the `afterMs` query parameter'), txId: validate(TxId, ctx.query.afterTxId, 'the `afterTxId` query parameter') };
-    const deps = { selfId: parts.directory.selfId, transactionLog: parts.transactionLog, bookings: parts.bookings, pageMax: parts.config.RECONCILIATION_PAGE_TRANSACTIONS_MAX };
+    const deps = { selfId: parts.directory.selfId, transactionLog: parts.transactionLog, bookings: parts.bookings, pageMax: parts.config.RECONCILIATION_PAGE_TRANSACTIONS_MAX, undecided: () => parts.engine.coordinator.unfinished() };
     ctx.body = await reconciliationPage(deps, node, sinceMs, after);
   });
 
@@ -178,6 +178,9 @@ function checkPrepare(parts: NodeParts, prepare: PrepareMessage, peer: string): 
 function checkDecision(parts: NodeParts, decision: DecisionMessage, peer: string): DecisionMessage {
   checkSender(parts, decision.from, peer);
   if (decision.txId.split('.')[0] !== decision.from) throw new HttpProblem('forbidden', `only the coordinator ${decision.txId.split('.')[0]} may decide ${decision.txId}`);
+  // A reconciling store may have lost the prepared record a commit is for: acknowledged now, the ack would speak for a record it has not (§16).
+  const reconciling = decision.type === 'commit' ? parts.reconciler.refusalReason() : null;
+  if (reconciling) throw new HttpProblem('observatory-unavailable', reconciling, { reconciling: true }, { 'Retry-After': '5' });
   if (decision.type === 'abort') parts.admission.admitAbort(decision);
   return decision;
 }
