@@ -124,7 +124,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   const slots = new SlotTable(directory.ownTelescopes(), limits);
   const transactionLog = new TransactionLog(writer, database.reader);
   const identityStore = new StoreIdentityStore(writer, database.reader, config.dataDir);
-  const identity = await identityStore.beginIncarnation(Date.now(), () => transactionLog.newestRecordMs());
+  const identity = await identityStore.beginIncarnation(Date.now(), async () => Math.max(0, (await transactionLog.newestRecordMs()) - config.RECONCILIATION_MARGIN_MS)); // margin: peers' clocks (seed 1028)
   const bookings = new BookingRepository(writer, database.reader);
 
   const timeReference = config.timeReference;

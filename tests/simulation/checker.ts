@@ -270,6 +270,11 @@ export class Checker {
    */
   private ownPartLost(info: TransactionInfo, nodeId: NodeId): boolean {
     const node = this.nodes.get(nodeId)!;
+    if (info.kind === 'cancel' && info.booking) {
+      // The cancellation of a booking whose part here was lost has nothing to give back here.
+      const booking = this.transactions.get(info.booking);
+      if (booking && this.ownPartLost(booking, nodeId) && !node.disk.tables.participants.has(info.txId)) return true;
+    }
     return info.coordinator === nodeId && (node.storeReplacedAtUs ?? -1) >= (info.begunAtUs ?? 0) && !node.disk.tables.participants.has(info.txId);
   }
 

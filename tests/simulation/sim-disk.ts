@@ -158,10 +158,11 @@ export class SimDisk {
    * nothing (a new disk), marked as `npm run store -- restore|new-disk` marks it. A restored
    * store reconciles from its newest record (as StoreIdentityStore.beginIncarnation), a new one from 0.
    */
-  replaceAll(backup: StoredTables | undefined, reason: string): void {
+  replaceAll(backup: StoredTables | undefined, reason: string, marginMs: number): void {
     this.tables = backup ?? emptyTables();
     const created = [...this.tables.participants.values(), ...this.tables.coordinators.values()].map((r) => r.createdAtMs);
-    this.reconcileRequired = { reason, sinceMs: backup ? Math.max(0, ...created) : 0 };
+    // Less the margin for the peers' clocks: a peer's record stamped by a clock behind this one (seed 1028).
+    this.reconcileRequired = { reason, sinceMs: backup ? Math.max(0, Math.max(0, ...created) - marginMs) : 0 };
   }
 
   private openBatch(): Batch {

@@ -314,13 +314,19 @@ class Simulation implements Scheduler {
       if (node.up) this.failStop(node);
       const restored = this.profile.storeLoss === 'restore' ? backup : undefined;
       node.beginsNothing = false;
-      node.disk.replaceAll(restored, restored ? 'restored from a backup (simulated npm run store -- restore)' : 'a new, empty disk (simulated npm run store -- new-disk)');
+      node.disk.replaceAll(restored, restored ? 'restored from a backup (simulated npm run store -- restore)' : 'a new, empty disk (simulated npm run store -- new-disk)', this.reconciliationMarginMs());
       node.storeHorizonUs = this.timeUs;
       node.storeReplacedAtUs = this.timeUs;
       if (restored) this.stats.storesRestored++;
       else this.stats.storesEmptied++;
       this.trace.add(node.id, () => `WHOLE STORE ${restored ? `RESTORED from the backup (${recordsAtBackup} records)` : 'LOST (new disk)'}: unknown for transactions begun before; reconciles before serving bookings`);
     });
+  }
+
+  /** RECONCILIATION_MARGIN_MS: at least the clock error between two nodes (skew and unsynchronised jumps). */
+  private reconciliationMarginMs(): number {
+    const jumpMs = Number.isFinite(this.profile.clockJumpEveryMs) ? this.profile.clockJumpMaxMs : 0;
+    return 2 * (this.profile.clockSkewMaxMs + jumpMs) + 1;
   }
 
   partOf(txId: string, node: NodeId): unknown {

@@ -128,8 +128,13 @@ export class ReconciliationProgress {
     state.detail = undecided.length > 0 ? `told ${transactions.length} transaction(s); ${undecided.length} involving this node still undecided there (${undecided.slice(0, 5).join(', ')}): asked again` : `told ${transactions.length} transaction(s)`;
   }
 
-  /** What is still to apply, in the order the transactions began. */
+  /**
+   * What is still to apply, in the order the transactions began — nothing until every peer has
+   * answered: applied early, a later booking of a slot would take it before another peer's
+   * earlier booking and cancellation of it were known (seed 1680).
+   */
   inOrder(): Array<{ peer: NodeId; transaction: ReportedTransaction }> {
+    if (this.openPeers().some((peer) => this.peers.get(peer)!.state !== 'answered')) return [];
     return [...this.toApply.values()].sort((a, b) => a.transaction.timestampMs - b.transaction.timestampMs || a.transaction.txId.localeCompare(b.transaction.txId));
   }
 
@@ -158,8 +163,11 @@ export class ReconciliationProgress {
     if (open.some((peer) => this.peers.get(peer)!.state !== 'answered') || (holdsInDoubt && this.toApply.size > 0)) return;
     for (const { peer, transaction } of this.toApply.values()) {
       const state = this.peers.get(peer);
-      state?.conflicts.push({ txId: transaction.txId, detail: REAPPLY_FAILED });
-      if (state) state.checked += 1;
+      if (!state) continue;
+      state.checked += 1;
+      // Nothing more applies, so the booking a cancellation gives back is not booked here (this
+      // store lost it, e.g. a booking it coordinated itself): the cancellation's outcome holds already.
+      if (transaction.kind !== 'cancel') state.conflicts.push({ txId: transaction.txId, detail: REAPPLY_FAILED });
     }
     this.toApply.clear();
     for (const peer of open) {
