@@ -56,7 +56,9 @@ export function recoverFromStore(
   const acceptorRecords = new Map((stored.acceptorRecords ?? []).map((r) => [r.txId, r]));
   const proposals: InterruptedProposal[] = stored.undecided.filter((u) => acceptorRecords.has(u.txId)).map((u) => ({ ...u, acceptors: acceptorRecords.get(u.txId)!.acceptors }));
   // A store restored or replaced since the transaction began may have lost the proposal itself: no presumed abort then (§20).
-  const presumedAborted = stored.undecided.filter((u) => !acceptorRecords.has(u.txId) && !at.mayHaveLost?.(u.txId)).map((u) => abortedRecord(u, nowMs));
+  // A transaction of this node alone has no one else who could know a commit: presumed abort stays safe (seed 988, in doubt forever otherwise).
+  const alone = (u: UndecidedTransaction): boolean => u.participants.every((p) => p === u.txId.split('.')[0]);
+  const presumedAborted = stored.undecided.filter((u) => !acceptorRecords.has(u.txId) && (alone(u) || !at.mayHaveLost?.(u.txId))).map((u) => abortedRecord(u, nowMs));
   checkLoadedStore(stored.participantRecords, stored.claims, slots);
   slots.load(stored.claims);
   engine.restore(participantRecords, [...stored.decidedRecords, ...presumedAborted], [...acceptorRecords.values()], proposals);
