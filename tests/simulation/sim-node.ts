@@ -61,9 +61,10 @@ export class SimNode implements Endpoint {
   /** Its whole store (coordinator records and booking rows included) came back older or empty at this simulated time. */
   storeReplacedAtUs: number | undefined;
   /**
-   * Between the backup of its whole store and its restore, this node begins no transaction of
-   * its own: what it coordinates then is lost with its store, its own part included, which no
-   * peer can give back (the known limit, docs/PROTOCOL.md §16; `coordinates-after-backup` lifts it).
+   * Between the backup of its whole store and its restore (for a new disk: from the start), this
+   * node begins no transaction of its own: what it coordinates then is lost with its store — its
+   * own part, and its cancellations of other nodes' bookings — which no peer can give back (the
+   * known limit, docs/PROTOCOL.md §16; `coordinates-after-backup` lifts it).
    */
   beginsNothing = false;
   incarnation = 0;

@@ -304,10 +304,14 @@ class Simulation implements Scheduler {
     let backup: ReturnType<SimDisk['snapshot']> | undefined;
     const recordsOf = (n: SimNode): number => n.disk.tables.participants.size + n.disk.tables.coordinators.size + n.disk.tables.acceptors.size;
     let recordsAtBackup = 0;
+    // The known limit (docs/PROTOCOL.md §16): what the node coordinates itself and its replaced store
+    // no longer holds is lost, and no peer can give it back; kept out unless `coordinates-after-backup`.
+    const coordinatesNothing = this.bug !== 'coordinates-after-backup';
+    if (this.profile.storeLoss === 'empty') node.beginsNothing = coordinatesNothing;
     this.after(this.profile.storeSnapshotAtMs, () => {
       backup = node.disk.snapshot();
       recordsAtBackup = recordsOf(node);
-      node.beginsNothing = this.bug !== 'coordinates-after-backup';
+      node.beginsNothing = coordinatesNothing;
       this.trace.add(node.id, () => `backup of the whole store (${backup!.participants.size} participant, ${backup!.coordinators.size} coordinator, ${backup!.acceptors.size} acceptor records, ${backup!.claims.size} claims)`);
     });
     this.after(this.profile.storeLossAtMs, () => {
