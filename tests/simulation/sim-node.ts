@@ -141,7 +141,8 @@ export class SimNode implements Endpoint {
       .filter((record) => reportedTo(record, node, sinceMs))
       .sort((a, b) => a.createdAtMs - b.createdAtMs || a.txId.localeCompare(b.txId))
       .map((record) => reportedTransactionOf(this.id, record, this.host.partOf(record.txId, node)));
-    return { transactions, undecided: undecidedInvolving(this.engine!.coordinator.unfinished(), node) };
+    const durable = new Set([...this.disk.tables.coordinators.values()].filter((r) => r.decision === 'committed').map((r) => r.txId));
+    return { transactions, undecided: undecidedInvolving(this.engine!.coordinator.unfinished(), node, durable) };
   }
 
   handleRequest(message: RequestMessage): Promise<ReplyMessage | undefined> {
@@ -301,7 +302,9 @@ export class SimNode implements Endpoint {
     const state = participants.get(txId)?.state;
     const acceptor = this.host.bug === 'forgetful-acceptor' ? undefined : acceptors.get(txId);
     const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
-    return { complete, ...(decision ? { coordinatorDecision: decision } : {}), ...(state ? { participantState: state } : {}), ...(acceptor ? { acceptor: copy(acceptor) } : {}) };
+    // The broken variant ignores the horizon in both places: the core's own test and the store's look-up.
+    const ignoresHorizon = this.host.bug === 'acceptor-ignores-horizon' ? { acceptorComplete: true } : {};
+    return { complete, ...ignoresHorizon, ...(decision ? { coordinatorDecision: decision } : {}), ...(state ? { participantState: state } : {}), ...(acceptor ? { acceptor: copy(acceptor) } : {}) };
   }
 
   /** As TransactionLog.write: the pair assertion, then the write (the old code had neither the one nor the other's shape). */

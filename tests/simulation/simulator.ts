@@ -10,7 +10,7 @@ import { Clients } from './clients.js';
 import { EventQueue } from './event-queue.js';
 import { Prng } from './prng.js';
 import { drawProfile, drawStoreLoss, type SimulationProfile } from './profile.js';
-import { SimDisk, type Scheduler } from './sim-disk.js';
+import { SimDisk, type DiskWrite, type Scheduler } from './sim-disk.js';
 import type { AcceptorRecord } from '../../coordinator-2pc/src/ports.js';
 import { SimNetwork } from './sim-network.js';
 import { SimNode, type BugHook } from './sim-node.js';
@@ -95,6 +95,8 @@ class Simulation implements Scheduler {
   private faultPhase = true;
   private readonly stats: RunStats;
   private readonly storeLossPrng: Prng;
+  /** A targeted whole-store loss waiting for its moment (scheduleStoreLoss). */
+  private storeLossArmed: { node: SimNode; lose: () => void } | undefined;
 
   constructor(private readonly options: RunOptions) {
     const root = new Prng(options.seed);
@@ -235,6 +237,7 @@ class Simulation implements Scheduler {
       const slotKeys = new Set(Array.from({ length: slotsPerNode }, (_, s) => `s${s}`));
       const disk = new SimDisk(id, this, prng.fork(), behaviour, this.trace, (writes) => {
         for (const write of writes) this.checker.onDurable(node, write);
+        for (const write of writes) this.onDurableForStoreLoss(node, write);
         this.checker.onCommit(node);
       }, (p) => this.report(p));
       const node: SimNode = new SimNode(id, slotKeys, prng.fork(), disk, this);
@@ -314,7 +317,8 @@ class Simulation implements Scheduler {
       node.beginsNothing = coordinatesNothing;
       this.trace.add(node.id, () => `backup of the whole store (${backup!.participants.size} participant, ${backup!.coordinators.size} coordinator, ${backup!.acceptors.size} acceptor records, ${backup!.claims.size} claims)`);
     });
-    this.after(this.profile.storeLossAtMs, () => {
+    const lose = (): void => {
+      this.storeLossArmed = undefined;
       if (node.up) this.failStop(node);
       const restored = this.profile.storeLoss === 'restore' ? backup : undefined;
       node.beginsNothing = false;
@@ -324,7 +328,30 @@ class Simulation implements Scheduler {
       if (restored) this.stats.storesRestored++;
       else this.stats.storesEmptied++;
       this.trace.add(node.id, () => `WHOLE STORE ${restored ? `RESTORED from the backup (${recordsAtBackup} records)` : 'LOST (new disk)'}: unknown for transactions begun before; reconciles before serving bookings`);
+    };
+    // Half the time the loss waits for this node's next durable acceptance of a COMMIT that other
+    // participants still wait for, and its coordinator crashes with it (restarting later): recovery
+    // leaders then ballot while the restored acceptor has forgotten that acceptance — where an
+    // acceptor that ignores its store's horizon lets a second value be chosen (acceptor-ignores-horizon).
+    const targeted = prng.chance(0.5);
+    this.after(this.profile.storeLossAtMs, () => {
+      if (!targeted) return lose();
+      this.storeLossArmed = { node, lose };
+      this.trace.add(node.id, () => 'store loss armed: at its next acceptance of a COMMIT others wait for');
     });
+  }
+
+  /** A durable write at `node` while a targeted store loss is armed there: lose the store now if it is the acceptance awaited. */
+  private onDurableForStoreLoss(node: SimNode, write: DiskWrite): void {
+    const armed = this.storeLossArmed;
+    if (!armed || armed.node !== node || write.type !== 'log' || write.entry.role !== 'acceptor') return;
+    const record = write.entry.record;
+    const coordinator = this.nodes.get(record.txId.split('.')[0]!);
+    const othersWait = record.participants.some((p) => p !== node.id && p !== coordinator?.id);
+    if (record.accepted?.value !== 'commit' || !othersWait || !coordinator || coordinator === node) return;
+    this.trace.add(coordinator.id, () => `crashes with ${node.id}, which just accepted COMMIT of ${record.txId}`);
+    if (coordinator.up) this.failStop(coordinator);
+    armed.lose();
   }
 
   /** RECONCILIATION_MARGIN_MS: at least the clock error between two nodes (skew and unsynchronised jumps). */
@@ -347,6 +374,7 @@ class Simulation implements Scheduler {
 
   /** Faults stop: heal the network, restart every crashed node, let the federation settle. */
   private endFaults(): void {
+    this.storeLossArmed?.lose(); // its moment never came: lose the store now
     this.faultPhase = false;
     this.network.heal();
     this.trace.add('sim', () => 'faults stop: network healed, disks have room, clocks resynchronised, crashed nodes restart');

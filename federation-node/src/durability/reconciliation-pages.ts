@@ -48,7 +48,17 @@ export async function reconciliationPage(
   }
   const last = records[records.length - 1];
   const next = records.length === deps.pageMax && last ? { createdAtMs: last.createdAtMs, txId: last.txId } : null;
-  return { observatory: deps.selfId, node, sinceMs, transactions, next, undecided: undecidedInvolving(deps.undecided?.() ?? [], node) };
+  return { observatory: deps.selfId, node, sinceMs, transactions, next, undecided: next ? [] : await undecidedNow(deps, node) };
+}
+
+/** On the last page: what involves `node` and is not decided durably here yet (a commit decided in memory counts once its record is durable). */
+async function undecidedNow(deps: { transactionLog: TransactionLog; undecided?: () => ReadonlyArray<{ txId: string; phase: string; participants: readonly string[] }> }, node: string): Promise<string[]> {
+  const views = deps.undecided?.() ?? [];
+  const durable = new Set<string>();
+  for (const view of views) {
+    if (view.phase === 'committing' && view.participants.includes(node) && (await deps.transactionLog.recordsOf(view.txId)).coordinatorDecision === 'committed') durable.add(view.txId);
+  }
+  return undecidedInvolving(views, node, durable);
 }
 
 function partOf(booking: BookingRecord, node: string): ReconciledTransaction['payload'] {
