@@ -94,6 +94,41 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     fix: 'nextWakeAtMs(nowMs) of both cores caps every timer at its longest interval (coordinator.ts capTimer, participant-entries.ts capTimers); the simulator lets jumps pile up again and its node checks every timer asked for against that bound. Replays with --bug uncapped-timers',
     bug: 'uncapped-timers',
   },
+  {
+    seed: 6,
+    found: 'whole-store restore (issue 11): reconciliation applied each peer\'s report as it came; one peer\'s booking of a slot met the booking the backup still had there, whose cancellation another peer reported later: a conflict for an operator, bookings refused for good',
+    fix: 'reconciliation-step.ts: every peer\'s report is gathered, then applied in the order the transactions began, pass after pass while anything more applies',
+  },
+  {
+    seed: 1680,
+    found: 'the same, when the peer that coordinated the earlier booking and its cancellation was unreachable at the first round: the later booking was applied before they were known',
+    fix: 'reconciliation-step.ts inOrder: nothing is applied until every peer has answered',
+  },
+  {
+    seed: 1028,
+    found: 'a restored store reconciled from its newest record by its own clock; the peer that coordinated a later booking stamped its record by a clock 46 ms behind, so it was never reported and the restored participant lost a 201 booking\'s slot',
+    fix: 'node.ts (and the simulated disk): a restored store reconciles from its newest record less RECONCILIATION_MARGIN_MS',
+  },
+  {
+    seed: 45,
+    found: 'a restored participant that had lost its prepared record acknowledged a commit for it at once (an ack for a record it did not have)',
+    fix: 'a reconciling node answers commits 503 (federation-routes.ts checkDecision, sim-network.ts) until reconciliation has applied the outcome',
+  },
+  {
+    seed: 822,
+    found: 'a participant on a new disk reconciled before a transaction it had voted yes on was decided; the commit came later for a record it no longer had (its slot was free meanwhile)',
+    fix: 'reconciliation pages name the transactions involving the asker that are still undecided; the asker is not reconciled with that peer until they are decided and applied',
+  },
+  {
+    seed: 536,
+    found: 'the same, for a commit decided in the coordinator\'s memory whose record was not yet durable when the page was made: neither reported nor undecided',
+    fix: 'reconciliation-step.ts undecidedInvolving: a commit decided in memory counts as undecided until its record is durable',
+  },
+  {
+    seed: 988,
+    found: 'after an acceptor-table loss the simulator started passing the store\'s horizon to start-up recovery (as node.ts does): a cancellation of the node\'s own booking on its own telescope, undecided, was no longer presumed aborted and stayed in doubt for ever (no one else to ask)',
+    fix: 'recovery.ts: a transaction of this node alone is presumed aborted even when its store may have lost it: no one else can hold a commit',
+  },
 ];
 
 /** The deliberately broken nodes the checker must catch, and how many seeds it may take. */
@@ -107,4 +142,6 @@ export const BLINDNESS_CHECKS: ReadonlyArray<{ bug: Exclude<BugHook, 'none'>; wh
   { bug: 'forgetful-acceptor', what: 'an acceptor that forgets what it promised and accepted when it restarts', seedsMax: 400 },
   { bug: 'uncapped-timers', what: 'core timers left uncapped, so that a clock stepped back delays every re-send and query by the step', seedsMax: 50 },
   { bug: 'cancel-dies-behind-own-booking', what: 'a cancellation sent right after its booking\'s 201 that dies under wait-die behind its own booking\'s hold', seedsMax: 50 },
+  { bug: 'skips-reconciliation', what: 'a node whose whole store was restored or replaced that serves bookings without reconciling (its forgotten 201 bookings lose their slots)', seedsMax: 50 },
+  { bug: 'coordinates-after-backup', what: 'the known limit let in: a node that coordinates transactions between its backup and its restore loses them, its own part included (docs/PROTOCOL.md §16)', seedsMax: 100 },
 ];

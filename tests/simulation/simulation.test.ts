@@ -23,14 +23,14 @@ function sumStats(results: RunResult[]): Record<string, number> {
 describe('deterministic simulation of the two-phase commit federation', function () {
   this.timeout(300_000);
 
-  describe(`${SOAK_SEEDS} seeds of random loss, delay, duplication, partitions, crashes, failed and full disks, pauses, clock jumps, a node (mostly a coordinator) lost for good, an acceptor table restored from an older backup or lost`, () => {
+  describe(`${SOAK_SEEDS} seeds of random loss, delay, duplication, partitions, crashes, failed and full disks, pauses, clock jumps, a node (mostly a coordinator) lost for good, an acceptor table restored from an older backup or lost, a whole store restored from an older snapshot or replaced by an empty disk (then reconciled)`, () => {
     const results: RunResult[] = [];
 
     before(async () => {
       for (let seed = 1; seed <= SOAK_SEEDS; seed++) results.push(await runSimulation({ seed }));
     });
 
-    it('keeps every invariant: all-or-nothing, no slot given twice, acknowledged bookings kept, one decision per transaction among its acceptors, and every transaction decided and finished at every surviving node within the quiescent bound (20 s simulated) even with one node lost for good', () => {
+    it('keeps every invariant: all-or-nothing, no slot given twice, acknowledged bookings kept (still BOOKED unless cancelled, also at a restored node), no "aborted" answer for a committed transaction, every replaced store reconciled, one decision per transaction among its acceptors, and every transaction decided and finished at every surviving node within the quiescent bound (20 s simulated) even with one node lost for good', () => {
       const failures = results.filter((r) => r.violation).map((r) => replayHint(r));
       expect(failures, failures.join('\n')).to.deep.equal([]);
     });
@@ -38,7 +38,7 @@ describe('deterministic simulation of the two-phase commit federation', function
     it('goes through the paths that matter: commits, aborts, cancels, waits, in-doubt queries, crashes and recoveries', () => {
       const totals = sumStats(results);
       const paths = ['committed', 'aborted', 'cancelsCommitted', 'cancelsRightAfterCommitted', 'crashes', 'pauses', 'clockJumps', 'diskFull', 'refusedStarts', 'TX_WAITING', 'TX_IN_DOUBT', 'TX_RECOVERED', 'TX_VOTED_NO',
-        'lostNodes', 'lostCoordinators', 'acceptorStoresLost', 'TX_ACCEPTED', 'TX_BALLOT_STARTED', 'TX_CHOSEN'];
+        'lostNodes', 'lostCoordinators', 'acceptorStoresLost', 'TX_ACCEPTED', 'TX_BALLOT_STARTED', 'TX_CHOSEN', 'storesRestored', 'storesEmptied', 'TX_REAPPLIED'];
       for (const key of paths) {
         expect(totals[key] ?? 0, `${key} over ${SOAK_SEEDS} seeds`).to.be.greaterThan(SOAK_SEEDS / 100);
       }
