@@ -35,9 +35,19 @@ export class OwnTransactions {
 
   constructor(private readonly deps: OwnTransactionDeps) {}
 
-  /** A peer reports a committed transaction this node coordinated; a cancellation waits for `settleCancellations`. */
+  /**
+   * Whether this store still holds the transaction: its coordinator record, its acceptor record,
+   * or (a booking) its booking row — a booking still PENDING here is being finished by the
+   * protocol (§20), not lost. Only a transaction with no trace proves a gap.
+   */
+  async known(transaction: ReconciledTransaction): Promise<boolean> {
+    const local = await this.deps.transactionLog.recordsOf(transaction.txId);
+    if (local.coordinatorDecision || local.acceptor) return true;
+    return transaction.kind === 'book' && (await this.deps.bookings.find(transaction.txId)) !== undefined;
+  }
+
+  /** A peer reports a committed transaction this node coordinated and no longer knows; a cancellation waits for `settleCancellations`. */
   async report(peer: NodeId, transaction: ReconciledTransaction): Promise<OwnOutcome> {
-    if ((await this.deps.transactionLog.recordsOf(transaction.txId)).coordinatorDecision) return { applied: false };
     if (transaction.kind === 'book') return this.applyBooking(peer, transaction);
     const known = this.cancellations.get(transaction.txId) ?? { transaction, reporters: new Set<NodeId>() };
     known.reporters.add(peer);
@@ -67,9 +77,7 @@ export class OwnTransactions {
     if (why) return { conflict: `${peer} reports booking ${transaction.txId}, which its credential does not prove: ${why}` };
     const own = payload.bookingItems.filter((item) => item.observatoryId === this.deps.selfId).map(({ telescopeId, start, end }) => ({ telescopeId, start, end }));
     if (own.length > 0 && !(await this.reapplied(transaction, own))) return { conflict: `booking ${transaction.txId}: its slots here could not be taken again (taken since the backup?): see TX_REAPPLIED in the audit trail` };
-    const booking = await this.deps.bookings.find(payload.bookingId);
-    if (booking && booking.status !== 'CONFIRMED' && booking.status !== 'CANCELLED') return { conflict: `booking ${transaction.txId} is ${booking.status} here but committed at ${peer}: an operator must decide` };
-    if (!booking) {
+    if (!(await this.deps.bookings.find(payload.bookingId))) {
       await this.deps.bookings.insert({
         id: payload.bookingId, scientistId: payload.scientistId, status: 'CONFIRMED', createdAt: canonicalInstant(transaction.createdAtMs),
         updatedAt: canonicalInstant(this.deps.nowMs()), timestampMs: transaction.timestampMs, items: payload.bookingItems,

@@ -134,7 +134,8 @@ export class Reconciler {
     // What this node coordinated and the peer took part in: a restored coordinator's own bookings.
     await this.pages(peer, 'by-you', Math.max(0, this.sinceMs - this.deps.marginMs), async (transaction) => {
       state.checked += 1;
-      if (!(await this.deps.transactionLog.recordsOf(transaction.txId)).coordinatorDecision) await this.discontinuityFound(peer, transaction.txId);
+      if (await this.own.known(transaction)) return;
+      await this.discontinuityFound(peer, transaction.txId);
       const outcome = await this.own.report(peer, transaction);
       if ('conflict' in outcome) state.conflicts.push({ txId: transaction.txId, detail: outcome.conflict });
       else if (outcome.applied) state.applied += 1;
