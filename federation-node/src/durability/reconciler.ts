@@ -8,6 +8,7 @@ import type { NodeId, ProtocolEngine } from '../../../coordinator-2pc/src/index.
 import type { PeerClient } from '../federation/peer-client.js';
 import type { AuditLogger } from '../logging/logger.js';
 import type { TransactionLog } from '../storage/transaction-log.js';
+import { OwnTransactions, type OwnTransactionDeps } from './own-transactions.js';
 import { ReconciliationPage, type ReconciledTransaction } from './reconciliation-pages.js';
 import { ReconciliationProgress, applyUntilSettled, reconcileAction, type ReportedTransaction } from './reconciliation-step.js';
 import type { StoreIdentity, StoreIdentityStore } from './store-identity.js';
@@ -28,17 +29,24 @@ export interface ReconcilerDeps {
   retryMs: number;
   /** How far before its newest record a continuous store asks (clock differences, in-flight decisions). */
   marginMs: number;
+  /** What a restored coordinator needs to apply its own transactions again (own-transactions.ts). */
+  own: Pick<OwnTransactionDeps, 'bookings' | 'unproven'>;
 }
 
 export class Reconciler {
+  /** Peer states and what they reported of this node's participant side: the shared step (reconciliation-step.ts). */
   private readonly progress: ReconciliationProgress;
   private sinceMs = 0;
   private overridden: { reason: string; atMs: number; pending: NodeId[] } | null = null;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly own: OwnTransactions;
+  /** This node's own cancellations that could not be applied again: an operator decides. */
+  private ownConflicts: Array<{ txId: string; detail: string }> = [];
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.progress = new ReconciliationProgress(deps.selfId, deps.peers);
+    this.own = new OwnTransactions({ ...deps.own, selfId: deps.selfId, transactionLog: deps.transactionLog, engine: deps.engine, audit: deps.audit, nowMs: deps.nowMs });
   }
 
   /** Why bookings are refused now, or null when they are served. */
@@ -58,6 +66,7 @@ export class Reconciler {
       servingBookings: this.refusalReason() === null,
       overridden: this.overridden,
       peers: Object.fromEntries(this.progress.peers),
+      ownConflicts: this.ownConflicts,
     };
   }
 
@@ -79,8 +88,12 @@ export class Reconciler {
     this.overridden = { reason, atMs: this.deps.nowMs(), pending };
     const required = this.deps.identity.reconciliation;
     await this.deps.identityStore.reconciled(this.deps.identity);
-    this.deps.audit.event('STORE_RECONCILIATION_OVERRIDDEN', { reason, pending, was: required, conflicts: this.progress.conflicts() });
+    this.deps.audit.event('STORE_RECONCILIATION_OVERRIDDEN', { reason, pending, was: required, conflicts: this.conflicts() });
     return this.status();
+  }
+
+  private conflicts(): Array<{ peer: NodeId; txId: string; detail: string }> {
+    return [...this.progress.conflicts(), ...this.ownConflicts.map((c) => ({ peer: this.deps.selfId, ...c }))];
   }
 
   private async round(): Promise<void> {
@@ -96,21 +109,40 @@ export class Reconciler {
     this.timer = setTimeout(() => void this.round(), this.deps.retryMs);
   }
 
-  /** Every page a peer has for this node; applied once every peer's are in hand (reconciliation-step.ts). */
+  /**
+   * One peer's whole answer: what it coordinated involving this node (applied by the shared step
+   * once every peer's is in hand), and what this node coordinated that it took part in (a
+   * restored coordinator's own bookings, own-transactions.ts).
+   */
   private async askPeer(peer: NodeId): Promise<void> {
+    const state = this.progress.peers.get(peer)!;
     const transactions: ReconciledTransaction[] = [];
+    const undecided = await this.pages(peer, 'here', this.sinceMs, async (transaction) => { transactions.push(transaction); });
+    await this.pages(peer, 'by-you', Math.max(0, this.sinceMs - this.deps.marginMs), async (transaction) => {
+      state.checked += 1;
+      if (await this.own.known(transaction)) return;
+      await this.discontinuityFound(peer, transaction.txId);
+      const outcome = await this.own.report(peer, transaction);
+      if ('conflict' in outcome) state.conflicts.push({ txId: transaction.txId, detail: outcome.conflict });
+      else if (outcome.applied) state.applied += 1;
+    });
+    this.progress.received(peer, transactions, undecided);
+  }
+
+  /** Every page of one peer's answer, each transaction handed to `apply` in order; the transactions the peer has not decided yet. */
+  private async pages(peer: NodeId, coordinated: 'here' | 'by-you', sinceMs: number, apply: (transaction: ReconciledTransaction) => Promise<void>): Promise<string[]> {
     const undecided = new Set<string>();
     let cursor: { createdAtMs: number; txId: string } | null | undefined;
     do {
-      const query = `node=${encodeURIComponent(this.deps.selfId)}&sinceMs=${this.sinceMs}${cursor ? `&afterMs=${cursor.createdAtMs}&afterTxId=${encodeURIComponent(cursor.txId)}` : ''}`;
+      const query = `node=${encodeURIComponent(this.deps.selfId)}&sinceMs=${sinceMs}&coordinated=${coordinated}${cursor ? `&afterMs=${cursor.createdAtMs}&afterTxId=${encodeURIComponent(cursor.txId)}` : ''}`;
       const answer = await this.deps.peerClient.signedGet(peer, `/reconciliation?${query}`);
       if (answer.status !== 200) throw new Error(`answered ${answer.status}: ${(answer.data as { detail?: string } | null)?.detail ?? ''}`);
       const page = ReconciliationPage.parse(answer.data);
-      transactions.push(...page.transactions);
+      for (const transaction of page.transactions) await apply(transaction);
       for (const txId of page.undecided ?? []) undecided.add(txId);
       cursor = page.next;
     } while (cursor);
-    this.progress.received(peer, transactions, [...undecided]);
+    return [...undecided];
   }
 
   /** The shared step decides (reconciliation-step.ts); here only the store read, the engine and the audit. */
@@ -139,6 +171,8 @@ export class Reconciler {
   private async finish(): Promise<void> {
     const required = this.deps.identity.reconciliation;
     if (!required || !this.progress.complete()) return;
+    this.ownConflicts.push(...(await this.own.settleCancellations()));
+    if (this.ownConflicts.length > 0) return; // an operator decides (override)
     await this.deps.identityStore.reconciled(this.deps.identity);
     this.deps.audit.event('STORE_RECONCILED', { reason: required.reason, sinceMs: this.sinceMs, applied: this.progress.applied(), peers: [...this.progress.peers.keys()] });
   }
