@@ -160,9 +160,9 @@ export class ReconciliationProgress {
    * hold of this node may still free a slot (`holdsInDoubt`), what is left is a conflict, and
    * each peer is done or in conflict.
    */
-  settle(holdsInDoubt: boolean): void {
+  settle(holdsInDoubt: () => boolean): void {
     const open = this.openPeers();
-    if (open.some((peer) => this.peers.get(peer)!.state !== 'answered') || (holdsInDoubt && this.toApply.size > 0)) return;
+    if (open.some((peer) => this.peers.get(peer)!.state !== 'answered') || (this.toApply.size > 0 && holdsInDoubt())) return;
     for (const { peer, transaction } of this.toApply.values()) {
       const state = this.peers.get(peer);
       if (!state) continue;
@@ -211,5 +211,5 @@ export async function applyUntilSettled(
       if (await applyOne(peer, transaction)) moved = true;
     }
   }
-  if (alive()) progress.settle(holdsInDoubt());
+  if (alive()) progress.settle(holdsInDoubt);
 }
