@@ -263,10 +263,10 @@ export class Checker {
   }
 
   /**
-   * The known limit of a store replaced by an older backup or an empty one (docs/PROTOCOL.md
-   * §16, §18): what the node coordinated itself before that and its store no longer holds — its
-   * own part included — is lost with it, as a node lost for good loses its own slots. No peer
-   * holds that part; the other parts are still checked.
+   * A store replaced by an older backup or an empty one: what the node coordinated itself before
+   * that and its store no longer holds — its own part included — the simulated node cannot get
+   * back (it does not model docs/PROTOCOL.md §16's restored-coordinator pass). That part is
+   * excused; the other parts are still checked.
    */
   private ownPartLost(info: TransactionInfo, nodeId: NodeId): boolean {
     const node = this.nodes.get(nodeId)!;

@@ -77,7 +77,7 @@ export class Clients {
   }
 
   private begin(coordinator: SimNode, info: TransactionInfo): void {
-    const refusal = coordinator.refusal ?? coordinator.bookingRefusal ?? (coordinator.beginsNothing ? 'it coordinates nothing between its backup and its restore (the known limit)' : undefined);
+    const refusal = coordinator.refusal ?? coordinator.bookingRefusal ?? (coordinator.beginsNothing ? 'it coordinates nothing between its backup and its restore (the simulated node cannot get that back)' : undefined);
     if (!coordinator.up || refusal) {
       this.trace.add(coordinator.id, () => `client: ${info.kind} refused, ${refusal ? `503: ${refusal}` : 'node is down'}`);
       if (info.booking) this.cancellable.push(info.booking);

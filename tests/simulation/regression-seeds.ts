@@ -143,5 +143,5 @@ export const BLINDNESS_CHECKS: ReadonlyArray<{ bug: Exclude<BugHook, 'none'>; wh
   { bug: 'uncapped-timers', what: 'core timers left uncapped, so that a clock stepped back delays every re-send and query by the step', seedsMax: 50 },
   { bug: 'cancel-dies-behind-own-booking', what: 'a cancellation sent right after its booking\'s 201 that dies under wait-die behind its own booking\'s hold', seedsMax: 50 },
   { bug: 'skips-reconciliation', what: 'a node whose whole store was restored or replaced that serves bookings without reconciling (its forgotten 201 bookings lose their slots)', seedsMax: 50 },
-  { bug: 'coordinates-after-backup', what: 'the known limit let in: a node that coordinates transactions between its backup and its restore loses them, its own part included (docs/PROTOCOL.md §16)', seedsMax: 100 },
+  { bug: 'coordinates-after-backup', what: 'a node that coordinates transactions between its backup and its restore, which the simulated node cannot get back (it does not model the restored coordinator\'s pass of docs/PROTOCOL.md §16): their own parts are lost', seedsMax: 100 },
 ];

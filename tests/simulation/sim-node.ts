@@ -25,7 +25,7 @@ import { reportedTo, reportedTransactionOf, undecidedInvolving, type ReportedTra
 /** Test-only ways to break a node on purpose, to prove the checker is not blind. */
 export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes' | 'cancel-dies-behind-own-booking' | 'uncapped-timers'
   | 'early-commit' | 'blind-leader' | 'forgetful-acceptor' | 'acceptor-ignores-horizon' | 'skips-reconciliation'
-  /** Not a bug put back: the known limit of a restore (docs/PROTOCOL.md §16), let into the run to show the checker sees it. */
+  /** Not a bug put back: what the simulated node cannot get back after a restore (it does not model §16's restored-coordinator pass), let in to show the checker sees it. */
   | 'coordinates-after-backup';
 export const BUG_HOOKS: readonly BugHook[] = ['none', 'forgetful-participant', 'forgetful-coordinator', 'lying-disk', 'writer-continues-after-failure', 'swept-changes', 'cancel-dies-behind-own-booking', 'uncapped-timers',
   'early-commit', 'blind-leader', 'forgetful-acceptor', 'acceptor-ignores-horizon', 'skips-reconciliation', 'coordinates-after-backup'];
@@ -63,8 +63,8 @@ export class SimNode implements Endpoint {
   /**
    * Between the backup of its whole store and its restore (for a new disk: from the start), this
    * node begins no transaction of its own: what it coordinates then is lost with its store — its
-   * own part, and its cancellations of other nodes' bookings — which no peer can give back (the
-   * known limit, docs/PROTOCOL.md §16; `coordinates-after-backup` lifts it).
+   * own part, and its cancellations of other nodes' bookings — which the simulated node cannot get
+   * back (it does not model docs/PROTOCOL.md §16's restored-coordinator pass; `coordinates-after-backup` lifts it).
    */
   beginsNothing = false;
   incarnation = 0;

@@ -10,7 +10,8 @@ import { Clients } from './clients.js';
 import { EventQueue } from './event-queue.js';
 import { Prng } from './prng.js';
 import { drawProfile, drawStoreLoss, type SimulationProfile } from './profile.js';
-import { SimDisk, type DiskWrite, type Scheduler } from './sim-disk.js';
+import { SimDisk, type Scheduler } from './sim-disk.js';
+import { StoreLoss } from './store-loss.js';
 import type { AcceptorRecord } from '../../coordinator-2pc/src/ports.js';
 import { SimNetwork } from './sim-network.js';
 import { SimNode, type BugHook } from './sim-node.js';
@@ -94,9 +95,7 @@ class Simulation implements Scheduler {
   private violation: string | undefined;
   private faultPhase = true;
   private readonly stats: RunStats;
-  private readonly storeLossPrng: Prng;
-  /** A targeted whole-store loss waiting for its moment (scheduleStoreLoss). */
-  private storeLossArmed: { node: SimNode; lose: () => void } | undefined;
+  private readonly storeLoss: StoreLoss;
 
   constructor(private readonly options: RunOptions) {
     const root = new Prng(options.seed);
@@ -111,8 +110,10 @@ class Simulation implements Scheduler {
     this.stats = { nodes: this.profile.nodeCount, steps: 0, simulatedMs: 0, begun: 0, committed: 0, aborted: 0, cancelsCommitted: 0, cancelsRightAfter: 0, cancelsRightAfterCommitted: 0, crashes: 0, pauses: 0, clockJumps: 0, diskFull: 0, refusedStarts: 0, lostNodes: 0, lostCoordinators: 0, acceptorStoresLost: 0, storesRestored: 0, storesEmptied: 0, audits: {} };
     this.createNodes(root.fork());
     this.clients.cancelRightAfterWith(root.fork());
-    this.storeLossPrng = root.fork();
-    drawStoreLoss(this.storeLossPrng, this.profile);
+    const storeLossPrng = root.fork();
+    drawStoreLoss(storeLossPrng, this.profile);
+    const host = { profile: this.profile, bug: this.bug, trace: this.trace, nodes: () => this.nodes, nowUs: () => this.timeUs, after: (ms: number, action: () => void) => this.after(ms, action), failStop: (node: SimNode) => this.failStop(node), counted: (restored: boolean) => void (restored ? this.stats.storesRestored++ : this.stats.storesEmptied++) };
+    this.storeLoss = new StoreLoss(host, storeLossPrng);
   }
 
   nowUs(): number {
@@ -135,7 +136,7 @@ class Simulation implements Scheduler {
     this.startNodeFaults();
     if (Number.isFinite(this.profile.loseNodeAtMs)) this.after(this.profile.loseNodeAtMs, () => this.loseNode());
     if (this.profile.acceptorStoreLoss !== 'none') this.scheduleAcceptorStoreLoss();
-    if (this.profile.storeLoss !== 'none') this.scheduleStoreLoss();
+    if (this.profile.storeLoss !== 'none') this.storeLoss.schedule();
     this.after(this.profile.faultPhaseMs, () => this.endFaults());
     await this.loop();
     if (!this.violation) this.checker.final();
@@ -237,7 +238,7 @@ class Simulation implements Scheduler {
       const slotKeys = new Set(Array.from({ length: slotsPerNode }, (_, s) => `s${s}`));
       const disk = new SimDisk(id, this, prng.fork(), behaviour, this.trace, (writes) => {
         for (const write of writes) this.checker.onDurable(node, write);
-        for (const write of writes) this.onDurableForStoreLoss(node, write);
+        for (const write of writes) this.storeLoss.onDurable(node, write);
         this.checker.onCommit(node);
       }, (p) => this.report(p));
       const node: SimNode = new SimNode(id, slotKeys, prng.fork(), disk, this);
@@ -294,72 +295,6 @@ class Simulation implements Scheduler {
     });
   }
 
-  /**
-   * One node's whole store is backed up (an online backup of the SQLite file), then the node
-   * crashes and comes back with that older store (restore) or an empty one (new disk), marked
-   * as the runbook's `npm run store -- restore|new-disk` marks it: unknown for everything begun
-   * before, and no booking served until it has reconciled with every peer (§15–16). Rather a
-   * node that took part in something since the backup, so that there is something to lose.
-   */
-  private scheduleStoreLoss(): void {
-    const prng = this.storeLossPrng;
-    const node = prng.pick([...this.nodes.values()]);
-    let backup: ReturnType<SimDisk['snapshot']> | undefined;
-    const recordsOf = (n: SimNode): number => n.disk.tables.participants.size + n.disk.tables.coordinators.size + n.disk.tables.acceptors.size;
-    let recordsAtBackup = 0;
-    // The known limit (docs/PROTOCOL.md §16): what the node coordinates itself and its replaced store
-    // no longer holds is lost, and no peer can give it back; kept out unless `coordinates-after-backup`.
-    const coordinatesNothing = this.bug !== 'coordinates-after-backup';
-    if (this.profile.storeLoss === 'empty') node.beginsNothing = coordinatesNothing;
-    this.after(this.profile.storeSnapshotAtMs, () => {
-      backup = node.disk.snapshot();
-      recordsAtBackup = recordsOf(node);
-      node.beginsNothing = coordinatesNothing;
-      this.trace.add(node.id, () => `backup of the whole store (${backup!.participants.size} participant, ${backup!.coordinators.size} coordinator, ${backup!.acceptors.size} acceptor records, ${backup!.claims.size} claims)`);
-    });
-    const lose = (): void => {
-      this.storeLossArmed = undefined;
-      if (node.up) this.failStop(node);
-      const restored = this.profile.storeLoss === 'restore' ? backup : undefined;
-      node.beginsNothing = false;
-      node.disk.replaceAll(restored, restored ? 'restored from a backup (simulated npm run store -- restore)' : 'a new, empty disk (simulated npm run store -- new-disk)', this.reconciliationMarginMs());
-      node.storeHorizonUs = this.timeUs;
-      node.storeReplacedAtUs = this.timeUs;
-      if (restored) this.stats.storesRestored++;
-      else this.stats.storesEmptied++;
-      this.trace.add(node.id, () => `WHOLE STORE ${restored ? `RESTORED from the backup (${recordsAtBackup} records)` : 'LOST (new disk)'}: unknown for transactions begun before; reconciles before serving bookings`);
-    };
-    // Half the time the loss waits for this node's next durable acceptance of a COMMIT that other
-    // participants still wait for, and its coordinator crashes with it (restarting later): recovery
-    // leaders then ballot while the restored acceptor has forgotten that acceptance — where an
-    // acceptor that ignores its store's horizon lets a second value be chosen (acceptor-ignores-horizon).
-    const targeted = prng.chance(0.5);
-    this.after(this.profile.storeLossAtMs, () => {
-      if (!targeted) return lose();
-      this.storeLossArmed = { node, lose };
-      this.trace.add(node.id, () => 'store loss armed: at its next acceptance of a COMMIT others wait for');
-    });
-  }
-
-  /** A durable write at `node` while a targeted store loss is armed there: lose the store now if it is the acceptance awaited. */
-  private onDurableForStoreLoss(node: SimNode, write: DiskWrite): void {
-    const armed = this.storeLossArmed;
-    if (!armed || armed.node !== node || write.type !== 'log' || write.entry.role !== 'acceptor') return;
-    const record = write.entry.record;
-    const coordinator = this.nodes.get(record.txId.split('.')[0]!);
-    const othersWait = record.participants.some((p) => p !== node.id && p !== coordinator?.id);
-    if (record.accepted?.value !== 'commit' || !othersWait || !coordinator || coordinator === node) return;
-    this.trace.add(coordinator.id, () => `crashes with ${node.id}, which just accepted COMMIT of ${record.txId}`);
-    if (coordinator.up) this.failStop(coordinator);
-    armed.lose();
-  }
-
-  /** RECONCILIATION_MARGIN_MS: at least the clock error between two nodes (skew and unsynchronised jumps). */
-  private reconciliationMarginMs(): number {
-    const jumpMs = Number.isFinite(this.profile.clockJumpEveryMs) ? this.profile.clockJumpMaxMs : 0;
-    return 2 * (this.profile.clockSkewMaxMs + jumpMs) + 1;
-  }
-
   partOf(txId: string, node: NodeId): unknown {
     return this.clients.transactions.get(txId)?.parts.find((p) => p.node === node)?.payload ?? null;
   }
@@ -374,7 +309,7 @@ class Simulation implements Scheduler {
 
   /** Faults stop: heal the network, restart every crashed node, let the federation settle. */
   private endFaults(): void {
-    this.storeLossArmed?.lose(); // its moment never came: lose the store now
+    this.storeLoss.loseIfArmed();
     this.faultPhase = false;
     this.network.heal();
     this.trace.add('sim', () => 'faults stop: network healed, disks have room, clocks resynchronised, crashed nodes restart');
