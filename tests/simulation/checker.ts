@@ -55,7 +55,7 @@ export class Checker {
         this.report(`${node.id}: the participant's commit of ${entry.record.txId} is durable before its own coordinator's decision`);
       }
       this.durableParticipantStates.add(`${node.id}/${entry.record.txId}/${entry.record.state}`);
-      if (entry.record.state !== 'prepared') this.noteOutcome(entry.record.txId, entry.record.state, `participant ${node.id}`);
+      if (entry.record.state !== 'prepared' && !this.ownLostOutcome(node, entry.record.txId, entry.record.state)) this.noteOutcome(entry.record.txId, entry.record.state, `participant ${node.id}`);
     } else {
       this.noteOutcome(entry.record.txId, entry.record.decision, `coordinator ${node.id}`);
       if (entry.record.decision === 'committed') this.durablyCommitted.add(entry.record.txId);
@@ -77,6 +77,17 @@ export class Checker {
     const chosen = at.value === 'commit' ? this.chosenCommit : this.chosenAbort;
     chosen.add(record.txId);
     if (this.chosenCommit.has(record.txId) && this.chosenAbort.has(record.txId)) this.report(`${record.txId}: the acceptors chose both commit and abort (Paxos agreement broken)`);
+  }
+
+  /**
+   * A node whose whole store was replaced aborts at start-up a transaction of its own telescopes
+   * alone whose decision the store lost (recovery.ts: no one else can hold a commit): that
+   * booking is lost with the store (docs/PROTOCOL.md §16), not decided twice.
+   */
+  private ownLostOutcome(node: SimNode, txId: TxId, state: ParticipantRecord['state']): boolean {
+    const info = this.transactions.get(txId);
+    const alone = info !== undefined && info.parts.every((p) => p.node === node.id);
+    return state === 'aborted' && alone && info.coordinator === node.id && (node.storeReplacedAtUs ?? -1) >= (info.begunAtUs ?? 0);
   }
 
   /** Commit is decided: the coordinator's commit record is durable, or a majority of the acceptors accepted COMMIT. */
@@ -275,7 +286,8 @@ export class Checker {
       const booking = this.transactions.get(info.booking);
       if (booking && this.ownPartLost(booking, nodeId) && !node.disk.tables.participants.has(info.txId)) return true;
     }
-    return info.coordinator === nodeId && (node.storeReplacedAtUs ?? -1) >= (info.begunAtUs ?? 0) && !node.disk.tables.participants.has(info.txId);
+    const record = node.disk.tables.participants.get(info.txId);
+    return info.coordinator === nodeId && (node.storeReplacedAtUs ?? -1) >= (info.begunAtUs ?? 0) && (!record || this.ownLostOutcome(node, info.txId, record.state));
   }
 
   private isLost(nodeId: NodeId): boolean {
