@@ -134,6 +134,16 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found: 'found by the 20,000-seed soak after the fix of seed 988: a booking of the restored node\'s own telescopes alone, begun before its backup and committed after it, was aborted at start-up (its decision lost with the store) — the checker had counted that as deciding it twice',
     fix: 'the model, not the node: that booking is lost with the store (docs/PROTOCOL.md §16, nothing else holds it); checker.ts ownLostOutcome excuses it and still checks every other part',
   },
+  {
+    seed: 510844,
+    found: 'found by the soak: the node under test had a cancellation of its own in flight when its backup was taken; lost with the store (the simulated node cannot get it back), the cancelled booking came back and a later booking of its slots became a conflict',
+    fix: 'the model: store-loss.ts takes the backup only when the node under test has nothing of its own in flight',
+  },
+  {
+    seed: 567,
+    found: 'a booking begun just before the backup\'s newest record and prepared at the restored node after it was not reported: a coordinator record carries the begin time, and the margin covered only the clocks',
+    fix: 'the margin below the newest record covers the prepare window too (RECONCILIATION_MARGIN_MS, 120 s by default, is far above it; the simulator\'s margin now includes prepareTimeoutMs and deadlineAheadMaxMs)',
+  },
 ];
 
 /** The deliberately broken nodes the checker must catch, and how many seeds it may take. */

@@ -37,12 +37,25 @@ export class StoreLoss {
     // under test coordinates nothing its replaced store would lose, unless `coordinates-after-backup`.
     const coordinatesNothing = bug !== 'coordinates-after-backup';
     if (profile.storeLoss === 'empty') node.beginsNothing = coordinatesNothing;
-    this.host.after(profile.storeSnapshotAtMs, () => {
+    const takeBackup = (): void => {
+      // Nothing of its own in flight either (seed 510844: its cancellation begun just before the backup was lost).
+      const ownInFlight = coordinatesNothing && (!node.up || node.engine!.coordinator.unfinished().length > 0 || node.disk.tables.pendingBookings.size > 0);
+      if (ownInFlight) return this.host.after(10, takeBackup);
       backup = node.disk.snapshot();
-      node.beginsNothing = coordinatesNothing;
       trace.add(node.id, () => `backup of the whole store (${backup!.participants.size} participant, ${backup!.coordinators.size} coordinator, ${backup!.acceptors.size} acceptor records, ${backup!.claims.size} claims)`);
+    };
+    this.host.after(profile.storeSnapshotAtMs, () => {
+      node.beginsNothing = coordinatesNothing;
+      takeBackup();
     });
-    const lose = (): void => this.lose(node, profile.storeLoss === 'restore' ? backup : undefined);
+    const lose = (): void => {
+      if (profile.storeLoss === 'restore' && !backup) {
+        this.armed = undefined;
+        node.beginsNothing = false;
+        return trace.add(node.id, () => 'no restore: the backup was never taken (its own transactions were still in flight)');
+      }
+      this.lose(node, profile.storeLoss === 'restore' ? backup : undefined);
+    };
     // Half the time the loss waits for this node's next durable acceptance of a COMMIT that other
     // participants still wait for, and its coordinator crashes with it (restarting later): recovery
     // leaders then ballot while the restored acceptor has forgotten that acceptance — where an
@@ -85,10 +98,15 @@ export class StoreLoss {
     this.host.trace.add(node.id, () => `WHOLE STORE ${restored ? 'RESTORED from the backup' : 'LOST (new disk)'}: unknown for transactions begun before; reconciles before serving bookings`);
   }
 
-  /** RECONCILIATION_MARGIN_MS: at least the clock error between two nodes (skew and unsynchronised jumps). */
+  /**
+   * RECONCILIATION_MARGIN_MS: a peer's record carries its transaction's begin time, and a prepare
+   * may reach this node up to the admitted deadline span after that begin, so the margin covers
+   * that span and the clock error between two nodes (seed 567: a booking begun just before the
+   * backup's newest record, prepared here after it).
+   */
   private reconciliationMarginMs(): number {
     const { profile } = this.host;
     const jumpMs = Number.isFinite(profile.clockJumpEveryMs) ? profile.clockJumpMaxMs : 0;
-    return 2 * (profile.clockSkewMaxMs + jumpMs) + 1;
+    return 2 * (profile.clockSkewMaxMs + jumpMs) + profile.prepareTimeoutMs + profile.network.deadlineAheadMaxMs + 1;
   }
 }
