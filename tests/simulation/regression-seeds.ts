@@ -144,6 +144,11 @@ export const REGRESSION_SEEDS: readonly RegressionSeed[] = [
     found: 'a booking begun just before the backup\'s newest record and prepared at the restored node after it was not reported: a coordinator record carries the begin time, and the margin covered only the clocks',
     fix: 'the margin below the newest record covers the prepare window too (RECONCILIATION_MARGIN_MS, 120 s by default, is far above it; the simulator\'s margin now includes prepareTimeoutMs and deadlineAheadMaxMs)',
   },
+  {
+    seed: 517488,
+    found: 'found by the soak: reports were applied in timestamp order, but a cancellation\'s coordinator clock ran behind its booking\'s, so the cancellation came first, failed, and a later booking took a slot before the bookings and cancellations it depended on were applied: a conflict for an operator',
+    fix: 'reconciliation-step.ts inOrder: a cancellation is placed after the booking it gives back',
+  },
 ];
 
 /** The deliberately broken nodes the checker must catch, and how many seeds it may take. */

@@ -137,7 +137,13 @@ export class ReconciliationProgress {
    */
   inOrder(): Array<{ peer: NodeId; transaction: ReportedTransaction }> {
     if (this.openPeers().some((peer) => this.peers.get(peer)!.state !== 'answered')) return [];
-    return [...this.toApply.values()].sort((a, b) => a.transaction.timestampMs - b.transaction.timestampMs || a.transaction.txId.localeCompare(b.transaction.txId));
+    // A cancellation comes after the booking it gives back, whatever their coordinators' clocks say (seed 517488).
+    const begun = new Map([...this.toApply.values()].map(({ transaction }) => [transaction.txId, transaction.timestampMs]));
+    const at = (t: ReportedTransaction): number => {
+      const booking = t.kind === 'cancel' ? (t.payload as { bookingId?: string } | null)?.bookingId : undefined;
+      return Math.max(t.timestampMs, booking !== undefined && begun.has(booking) ? begun.get(booking)! + 0.5 : -Infinity);
+    };
+    return [...this.toApply.values()].sort((a, b) => at(a.transaction) - at(b.transaction) || a.transaction.txId.localeCompare(b.transaction.txId));
   }
 
   /**
