@@ -138,6 +138,8 @@ export const ConfigSchema = z.object({
   SIGNATURE_MAX_SKEW_S: count(30, 3_600),
   /** How long a scientist's booking credential is valid; a longer one is refused. */
   CREDENTIAL_TTL_S: count(60, 3_600),
+  /** The most credential requests in one batch to a scientist's home, sent or accepted. */
+  CREDENTIAL_BATCH_ASKS_MAX: count(64, 1_000),
   NONCE_CACHE_MAX: count(200_000, 10_000_000),
   RATE_LIMIT_PER_TOKEN_PER_MINUTE: count(600, 10_000_000),
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: count(1_200, 10_000_000),
