@@ -44,6 +44,8 @@ export interface CredentialBatcherOptions {
 interface Waiting {
   json: string;
   bytes: number;
+  /** When this request stops waiting (federation clock): the batch carrying it waits at least as long. */
+  expiresAtMs: number;
   done: boolean;
   timer: NodeJS.Timeout;
   resolve(answer: CredentialAnswer): void;
@@ -70,7 +72,8 @@ export class CredentialBatcher {
   request(home: NodeId, ask: CredentialAskBody, deadlineMs: number): Promise<CredentialAnswer> {
     const json = JSON.stringify(ask);
     const attempt = () => {
-      const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs, deadlineMs - this.options.nowMs()));
+      // The whole budget, not PEER_REQUEST_TIMEOUT_MS: a home slow under load answers late rather than twice.
+      const timeoutMs = Math.max(1, deadlineMs - this.options.nowMs());
       if (!this.options.batching || this.withoutBatching.has(home)) return this.options.post(home, CREDENTIALS_PATH, json, timeoutMs);
       return this.enqueue(home, json, timeoutMs);
     };
@@ -82,7 +85,7 @@ export class CredentialBatcher {
     if (!queue) this.homes.set(home, (queue = { queue: [], inFlight: false, flushScheduled: false }));
     const lane = queue;
     return new Promise((resolve, reject) => {
-      const waiting: Waiting = { json, bytes: Buffer.byteLength(json), done: false, resolve, reject, timer: setTimeout(() => settle(waiting, new Error('timed out')), timeoutMs) };
+      const waiting: Waiting = { json, bytes: Buffer.byteLength(json), expiresAtMs: this.options.nowMs() + timeoutMs, done: false, resolve, reject, timer: setTimeout(() => settle(waiting, new Error('timed out')), timeoutMs) };
       lane.queue.push(waiting);
       if (lane.queue.length >= this.options.asksMax) this.flush(home, lane);
       else this.scheduleFlush(home, lane);
@@ -134,7 +137,9 @@ export class CredentialBatcher {
     // A slow batch must not hold back every later request to that home.
     const stallTimer = setTimeout(release, this.options.stallMs);
     const body = `{"asks":[${batch.map((w) => w.json).join(',')}]}`;
-    this.options.post(home, CREDENTIAL_BATCH_PATH, body, this.options.requestTimeoutMs).then(
+    const now = this.options.nowMs();
+    const timeoutMs = Math.max(this.options.requestTimeoutMs, ...batch.map((w) => w.expiresAtMs - now));
+    this.options.post(home, CREDENTIAL_BATCH_PATH, body, timeoutMs).then(
       (answer) => this.settleBatch(home, batch, answer),
       (error: Error) => batch.forEach((w) => settle(w, error)), // as each single request would have failed
     ).finally(release);

@@ -174,11 +174,14 @@ export class PeerClient {
   }
 
   private attempt(to: NodeId, message: RequestMessage, deadlineMs: number | undefined): Promise<ReplyMessage> {
-    const timeoutMs = deadlineMs === undefined ? this.options.requestTimeoutMs : Math.max(1, Math.min(this.options.requestTimeoutMs, deadlineMs - this.options.nowMs() + 250));
+    // A prepare waits for its whole deadline (and a little grace), not PEER_REQUEST_TIMEOUT_MS: on
+    // an overloaded peer, giving up early and sending it again only queues a duplicate behind the
+    // first, and the peer drops a request it reads after its sender stopped waiting.
+    const timeoutMs = deadlineMs === undefined ? this.options.requestTimeoutMs : Math.max(1, deadlineMs - this.options.nowMs() + 250);
     if (this.options.batching === false || this.withoutBatching.has(to)) return this.sendOne(to, message, timeoutMs);
     return new Promise((resolve, reject) => {
       const json = JSON.stringify(message);
-      const pending: Pending = { message, json, bytes: Buffer.byteLength(json), done: false, resolve, reject, timer: setTimeout(() => fail(pending, new Error('timed out')), timeoutMs) };
+      const pending: Pending = { message, json, bytes: Buffer.byteLength(json), expiresAtMs: this.options.nowMs() + timeoutMs, done: false, resolve, reject, timer: setTimeout(() => fail(pending, new Error('timed out')), timeoutMs) };
       this.enqueue(to, pending);
     });
   }
@@ -228,7 +231,9 @@ export class PeerClient {
   private sendBatch(lane: Lane, batch: Pending[]): void {
     const body = `{"from":${JSON.stringify(this.options.selfId)},"messages":[${batch.map((p) => p.json).join(',')}]}`;
     const release = this.occupy(lane);
-    this.exchange(lane.to, 'POST', `${FEDERATION_PREFIX}${BATCH_PATH}`, body, this.options.requestTimeoutMs).then(
+    const now = this.options.nowMs();
+    const timeoutMs = Math.max(this.options.requestTimeoutMs, ...batch.map((p) => p.expiresAtMs - now));
+    this.exchange(lane.to, 'POST', `${FEDERATION_PREFIX}${BATCH_PATH}`, body, timeoutMs).then(
       (answer) => this.settleBatch(lane.to, batch, answer),
       (error: Error) => batch.forEach((p) => fail(p, error)), // as each single call would have failed
     ).finally(release);
