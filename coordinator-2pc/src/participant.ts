@@ -11,12 +11,13 @@ import type {
   TxId,
 } from './messages.js';
 import type { DurableKnowledge } from './durable-knowledge.js';
-import { askPeers, onPeerQuery, onStatusReply, reapply, type TerminationHost } from './participant-termination.js';
+import { onPeerQuery, onStatusReply, reapply, type TerminationHost } from './participant-termination.js';
+import { queryInDoubt } from './participant-in-doubt.js';
 import type { Effect, ParticipantRecord, ResourceChanges, ResourceManager } from './ports.js';
 import { invariant, isOlder } from './invariants.js';
 import { mayWait, waitingEntry, waitOverReason, waitUntilMs as waitUntilFor } from './wait-die.js';
 import { abortedReason, audit, capTimers, forgetFinished, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
-import { leadRecovery, onRecoveryAnswer } from './participant-recovery.js';
+import { onRecoveryAnswer } from './participant-recovery.js';
 
 export type { ParticipantTxView } from './participant-entries.js';
 
@@ -326,21 +327,10 @@ export class ParticipantCore {
         const reason = waitOverReason(entry.blockers, entry.awaitable, waitedMs, { code: 'conflict', detail: `still held by ${entry.blockers.join(', ')} after waiting ${waitedMs} ms` });
         effects.push(...this.refuse(entry.prepare, nowMs, reason));
       } else if (entry?.phase === 'prepared' && entry.nextQueryAtMs <= nowMs) {
-        effects.push(...this.queryCoordinator(txId, entry, nowMs));
+        effects.push(...queryInDoubt(this.config, this.host, txId, entry, nowMs));
       }
     }
     return effects;
-  }
-
-  private queryCoordinator(txId: TxId, entry: Prepared, nowMs: number): Effect[] {
-    // Not inferred from the interval: it never grows when inDoubtQueryAfterMs >= queryBackoffMaxMs.
-    const firstQuery = !entry.queried;
-    entry.queried = true;
-    entry.nextQueryAtMs = nowMs + entry.queryIntervalMs;
-    entry.queryIntervalMs = Math.min(entry.queryIntervalMs * 2, this.config.queryBackoffMaxMs);
-    const query: Effect = { type: 'send', to: entry.record.coordinatorId, message: { type: 'status-query', txId, from: this.config.selfId } };
-    if (!firstQuery) return [query, ...askPeers(this.host, txId, entry, nowMs), ...leadRecovery(this.config, txId, entry, nowMs)];
-    return [audit('TX_IN_DOUBT', txId, { coordinator: entry.record.coordinatorId, preparedForMs: nowMs - entry.record.updatedAtMs }), query];
   }
 
   private vote(to: NodeId, txId: TxId, vote: 'yes' | 'no', reason?: AbortReason): Effect {
