@@ -11,6 +11,8 @@ export type Waiting = {
   prepare: PrepareMessage;
   sinceMs: number;
   waitUntilMs: number;
+  /** How long the wait may last, as set when it began (capTimers brings waitUntilMs back to at most this from now). */
+  waitForMs: number;
   blockers: TxId[];
   /** Blockers waited for outside wait-die's age order (wait-die.ts): the booking a cancellation cancels. */
   awaitable?: TxId[];
@@ -110,7 +112,7 @@ export function forgetFinished(queue: TxId[], entries: Map<TxId, Entry>, retenti
  * the size of the step as well (simulator seed 67054). A wait ends sooner, a query is sent
  * sooner: both are safe at any time.
  */
-export function capTimers(entry: Entry, nowMs: number, limits: { waitMaxMs: number; inDoubtQueryAfterMs: number; queryBackoffMaxMs: number }): void {
-  if (entry.phase === 'waiting') entry.waitUntilMs = Math.min(entry.waitUntilMs, nowMs + limits.waitMaxMs);
+export function capTimers(entry: Entry, nowMs: number, limits: { inDoubtQueryAfterMs: number; queryBackoffMaxMs: number }): void {
+  if (entry.phase === 'waiting') entry.waitUntilMs = Math.min(entry.waitUntilMs, nowMs + entry.waitForMs);
   else if (entry.phase === 'prepared') entry.nextQueryAtMs = Math.min(entry.nextQueryAtMs, nowMs + Math.max(limits.inDoubtQueryAfterMs, limits.queryBackoffMaxMs));
 }

@@ -11,18 +11,19 @@ import type {
   TxId,
 } from './messages.js';
 import type { DurableKnowledge } from './durable-knowledge.js';
-import { askPeers, onPeerQuery, onStatusReply, reapply, type TerminationHost } from './participant-termination.js';
+import { onPeerQuery, onStatusReply, reapply, type TerminationHost } from './participant-termination.js';
+import { queryInDoubt } from './participant-in-doubt.js';
 import type { Effect, ParticipantRecord, ResourceChanges, ResourceManager } from './ports.js';
 import { invariant, isOlder } from './invariants.js';
-import { mayWait, waitingEntry, waitOverReason } from './wait-die.js';
+import { mayWait, waitingEntry, waitOverReason, waitUntilMs as waitUntilFor } from './wait-die.js';
 import { abortedReason, audit, capTimers, forgetFinished, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
-import { leadRecovery, onRecoveryAnswer } from './participant-recovery.js';
+import { onRecoveryAnswer } from './participant-recovery.js';
 
 export type { ParticipantTxView } from './participant-entries.js';
 
 export interface ParticipantConfig {
   selfId: NodeId;
-  /** Wait-die: how long an older transaction may wait for a younger holder to finish. */
+  /** How long a transaction may wait for a holder that is not younger (wait-die's exception, wait-die.ts); for younger holders it waits until its deadline. */
   waitMaxMs: number;
   /** How long a prepared transaction waits for the decision before asking the coordinator. */
   inDoubtQueryAfterMs: number;
@@ -162,7 +163,7 @@ export class ParticipantCore {
         this.vote(prepare.coordinatorId, prepare.txId, 'no', reason),
       ];
     }
-    return this.attemptHold(prepare, nowMs, nowMs, nowMs + this.config.waitMaxMs);
+    return this.attemptHold(prepare, nowMs, nowMs);
   }
 
   /** A duplicate prepare gets the vote already given (a waiting one gets its vote later). */
@@ -176,15 +177,16 @@ export class ParticipantCore {
    * Wait-die (wait-die.ts): blocked only by younger holders, or by the transaction it undoes,
    * a transaction waits (bounded); blocked by an older or a committed holder, it gives up at once.
    */
-  private attemptHold(prepare: PrepareMessage, nowMs: number, sinceMs: number, waitLimitMs: number): Effect[] {
+  private attemptHold(prepare: PrepareMessage, nowMs: number, sinceMs: number): Effect[] {
     if (nowMs > prepare.deadlineMs) {
       return this.refuse(prepare, nowMs, { code: 'expired', detail: `the prepare deadline passed while waiting (${nowMs - prepare.deadlineMs} ms ago)` });
     }
     const attempt = this.resources.tryHold(prepare.txId, prepare.kind, prepare.payload, nowMs);
     if (attempt.ok) return this.prepared(prepare, nowMs, attempt.changes);
     if (attempt.code === 'invalid') return this.refuse(prepare, nowMs, { code: 'invalid', detail: attempt.detail });
-    const waitUntilMs = Math.min(waitLimitMs, prepare.deadlineMs);
-    if (!mayWait(attempt, prepare, (txId) => this.entries.get(txId))) return this.refuse(prepare, nowMs, { code: 'conflict', detail: attempt.detail });
+    const entryOf = (txId: TxId) => this.entries.get(txId);
+    if (!mayWait(attempt, prepare, entryOf)) return this.refuse(prepare, nowMs, { code: 'conflict', detail: attempt.detail });
+    const waitUntilMs = waitUntilFor(attempt, prepare, entryOf, sinceMs + this.config.waitMaxMs);
     if (waitUntilMs <= nowMs) {
       return this.refuse(prepare, nowMs, waitOverReason(attempt.blockers, attempt.awaitable, nowMs - sinceMs, { code: 'conflict', detail: attempt.detail }));
     }
@@ -290,7 +292,7 @@ export class ParticipantCore {
       .map((txId) => this.entries.get(txId))
       .filter((e): e is Waiting => e?.phase === 'waiting' && e.blockers.includes(finishedTxId))
       .sort((a, b) => (isOlder(a.prepare, b.prepare) ? -1 : 1));
-    return waiters.flatMap((waiter) => this.attemptHold(waiter.prepare, nowMs, waiter.sinceMs, waiter.waitUntilMs));
+    return waiters.flatMap((waiter) => this.attemptHold(waiter.prepare, nowMs, waiter.sinceMs));
   }
 
   private onStatusReply(reply: StatusReplyMessage, nowMs: number): Effect[] {
@@ -325,21 +327,10 @@ export class ParticipantCore {
         const reason = waitOverReason(entry.blockers, entry.awaitable, waitedMs, { code: 'conflict', detail: `still held by ${entry.blockers.join(', ')} after waiting ${waitedMs} ms` });
         effects.push(...this.refuse(entry.prepare, nowMs, reason));
       } else if (entry?.phase === 'prepared' && entry.nextQueryAtMs <= nowMs) {
-        effects.push(...this.queryCoordinator(txId, entry, nowMs));
+        effects.push(...queryInDoubt(this.config, this.host, txId, entry, nowMs));
       }
     }
     return effects;
-  }
-
-  private queryCoordinator(txId: TxId, entry: Prepared, nowMs: number): Effect[] {
-    // Not inferred from the interval: it never grows when inDoubtQueryAfterMs >= queryBackoffMaxMs.
-    const firstQuery = !entry.queried;
-    entry.queried = true;
-    entry.nextQueryAtMs = nowMs + entry.queryIntervalMs;
-    entry.queryIntervalMs = Math.min(entry.queryIntervalMs * 2, this.config.queryBackoffMaxMs);
-    const query: Effect = { type: 'send', to: entry.record.coordinatorId, message: { type: 'status-query', txId, from: this.config.selfId } };
-    if (!firstQuery) return [query, ...askPeers(this.host, txId, entry, nowMs), ...leadRecovery(this.config, txId, entry, nowMs)];
-    return [audit('TX_IN_DOUBT', txId, { coordinator: entry.record.coordinatorId, preparedForMs: nowMs - entry.record.updatedAtMs }), query];
   }
 
   private vote(to: NodeId, txId: TxId, vote: 'yes' | 'no', reason?: AbortReason): Effect {

@@ -1,6 +1,14 @@
 // The participant's wait-die rule, with its one exception: a transaction may wait for a
 // blocker whose own finish never waits for it (a cancellation for the booking it cancels,
 // whose commit has simply not arrived here yet), whatever their ages.
+//
+// How long: an older transaction blocked only by younger holders waits until its own prepare
+// deadline. Each such holder is undecided here and ends one of two ways: it commits (the wait
+// ends at once with a refusal: the slot is taken) or it aborts — typically because it met the
+// older one's hold at another site and died there — and the slot goes to the older one. Giving
+// up earlier (it used to be WAIT_DIE_MAX_WAIT_MS) let the earliest asker lose to nobody on an
+// overloaded machine, where the younger one's abort takes longer to arrive (docs/PERFORMANCE.md,
+// "Contention"). A wait for the exception's blocker stays bounded by WAIT_DIE_MAX_WAIT_MS.
 import type { AbortReason, PrepareMessage, TxId } from './messages.js';
 import type { HoldAttempt } from './ports.js';
 import { isOlder } from './invariants.js';
@@ -24,6 +32,19 @@ export function mayWait(conflict: HoldConflict, prepare: PrepareMessage, entryOf
 }
 
 /**
+ * Until when `prepare` may wait for the blockers of `conflict` (mayWait said it may): its own
+ * deadline when every blocker is a younger transaction prepared here, else `boundedUntilMs`
+ * (WAIT_DIE_MAX_WAIT_MS after the wait began), never past its deadline.
+ */
+export function waitUntilMs(conflict: HoldConflict, prepare: PrepareMessage, entryOf: (txId: TxId) => Entry | undefined, boundedUntilMs: number): number {
+  const allYounger = conflict.blockers.every((blockerTxId) => {
+    const holder = entryOf(blockerTxId);
+    return holder?.phase === 'prepared' && isOlder(prepare, holder.record);
+  });
+  return allYounger ? prepare.deadlineMs : Math.min(boundedUntilMs, prepare.deadlineMs);
+}
+
+/**
  * Why a transaction whose wait is over gives up. Blocked only by awaitable transactions (the
  * booking it cancels, still unfinished here), the cause is a decision that has not arrived
  * yet — a `timeout` a retry may overcome — not a slot taken by someone else (`otherwise`).
@@ -38,7 +59,7 @@ export function waitOverReason(blockers: TxId[], awaitable: TxId[] | undefined, 
 
 /** The waiting entry for `prepare` blocked by `conflict`. */
 export function waitingEntry(prepare: PrepareMessage, conflict: HoldConflict, sinceMs: number, waitUntilMs: number): Waiting {
-  const entry: Waiting = { phase: 'waiting', prepare, sinceMs, waitUntilMs, blockers: conflict.blockers };
+  const entry: Waiting = { phase: 'waiting', prepare, sinceMs, waitUntilMs, waitForMs: Math.max(0, waitUntilMs - sinceMs), blockers: conflict.blockers };
   if (conflict.awaitable && conflict.awaitable.length > 0) entry.awaitable = conflict.awaitable;
   return entry;
 }

@@ -148,6 +148,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     batchesInFlightMax: config.PEER_BATCHES_IN_FLIGHT_MAX,
     batchStallMs: config.PEER_BATCH_STALL_MS,
     batchBytesMax: config.BODY_BYTES_MAX,
+    credentialBatchAsksMax: config.CREDENTIAL_BATCH_ASKS_MAX,
   });
   const clockLimits = { jumpMaxMs: config.CLOCK_JUMP_MAX_MS, jumpHoldMs: config.CLOCK_JUMP_HOLD_MS, offsetStepMaxMs: config.CLOCK_OFFSET_STEP_MAX_MS };
   clock = new FederationClock(timeReference, timeReference === config.NODE_ID, () => peers.referenceTime(timeReference), config.CLOCK_SYNC_SAMPLES, clockLimits, (event, details) => {

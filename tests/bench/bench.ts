@@ -23,6 +23,7 @@ const { values } = parseArgs({
 
 function report(label: string, r: LoadResult): void {
   console.log(`${label}: ${r.committed} committed, ${r.aborted} aborted, ${r.failed} failed in ${r.seconds.toFixed(1)} s -> ${r.bookingsPerSecond.toFixed(0)} bookings/s; latency p50 ${r.p50Ms.toFixed(2)} ms, p95 ${r.p95Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms; abort rate ${(r.abortRate * 100).toFixed(2)} %`);
+  if (r.aborted + r.failed > 0) console.log(`${label}: answers other than 201, by status and problem type: ${JSON.stringify(r.failures)}`);
 }
 
 async function main(): Promise<void> {

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { readCatalog } from '../../seeds/catalog.js';
 import { LocalFederation } from '../support/federation-harness.js';
 import { benchCatalogFile } from './bench-catalog.js';
-import { driveLoad } from './load.js';
+import { driveLoad, type LoadResult } from './load.js';
 import { createSites, driveBaseline } from './pg-baseline.js';
 import { startPostgres } from '../../federation-node/src/local/postgres-cluster.js';
 import { renderPanels } from './svg-plot.js';
@@ -32,6 +32,8 @@ interface Figures {
   p50Ms: number;
   p99Ms: number;
   failed: number;
+  /** The federation's answers other than 201, by status and problem type (load.ts). */
+  failures?: LoadResult['failures'];
 }
 
 interface Row {
@@ -50,6 +52,7 @@ function medianOf(runs: Figures[]): Figures {
     p50Ms: round2(median(runs.map((r) => r.p50Ms))),
     p99Ms: round2(median(runs.map((r) => r.p99Ms))),
     failed: runs.reduce((sum, r) => sum + r.failed, 0),
+    ...(runs.some((r) => r.failures) ? { failures: mergeFailures(runs.map((r) => r.failures ?? {})) } : {}),
   };
 }
 
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
         p50: round2(federationFigures.p50Ms / postgres.p50Ms),
         p99: round2(federationFigures.p99Ms / postgres.p99Ms),
       };
+      if (federationFigures.failed > 0) console.log(`${clients} clients: the federation's ${federationFigures.failed} failed bookings, by answer: ${JSON.stringify(federationFigures.failures)}`);
       console.log(`${clients} clients: federation ${federationFigures.bookingsPerSecond} bookings/s p50 ${federationFigures.p50Ms} ms p99 ${federationFigures.p99Ms} ms | postgres ${postgres.bookingsPerSecond} bookings/s p50 ${postgres.p50Ms} ms p99 ${postgres.p99Ms} ms | ratio throughput ${ratios.bookingsPerSecond}, p50 ${ratios.p50}, p99 ${ratios.p99}`);
       rows.push({ clients, federation: federationFigures, postgres, ratios });
     }
@@ -107,6 +111,14 @@ async function main(): Promise<void> {
     await federation.stop();
     cluster.stop();
   }
+}
+
+function mergeFailures(all: Array<LoadResult['failures']>): LoadResult['failures'] {
+  const merged: LoadResult['failures'] = {};
+  for (const failures of all) {
+    for (const [key, { count, detail }] of Object.entries(failures)) (merged[key] ??= { count: 0, detail }).count += count;
+  }
+  return merged;
 }
 
 function plot(rows: Row[]): string {

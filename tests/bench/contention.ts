@@ -6,6 +6,8 @@
 // one JSON object.
 //   --clients 16   competing scientists per round
 //   --rounds 40    rounds (each on a fresh slot)
+//   --trace        for every round without a winner or won by a later asker, print each
+//                  asker's answer in the order of their fairness timestamps
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import axios from 'axios';
@@ -14,7 +16,7 @@ import { LocalFederation } from '../support/federation-harness.js';
 import { benchCatalogFile } from './bench-catalog.js';
 import { percentile } from './floor.js';
 
-const { values } = parseArgs({ options: { clients: { type: 'string', default: '16' }, rounds: { type: 'string', default: '40' } } });
+const { values } = parseArgs({ options: { clients: { type: 'string', default: '16' }, rounds: { type: 'string', default: '40' }, trace: { type: 'boolean', default: false } } });
 const HOUR_MS = 3_600_000;
 
 interface Attempt {
@@ -23,6 +25,8 @@ interface Attempt {
   coordinatorUrl: string;
   token: string;
   latencyMs: number;
+  /** A refusal's problem detail (why this asker lost). */
+  detail: string | undefined;
 }
 
 async function main(): Promise<void> {
@@ -50,9 +54,10 @@ async function main(): Promise<void> {
       unavailable += answers.filter((a) => a.status === 503).length;
       const stamps = await Promise.all(answers.map(requestedAtOf));
       const won = answers.findIndex((a) => a.status === 201);
+      const earliest = Math.min(...stamps.filter((s): s is number => s !== undefined));
+      if (values.trace && (won < 0 || stamps[won] !== earliest)) trace(round, answers, stamps);
       if (won < 0) continue;
       winners += 1;
-      const earliest = Math.min(...stamps.filter((s): s is number => s !== undefined));
       if (stamps[won] === earliest) earliestWon += 1;
     }
     const summary = {
@@ -77,7 +82,15 @@ async function book(coordinatorUrl: string, token: string, scientistId: string, 
   const t0 = performance.now();
   const res = await axios.post(`${coordinatorUrl}/bookings`, { scientistId, items }, { headers: { Authorization: `Bearer ${token}` }, validateStatus: () => true });
   const bookingId = (res.data?.id ?? res.data?.bookingId) as string | undefined;
-  return { status: res.status, bookingId, coordinatorUrl, token, latencyMs: performance.now() - t0 };
+  return { status: res.status, bookingId, coordinatorUrl, token, latencyMs: performance.now() - t0, detail: res.status === 201 ? undefined : String(res.data?.detail ?? '') };
+}
+
+/** A round's askers in the order of their fairness timestamps: who got what, and why. */
+function trace(round: number, answers: Attempt[], stamps: Array<number | undefined>): void {
+  const first = Math.min(...stamps.filter((s): s is number => s !== undefined));
+  const order = answers.map((a, i) => ({ a, stamp: stamps[i] })).sort((x, y) => (x.stamp ?? Infinity) - (y.stamp ?? Infinity));
+  console.log(`round ${round}: ${answers.some((a) => a.status === 201) ? 'won by a later asker' : 'no winner'}`);
+  for (const { a, stamp } of order) console.log(`  +${stamp === undefined ? '?' : stamp - first} ms  ${a.status}  ${a.latencyMs.toFixed(0)} ms  ${a.bookingId ?? '-'}  ${a.detail ?? ''}`);
 }
 
 /** The fairness timestamp the coordinator gave the request, confirmed or rejected. */

@@ -34,6 +34,15 @@ export interface LoadResult {
   p99Ms: number;
   abortRate: number;
   daysUsed: number;
+  /** Every answer other than 201, by status and problem type ("503 observatory-unavailable", "transport"), with the first detail seen. */
+  failures: Record<string, { count: number; detail: string }>;
+}
+
+/** What a booking request got back: the status, and for a problem its type (last segment) and detail. */
+interface Answer {
+  status: number;
+  problemType?: string;
+  detail?: string;
 }
 
 const DAY_MS = 86_400_000;
@@ -45,6 +54,11 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
   let aborted = 0;
   let failed = 0;
   let sent = 0;
+  const failures: LoadResult['failures'] = {};
+  const note = (answer: Answer) => {
+    const key = answer.status === 0 ? 'transport' : `${answer.status} ${answer.problemType ?? '-'}`;
+    (failures[key] ??= { count: 0, detail: answer.detail ?? '' }).count += 1;
+  };
   const startedAt = performance.now();
   const endAt = startedAt + options.seconds * 1000;
   const client = async () => {
@@ -55,10 +69,11 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
       const connection = connections[index]!;
       const body = JSON.stringify({ scientistId: bookers[index]!.scientistId, items: slots.next() });
       const t0 = performance.now();
-      const status = await connection.post('/bookings', body).catch(() => 0);
+      const answer = await connection.post('/bookings', body).catch((error: Error): Answer => ({ status: 0, detail: error.message }));
       latencies.push(performance.now() - t0);
-      if (status === 201) committed += 1;
-      else if (status === 409 || status === 503) aborted += 1;
+      if (answer.status !== 201) note(answer);
+      if (answer.status === 201) committed += 1;
+      else if (answer.status === 409 || answer.status === 503) aborted += 1;
       else failed += 1;
     }
     connections.forEach((c) => c.close());
@@ -77,6 +92,7 @@ export async function driveLoad(options: LoadOptions): Promise<LoadResult> {
     p99Ms: percentile(latencies, 0.99),
     abortRate: total ? aborted / total : 0,
     daysUsed: slots.daysUsed(),
+    failures,
   };
 }
 
@@ -111,11 +127,11 @@ class SlotSequence {
   }
 }
 
-/** One kept-alive HTTP/1.1 connection, one request at a time; answers with the status code. */
+/** One kept-alive HTTP/1.1 connection, one request at a time; answers with the status code (and a problem's type and detail). */
 class HttpConnection {
   private socket: net.Socket | undefined;
   private received: Buffer = Buffer.alloc(0);
-  private waiting: { resolve: (status: number) => void; reject: (error: Error) => void } | undefined;
+  private waiting: { resolve: (answer: Answer) => void; reject: (error: Error) => void } | undefined;
   private readonly host: string;
   private readonly port: number;
   private readonly authorization: string;
@@ -127,7 +143,7 @@ class HttpConnection {
     this.authorization = token ? `Authorization: Bearer ${token}\r\n` : '';
   }
 
-  post(path: string, body: string): Promise<number> {
+  post(path: string, body: string): Promise<Answer> {
     const head = `POST ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\n${this.authorization}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
     return new Promise((resolve, reject) => {
       this.waiting = { resolve, reject };
@@ -164,14 +180,25 @@ class HttpConnection {
     if (!length) return void this.socket?.destroy(new Error('a response without Content-Length'));
     const end = headEnd + 4 + Number(length[1]);
     if (this.received.length < end) return;
-    this.received = this.received.subarray(end);
     const status = Number(head.slice(9, 12));
-    this.settle((w) => w.resolve(status));
+    const answer: Answer = { status };
+    if (status !== 201) Object.assign(answer, problemOf(this.received.toString('utf8', headEnd + 4, end)));
+    this.received = this.received.subarray(end);
+    this.settle((w) => w.resolve(answer));
   }
 
-  private settle(action: (waiting: { resolve: (status: number) => void; reject: (error: Error) => void }) => void): void {
+  private settle(action: (waiting: { resolve: (answer: Answer) => void; reject: (error: Error) => void }) => void): void {
     const waiting = this.waiting;
     this.waiting = undefined;
     if (waiting) action(waiting);
+  }
+}
+
+function problemOf(body: string): Pick<Answer, 'problemType' | 'detail'> {
+  try {
+    const problem = JSON.parse(body) as { type?: unknown; detail?: unknown };
+    return { problemType: typeof problem.type === 'string' ? problem.type.split(':').pop() : undefined, detail: typeof problem.detail === 'string' ? problem.detail : undefined };
+  } catch {
+    return { detail: body.slice(0, 200) };
   }
 }

@@ -104,6 +104,7 @@ async function main(): Promise<void> {
         p50Ms: Math.round(load.p50Ms * 100) / 100,
         p99Ms: Math.round(load.p99Ms * 100) / 100,
         failed: load.failed + load.aborted,
+        failures: load.failures,
         cpuMsPerBooking: Object.fromEntries([
           ...ids.map((id, i) => [id, { user: per(after.cpu[i]!.user - before.cpu[i]!.user), system: per(after.cpu[i]!.system - before.cpu[i]!.system) }]),
           ['loadClient', { user: per(self.user / 1000), system: per(self.system / 1000) }],

@@ -30,12 +30,12 @@ function txId(coordinator = 'atacama'): string {
 let federationKeys: LocalKeyFiles | undefined;
 
 /** A prepare from atacama for one hour of la-palma-gtc on `day` (05:00–06:00 is bookable there). */
-function prepareAtLaPalma(id: string, day: number): PrepareMessage {
+function prepareAtLaPalma(id: string, day: number, deadlineInMs = 10_000): PrepareMessage {
   const nowMs = Date.now();
   const part = { bookingId: id, scientistId: 'vera-rubin', items: [item('la-palma-gtc', day, 5)] };
   return {
     type: 'prepare', txId: id, kind: 'book', coordinatorId: 'atacama', participants: ['la-palma'],
-    timestampMs: nowMs, deadlineMs: nowMs + 10_000,
+    timestampMs: nowMs, deadlineMs: nowMs + deadlineInMs,
     payload: federationKeys ? vouchedPart(federationKeys, 'atacama', 'la-palma', part) : part,
   };
 }
@@ -155,7 +155,7 @@ describe('PeerClient: coalescing protocol messages into batches', function () {
   this.timeout(20_000);
   let server: http.Server;
   const seen: Array<{ path: string; body: { messages?: RequestMessage[] } }> = [];
-  let answer: (path: string, body: { messages?: RequestMessage[] }) => { status: number; body: unknown } | 'hang' | 'hang up';
+  let answer: (path: string, body: { messages?: RequestMessage[] }) => { status: number; body: unknown; delayMs?: number } | 'hang' | 'hang up';
 
   // The stand-in peer signs its answers as la-palma, with keys made for this test.
   const keysDir = mkdtempSync(path.join(os.tmpdir(), 'batching-keys-'));
@@ -174,8 +174,12 @@ describe('PeerClient: coalescing protocol messages into batches', function () {
         if (reply === 'hang') return;
         if (reply === 'hang up') return void req.socket.destroy();
         const out = JSON.stringify(reply.body);
-        const signature = asLaPalma.signAnswer('atacama', { method: req.method!, target: req.url!, body: text, headers: req.headers }, reply.status, out);
-        res.writeHead(reply.status, { 'content-type': 'application/json', ...signature }).end(out);
+        const send = () => {
+          const signature = asLaPalma.signAnswer('atacama', { method: req.method!, target: req.url!, body: text, headers: req.headers }, reply.status, out);
+          res.writeHead(reply.status, { 'content-type': 'application/json', ...signature }).end(out);
+        };
+        if (reply.delayMs) setTimeout(send, reply.delayMs);
+        else send();
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -223,11 +227,19 @@ describe('PeerClient: coalescing protocol messages into batches', function () {
   it('keeps prepares and decisions in separate batches, so that a waiting prepare holds up no commit', async () => {
     answer = (_path, body) => (body.messages![0]!.type === 'prepare' ? 'hang' : ackAll(body));
     const peers = client({ requestTimeoutMs: 300 });
-    const prepare = peers.request('la-palma', prepareAtLaPalma(txId(), 250)).catch((error: Error) => error.message);
+    const prepare = peers.request('la-palma', prepareAtLaPalma(txId(), 250, 300)).catch((error: Error) => error.message);
     const ack = await peers.request('la-palma', decision('commit', txId()) as RequestMessage);
     expect(ack.type).to.equal('ack');
     expect(await prepare).to.equal('timed out');
     expect(seen).to.have.length(2);
+  });
+
+  it('waits for a prepare\'s whole deadline, not PEER_REQUEST_TIMEOUT_MS: a vote that comes late but in time is taken from the one batch, nothing is sent twice', async () => {
+    answer = (_path, body) => ({ status: 200, body: { replies: body.messages!.map((m) => ({ type: 'vote', txId: m.txId, from: 'la-palma', vote: 'yes' })) }, delayMs: 600 });
+    const peers = client({ requestTimeoutMs: 200, attemptsMax: 3 });
+    const vote = await peers.request('la-palma', prepareAtLaPalma(txId(), 262, 5_000));
+    expect(vote).to.include({ type: 'vote', vote: 'yes' });
+    expect(seen, 'one batch, no resend').to.have.length(1);
   });
 
   it('lets a batch that stays unanswered (a prepare waiting under wait-die) hold back the next prepares only for PEER_BATCH_STALL_MS', async () => {

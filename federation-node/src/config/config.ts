@@ -73,6 +73,7 @@ export const ConfigSchema = z.object({
   /** The most one sync changes the offset from the time reference; a larger change is reported, not followed at once. */
   CLOCK_OFFSET_STEP_MAX_MS: ms(1_000),
   PREPARE_TIMEOUT_MS: ms(3_000),
+  /** How long a cancellation waits for its own booking's commit (an older transaction waits for younger holders until its deadline). */
   WAIT_DIE_MAX_WAIT_MS: ms(250),
   IN_DOUBT_QUERY_AFTER_MS: ms(2_000),
   IN_DOUBT_QUERY_MAX_INTERVAL_MS: ms(30_000),
@@ -102,7 +103,7 @@ export const ConfigSchema = z.object({
   PEER_BATCH_MESSAGES_MAX: count(64, 1_000),
   /** Batches of one kind (prepares, or decisions and queries) in flight to one peer before messages wait to be coalesced. */
   PEER_BATCHES_IN_FLIGHT_MAX: count(1, 64),
-  /** A batch unanswered after this long no longer holds back the next (a prepare may wait up to WAIT_DIE_MAX_WAIT_MS). */
+  /** A batch unanswered after this long no longer holds back the next (a prepare may wait under wait-die until its deadline). */
   PEER_BATCH_STALL_MS: ms(25),
   BODY_BYTES_MAX: count(65_536, 10_485_760),
   ITEMS_PER_BOOKING_MAX: count(12, 100),
@@ -138,6 +139,8 @@ export const ConfigSchema = z.object({
   SIGNATURE_MAX_SKEW_S: count(30, 3_600),
   /** How long a scientist's booking credential is valid; a longer one is refused. */
   CREDENTIAL_TTL_S: count(60, 3_600),
+  /** The most credential requests in one batch to a scientist's home, sent or accepted. */
+  CREDENTIAL_BATCH_ASKS_MAX: count(64, 1_000),
   NONCE_CACHE_MAX: count(200_000, 10_000_000),
   RATE_LIMIT_PER_TOKEN_PER_MINUTE: count(600, 10_000_000),
   RATE_LIMIT_PER_ADDRESS_PER_MINUTE: count(1_200, 10_000_000),

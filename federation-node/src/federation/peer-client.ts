@@ -17,10 +17,12 @@ import pRetry, { AbortError } from 'p-retry';
 import type { NodeId } from '../../../coordinator-2pc/src/index.js';
 import type { ReplyMessage, RequestMessage } from '../../../coordinator-2pc/src/index.js';
 import type { PeerAuthenticator } from '../security/peer-authenticator.js';
-import { TimedOut, describeTransportError, fail, parseBody, parseReply, problemDetail, routeOf, settleFromEntry, succeed, type Pending } from './peer-messages.js';
+import { describeTransportError, fail, parseReply, problemDetail, routeOf, settleFromEntry, succeed, type Pending } from './peer-messages.js';
 
 import { BATCH_PATH, FEDERATION_PREFIX, PeerCallError, REQUEST_DEADLINE_HEADER, TIME_PATH } from './peer-wire.js';
 import { SingleFlight } from './single-flight.js';
+import { sendHttp, type HttpAnswer } from './peer-http.js';
+import { CredentialBatcher, type CredentialAskBody } from './credential-batcher.js';
 
 export { BATCH_PATH, FEDERATION_PREFIX, PeerCallError, REQUEST_DEADLINE_HEADER, TIME_PATH } from './peer-wire.js';
 
@@ -42,6 +44,8 @@ export interface PeerClientOptions {
   batchStallMs?: number;
   /** The largest batch body, in bytes (the peers' BODY_BYTES_MAX). */
   batchBytesMax?: number;
+  /** The most credential requests in one batch to a home (CREDENTIAL_BATCH_ASKS_MAX). */
+  credentialBatchAsksMax?: number;
 }
 
 /** The messages of one kind for one peer that wait for a batch. */
@@ -50,14 +54,6 @@ interface Lane {
   queue: Pending[];
   inFlight: number;
   flushScheduled: boolean;
-}
-
-/** An answer as received: the raw body and headers too, for whoever checks its signature. */
-interface HttpAnswer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: Buffer;
-  data: unknown;
 }
 
 const BATCH_ENVELOPE_BYTES = 64;
@@ -73,6 +69,7 @@ export class PeerClient {
   private readonly withoutBatching = new Set<NodeId>();
   /** Requests on their way, by peer and exact message: an identical one joins instead of going again. */
   private readonly identical = new SingleFlight<ReplyMessage>();
+  private readonly credentials: CredentialBatcher;
   private readonly limits: Required<Pick<PeerClientOptions, 'batchMessagesMax' | 'batchesInFlightMax' | 'batchStallMs' | 'batchBytesMax'>>;
 
   constructor(private readonly options: PeerClientOptions) {
@@ -86,6 +83,12 @@ export class PeerClient {
     });
     const { batchMessagesMax = 64, batchesInFlightMax = 1, batchStallMs = 25, batchBytesMax = 65_536 } = options;
     this.limits = { batchMessagesMax, batchesInFlightMax, batchStallMs, batchBytesMax };
+    const post = async (to: NodeId, path: string, body: string, timeoutMs: number) => {
+      const answer = await this.exchange(to, 'POST', `${FEDERATION_PREFIX}${path}`, body, timeoutMs);
+      return { status: answer.status, data: answer.data };
+    };
+    const { requestTimeoutMs, attemptsMax, nowMs } = options;
+    this.credentials = new CredentialBatcher({ post, nowMs, requestTimeoutMs, attemptsMax, batching: options.batching !== false, asksMax: options.credentialBatchAsksMax ?? 64, bytesMax: batchBytesMax, stallMs: batchStallMs });
   }
 
   urlOf(node: NodeId): string {
@@ -153,16 +156,9 @@ export class PeerClient {
     return { status: answer.status, data: answer.data };
   }
 
-  /** Ask a scientist's home observatory to vouch for a booking (its signed POST /federation/v1/credentials). */
-  async requestCredential(home: NodeId, ask: { scientistId: string; bookingId: string; parts: Record<string, string>; token: string }, deadlineMs: number): Promise<{ status: number; data: unknown }> {
-    const body = JSON.stringify(ask);
-    // Safe to repeat (each answer is a valid credential); retried like a prepare, while its deadline allows.
-    const attempt = async () => {
-      const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs, deadlineMs - this.options.nowMs()));
-      const answer = await this.exchange(home, 'POST', `${FEDERATION_PREFIX}/credentials`, body, timeoutMs);
-      return { status: answer.status, data: answer.data };
-    };
-    return pRetry(attempt, { retries: this.options.attemptsMax - 1, minTimeout: 50, maxTimeout: 1_000, factor: 3, shouldRetry: () => this.options.nowMs() < deadlineMs });
+  /** Ask a scientist's home observatory to vouch for a booking (batched per home: federation/credential-batcher.ts). */
+  requestCredential(home: NodeId, ask: CredentialAskBody, deadlineMs: number): Promise<{ status: number; data: unknown }> {
+    return this.credentials.request(home, ask, deadlineMs);
   }
 
   /**
@@ -178,11 +174,14 @@ export class PeerClient {
   }
 
   private attempt(to: NodeId, message: RequestMessage, deadlineMs: number | undefined): Promise<ReplyMessage> {
-    const timeoutMs = deadlineMs === undefined ? this.options.requestTimeoutMs : Math.max(1, Math.min(this.options.requestTimeoutMs, deadlineMs - this.options.nowMs() + 250));
+    // A prepare waits for its whole deadline (and a little grace), not PEER_REQUEST_TIMEOUT_MS: on
+    // an overloaded peer, giving up early and sending it again only queues a duplicate behind the
+    // first, and the peer drops a request it reads after its sender stopped waiting.
+    const timeoutMs = deadlineMs === undefined ? this.options.requestTimeoutMs : Math.max(1, deadlineMs - this.options.nowMs() + 250);
     if (this.options.batching === false || this.withoutBatching.has(to)) return this.sendOne(to, message, timeoutMs);
     return new Promise((resolve, reject) => {
       const json = JSON.stringify(message);
-      const pending: Pending = { message, json, bytes: Buffer.byteLength(json), done: false, resolve, reject, timer: setTimeout(() => fail(pending, new Error('timed out')), timeoutMs) };
+      const pending: Pending = { message, json, bytes: Buffer.byteLength(json), expiresAtMs: this.options.nowMs() + timeoutMs, done: false, resolve, reject, timer: setTimeout(() => fail(pending, new Error('timed out')), timeoutMs) };
       this.enqueue(to, pending);
     });
   }
@@ -232,7 +231,9 @@ export class PeerClient {
   private sendBatch(lane: Lane, batch: Pending[]): void {
     const body = `{"from":${JSON.stringify(this.options.selfId)},"messages":[${batch.map((p) => p.json).join(',')}]}`;
     const release = this.occupy(lane);
-    this.exchange(lane.to, 'POST', `${FEDERATION_PREFIX}${BATCH_PATH}`, body, this.options.requestTimeoutMs).then(
+    const now = this.options.nowMs();
+    const timeoutMs = Math.max(this.options.requestTimeoutMs, ...batch.map((p) => p.expiresAtMs - now));
+    this.exchange(lane.to, 'POST', `${FEDERATION_PREFIX}${BATCH_PATH}`, body, timeoutMs).then(
       (answer) => this.settleBatch(lane.to, batch, answer),
       (error: Error) => batch.forEach((p) => fail(p, error)), // as each single call would have failed
     ).finally(release);
@@ -298,7 +299,9 @@ export class PeerClient {
     const target = this.targetOf(to);
     const fullPath = `${target.pathname.replace(/\/$/, '')}${path}`;
     const signature = this.options.auth.signRequest(to, method, fullPath, body);
-    const answer = await this.send(target, method, fullPath, body, signature, timeoutMs, !clockExchange);
+    // The instant this sender stops waiting: a receiver that reads the request later drops it unprocessed.
+    const deadline: Record<string, number> = clockExchange ? {} : { [REQUEST_DEADLINE_HEADER]: this.options.nowMs() + timeoutMs };
+    const answer = await sendHttp(target, this.agents[target.protocol as 'http:'], method, fullPath, body, { ...deadline, ...signature }, timeoutMs);
     try {
       this.options.auth.verifyAnswer(to, { method, target: fullPath, body, headers: signature }, answer, clockExchange);
     } catch (error) {
@@ -309,35 +312,6 @@ export class PeerClient {
       throw new PeerCallError(`answered ${answer.status} without a valid signature of ${to}: ${(error as Error).message}`, true);
     }
     return answer;
-  }
-
-  private send(target: URL, method: 'GET' | 'POST' | 'DELETE', fullPath: string, body: string, signature: Record<string, string>, timeoutMs: number, withDeadline = true): Promise<HttpAnswer> {
-    return new Promise((resolve, reject) => {
-      // The instant this sender stops waiting: a receiver that reads the request later drops it unprocessed.
-      const headers: Record<string, string | number> = { accept: 'application/json', ...(withDeadline ? { [REQUEST_DEADLINE_HEADER]: this.options.nowMs() + timeoutMs } : {}), ...signature };
-      if (body) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      const transport = target.protocol === 'https:' ? https : http;
-      const request = transport.request({ method, host: target.hostname, port: target.port, path: fullPath, headers, agent: this.agents[target.protocol as 'http:'] });
-      const timer = setTimeout(() => request.destroy(new TimedOut()), timeoutMs);
-      let written = false; // once the whole request is handed to the socket, the peer may act on it
-      request.on('finish', () => (written = true));
-      request.on('response', (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => {
-          clearTimeout(timer);
-          const raw = Buffer.concat(chunks);
-          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: raw, data: parseBody(raw) });
-        });
-        response.on('error', () => undefined); // the request's error handler reports it
-      });
-      request.on('error', (error: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        const message = error instanceof TimedOut ? 'timed out' : error.code === 'ECONNREFUSED' ? 'connection refused' : error.code ? `${error.code}: ${error.message}` : error.message;
-        reject(new PeerCallError(message, written));
-      });
-      request.end(body || undefined);
-    });
   }
 
   private targetOf(to: NodeId): URL {

@@ -10,6 +10,8 @@ export interface Pending {
   message: RequestMessage;
   json: string;
   bytes: number;
+  /** When this message stops waiting (federation clock): the batch carrying it waits at least as long. */
+  expiresAtMs: number;
   timer: NodeJS.Timeout;
   done: boolean;
   resolve(reply: ReplyMessage): void;

@@ -16,7 +16,7 @@ import type { NodeParts } from '../node-parts.js';
 import type { PartPayload as Part } from '../domain/slot-table.js';
 import { readJson, validate } from './body.js';
 import { signingPeer, verifyPeerRequests } from './peer-signatures.js';
-import { CREDENTIALS_PATH, CredentialAsk, checkBookingCredential, vouch } from '../security/credential-exchange.js';
+import { CREDENTIAL_BATCH_PATH, CREDENTIALS_PATH, CredentialAsk, checkBookingCredential, credentialBatchSchema, vouch, vouchBatch } from '../security/credential-exchange.js';
 import { HttpProblem, type ProblemBody } from './problem.js';
 import { coordinatedByPage, reconciliationPage } from '../durability/reconciliation-pages.js';
 import { transactionViewHere } from '../durability/transaction-views.js';
@@ -81,6 +81,13 @@ export function federationRoutes(parts: NodeParts): Router {
   router.post(CREDENTIALS_PATH, async (ctx) => {
     const { value } = await readJson(ctx, CredentialAsk, bodyLimit, 'the credential request');
     ctx.body = vouch(parts.credentials, value, signingPeer(ctx));
+  });
+
+  /** The same, for several bookings at once: each request answered on its own (docs/PROTOCOL.md §12). */
+  const credentialBatch = credentialBatchSchema(parts.config.CREDENTIAL_BATCH_ASKS_MAX);
+  router.post(CREDENTIAL_BATCH_PATH, async (ctx) => {
+    const { value } = await readJson(ctx, credentialBatch, bodyLimit, 'the credential batch');
+    ctx.body = vouchBatch(parts.credentials, value.asks, signingPeer(ctx));
   });
 
   /** The clock reference's time for Cristian's algorithm, signed and bound to the asking request (docs/PROTOCOL.md). */

@@ -5,12 +5,13 @@
 import { z } from 'zod';
 import type { BookingServiceDeps, CredentialRequest } from '../bookings/booking-service.js';
 import type { PeerClient } from '../federation/peer-client.js';
-import { HttpProblem } from '../http/problem.js';
+import { validate } from '../http/body.js';
+import { HttpProblem, type ProblemBody } from '../http/problem.js';
 import type { Loggers } from '../logging/logger.js';
 import { CredentialError, issueCredential, verifyCredential, type PartItem } from './booking-credentials.js';
 import type { NodeSecurity } from './node-security.js';
 
-export const CREDENTIALS_PATH = '/credentials';
+export { CREDENTIAL_BATCH_PATH, CREDENTIALS_PATH } from '../federation/credential-batcher.js';
 
 export const CredentialAsk = z.strictObject({
   scientistId: z.string().min(1).max(100),
@@ -66,6 +67,29 @@ export function vouch(deps: CredentialDeps, ask: z.infer<typeof CredentialAsk>, 
   if (ask.bookingId.split('.')[0] !== askedBy) throw refuse(`${askedBy} may ask only for a booking it coordinates, not ${ask.bookingId}`);
   deps.loggers.audit.event('CREDENTIAL_ISSUED', { scientistId: ask.scientistId, bookingId: ask.bookingId, askedBy, parts: Object.keys(ask.parts) });
   return { credential: issue(deps, ask) };
+}
+
+/** A batch of credential requests (POST /federation/v1/credentials/batch): each one checked and answered on its own. */
+export function credentialBatchSchema(asksMax: number) {
+  return z.strictObject({ asks: z.array(z.unknown()).min(1).max(asksMax) });
+}
+
+/**
+ * Every request of a batch gets exactly the checks of the single endpoint and its own answer:
+ * `{credential}` or the problem that endpoint would have answered. One bad request (a forged
+ * token, another member's booking, a malformed entry) is refused alone; the others go on.
+ */
+export function vouchBatch(deps: CredentialDeps, asks: unknown[], askedBy: string): { answers: Array<{ credential: string } | ProblemBody> } {
+  const answers = asks.map((raw, index) => {
+    try {
+      return vouch(deps, validate(CredentialAsk, raw, `asks.${index}`), askedBy);
+    } catch (error) {
+      if (error instanceof HttpProblem) return error.body();
+      deps.loggers.app.error(`credential request ${index} from ${askedBy} failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+      return new HttpProblem('internal-error', 'the node could not handle this credential request; it has been logged').body();
+    }
+  });
+  return { answers };
 }
 
 function issue(deps: CredentialDeps, request: { scientistId: string; bookingId: string; parts: Record<string, string> }): string {

@@ -91,7 +91,7 @@ describe('ProtocolEngine — persist, then send, then reply', () => {
       const { engine, log, ports } = node(SELF);
       log.autoResolve = true;
       await engine.handleRequest(prepareMsg({ txId: tx(2), timestampMs: 200, payload: ['s'] }));
-      const waiting = track(engine.handleRequest(prepareMsg({ txId: T, timestampMs: 100, payload: ['s'] })));
+      const waiting = track(engine.handleRequest(prepareMsg({ txId: T, timestampMs: 100, deadlineMs: 1200, payload: ['s'] })));
       expect(ports.wakes.at(-1)).to.equal(1200, 'the engine asks to be woken when the wait ends');
       ports.nowValue = 1200;
       engine.wake();

@@ -29,7 +29,7 @@ import {
 const SLOT = 't1@02:00';
 /** The younger holder: prepared at 900. */
 const holder = prepareMsg({ txId: tx(2), timestampMs: 200, payload: [SLOT] });
-/** The older transaction that waits for it: prepare at 1000, may wait until 1200. */
+/** The older transaction that waits for it: prepare at 1000, waits for the younger holder until its own deadline, 10,000 (not waitMaxMs). */
 const waiter = prepareMsg({ txId: tx(1), timestampMs: 100, payload: [SLOT] });
 
 function setup() {
@@ -44,9 +44,17 @@ function waiting() {
   const ctx = setup();
   expect(ctx.receive(holder, 900)).to.deep.equal(preparedEffects(holder, 900));
   expect(ctx.receive(waiter, 1000)).to.deep.equal([
-    audit('TX_WAITING', waiter.txId, { blockers: [holder.txId], waitUntilMs: 1200, detail: `held by ${holder.txId}` }),
+    audit('TX_WAITING', waiter.txId, { blockers: [holder.txId], waitUntilMs: 10_000, detail: `held by ${holder.txId}` }),
   ]);
   return ctx;
+}
+
+/** The transaction an effect is about. */
+function txIdOf(effect: Effect): string | undefined {
+  if (effect.type === 'audit') return effect.txId;
+  if (effect.type === 'send') return effect.message.txId;
+  if (effect.type === 'persist-participant') return effect.record.txId;
+  return undefined;
 }
 
 function finishedEffects(prepare: PrepareMessage, preparedAtMs: number, outcome: 'committed' | 'aborted', atMs: number): Effect[] {
@@ -64,7 +72,7 @@ describe('ParticipantCore — wait-die', () => {
       txId: waiter.txId, phase: 'waiting', coordinatorId: COORD, participants: [SELF, OTHER], kind: 'book', timestampMs: 100, createdAtMs: 1000,
     });
     expect(core.unfinished().map((v) => [v.txId, v.phase])).to.deep.equal([[holder.txId, 'prepared'], [waiter.txId, 'waiting']]);
-    expect(core.nextWakeAtMs()).to.equal(1200);
+    expect(core.nextWakeAtMs(), 'the holder\'s in-doubt query comes first; the waiter wakes at its deadline').to.equal(1900);
   });
 
   it('makes a younger transaction blocked by an older holder die at once with no/conflict', () => {
@@ -166,14 +174,28 @@ describe('ParticipantCore — wait-die', () => {
       expect(core.view(waiter.txId)?.phase).to.equal('waiting');
     });
 
-    it('does nothing on a tick before waitMaxMs has passed, and votes no/conflict on the tick when it has', () => {
+    it('waits for a younger holder past waitMaxMs, until its own deadline, and votes no/conflict on the tick at that deadline', () => {
       const { core } = waiting();
-      expect(core.step({ type: 'tick', nowMs: 1199 })).to.deep.equal([]);
-      expect(core.step({ type: 'tick', nowMs: 1200 })).to.deep.equal(
-        refusedEffects(waiter, 1200, 'conflict', `still held by ${holder.txId} after waiting 200 ms`),
+      const waiterOnly = (effects: Effect[]) => effects.filter((e) => txIdOf(e) === waiter.txId);
+      expect(waiterOnly(core.step({ type: 'tick', nowMs: 1200 })), 'waitMaxMs has passed: still waiting').to.deep.equal([]);
+      expect(waiterOnly(core.step({ type: 'tick', nowMs: 9_999 }))).to.deep.equal([]);
+      expect(core.view(waiter.txId)?.phase).to.equal('waiting');
+      expect(waiterOnly(core.step({ type: 'tick', nowMs: 10_000 }))).to.deep.equal(
+        refusedEffects(waiter, 10_000, 'conflict', `still held by ${holder.txId} after waiting 9000 ms`),
       );
-      expect(core.unfinished().map((v) => v.txId)).to.deep.equal([holder.txId]);
-      expect(core.nextWakeAtMs()).to.equal(1900, 'only the holder in-doubt query is left');
+    });
+
+    it('prepares an older waiter whose younger holder aborts long after waitMaxMs (the earliest asker still wins under overload)', () => {
+      const { receive } = waiting();
+      expect(receive(abortMsg(holder.txId), 4_000)).to.deep.equal([...finishedEffects(holder, 900, 'aborted', 4_000), ...preparedEffects(waiter, 4_000)]);
+    });
+
+    it('after the clock is stepped back, brings the wait back to at most its own length from now (capTimers)', () => {
+      const core = new ParticipantCore({ ...participantConfig, inDoubtQueryAfterMs: 60_000, queryBackoffMaxMs: 60_000 }, new SlotResourceManager());
+      core.step({ type: 'receive', message: holder, nowMs: 900 });
+      core.step({ type: 'receive', message: waiter, nowMs: 1000 });
+      expect(core.nextWakeAtMs(1000)).to.equal(10_000);
+      expect(core.nextWakeAtMs(-5_000), 'stepped back 6 s: the 9,000 ms wait ends at most 9,000 ms from now').to.equal(4_000);
     });
   });
 
@@ -227,11 +249,11 @@ describe('ParticipantCore — wait-die', () => {
       receive(h2, 900);
       const both = prepareMsg({ txId: tx(1), timestampMs: 100, payload: ['s1', 's2'] });
       expect(receive(both, 1000)).to.deep.equal([
-        audit('TX_WAITING', both.txId, { blockers: [h1.txId, h2.txId], waitUntilMs: 1200, detail: `held by ${h1.txId}, ${h2.txId}` }),
+        audit('TX_WAITING', both.txId, { blockers: [h1.txId, h2.txId], waitUntilMs: 10_000, detail: `held by ${h1.txId}, ${h2.txId}` }),
       ]);
       expect(receive(abortMsg(h1.txId), 1050)).to.deep.equal(finishedEffects(h1, 900, 'aborted', 1050));
       expect(core.view(both.txId)).to.include({ phase: 'waiting', createdAtMs: 1000 });
-      expect(core.nextWakeAtMs()).to.equal(1200);
+      expect(core.nextWakeAtMs(), 'h2\'s in-doubt query; the waiter still waits until its deadline').to.equal(1900);
       expect(receive(abortMsg(h2.txId), 1100)).to.deep.equal([...finishedEffects(h2, 900, 'aborted', 1100), ...preparedEffects(both, 1100)]);
     });
   });

@@ -48,17 +48,17 @@ describe('core timers after a backwards clock step are capped at their longest i
     expect(effects.some((e) => e.type === 'send' && e.to === COORD && e.message.type === 'status-query')).to.equal(true);
   });
 
-  it('a participant\'s wait-die wait: ends at most waitMaxMs after the stepped-back clock', () => {
+  it('a participant\'s wait-die wait: ends at most its own length (here until its deadline, 3 s) after the stepped-back clock', () => {
     const rm = new SlotResourceManager();
     const core = new ParticipantCore(participantConfig, rm);
-    const holder = prepareMsg({ txId: tx(2), timestampMs: 200, deadlineMs: 300_000 });
-    const waiter = prepareMsg({ txId: tx(1), timestampMs: 100, deadlineMs: 300_000 });
+    const holder = prepareMsg({ txId: tx(2), timestampMs: 200, deadlineMs: 103_000 });
+    const waiter = prepareMsg({ txId: tx(1), timestampMs: 100, deadlineMs: 103_000 });
     core.step({ type: 'receive', message: holder, nowMs: 100_000 });
     core.step({ type: 'receive', message: waiter, nowMs: 100_000 });
     expect(core.view(waiter.txId)?.phase).to.equal('waiting');
     const steppedNowMs = 100_050 - STEP_BACK_MS;
     const wakeAtMs = core.nextWakeAtMs(steppedNowMs)!;
-    expect(wakeAtMs).to.equal(steppedNowMs + participantConfig.waitMaxMs);
+    expect(wakeAtMs).to.equal(steppedNowMs + 3_000);
     core.step({ type: 'tick', nowMs: wakeAtMs });
     expect(core.view(waiter.txId)?.phase, 'the wait ended: voted no').to.equal('aborted');
   });
