@@ -136,7 +136,10 @@ describe('durable outcomes (real processes)', function () {
       expect(await participantState(federation, 'la-palma', lost.data.id)).to.equal('committed');
       const events = auditEvents(federation, 'la-palma').map((e) => e.event_type);
       expect(events).to.include.members(['STORE_RECONCILIATION_STARTED', 'TX_REAPPLIED', 'STORE_RECONCILED']);
-      expect(violations(await snapshot(federation), { confirmed: [first.data.id, lost.data.id] })).to.deep.equal([]);
+      // A reconciling node answers commits 503 (PROTOCOL §16): mauna-kea ends its decision at its next re-send (DECISION_RESEND_MAX_MS at most).
+      const settled = async (): Promise<string[]> => violations(await snapshot(federation), { confirmed: [first.data.id, lost.data.id] });
+      await until('every decision ended', async () => ((await settled()).length === 0 ? true : undefined), 45_000).catch(() => undefined);
+      expect(await settled()).to.deep.equal([]);
     } finally {
       await federation.stop();
     }
