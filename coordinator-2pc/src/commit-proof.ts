@@ -18,6 +18,13 @@ export interface CommitProofs {
   sign(subject: ProofSubject): CommitProof;
   /** True when `proof` is the coordinator's (the first part of the id) for exactly this subject. */
   verify(subject: ProofSubject, proof: CommitProof | undefined): boolean;
+  /**
+   * True when `proof` is shown false: absent, malformed, signed by a key of another member, or a
+   * signature that does not hold. False when valid, and when its key is one of the coordinator's
+   * that the membership no longer lists: a retired key cannot be judged, and a recovery leader
+   * must not take an honest COMMIT for a lie (that could choose ABORT after COMMIT was chosen).
+   */
+  forged(subject: ProofSubject, proof: CommitProof | undefined): boolean;
 }
 
 /** The signed text: one line per field, so that no two subjects share it. */
@@ -33,4 +40,5 @@ export function proofText(subject: ProofSubject): string {
 export const UNSIGNED_COMMIT_PROOFS: CommitProofs = {
   sign: (subject) => `unsigned:${proofText(subject)}`,
   verify: (subject, proof) => proof === `unsigned:${proofText(subject)}`,
+  forged: (subject, proof) => proof !== `unsigned:${proofText(subject)}`,
 };

@@ -153,7 +153,7 @@ export function onAcceptorReply(txId: TxId, run: BallotRun, reply: PromiseMessag
 function onPromise(txId: TxId, run: BallotRun, reply: PromiseMessage, selfId: NodeId, proofs: CommitProofs, ignoreAccepted: boolean): { effects: Effect[] } {
   if (run.phase !== 'promising') return { effects: [] };
   // An honest acceptor never holds COMMIT without its coordinator's proof: a report of one is a lie, and counts as nothing accepted.
-  const unproven = reply.accepted?.value === 'commit' && !proofs.verify({ txId, participants: run.participants, acceptors: run.acceptors }, reply.accepted.proof);
+  const unproven = reply.accepted?.value === 'commit' && proofs.forged({ txId, participants: run.participants, acceptors: run.acceptors }, reply.accepted.proof);
   const accepted = unproven ? undefined : reply.accepted;
   const effects: Effect[] = unproven ? [{ type: 'audit', event: 'TX_UNPROVEN_COMMIT', txId, details: { acceptor: reply.from, ballot: reply.accepted!.ballot } }] : [];
   run.promises.set(reply.from, accepted);

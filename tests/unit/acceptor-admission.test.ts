@@ -82,4 +82,18 @@ describe('acceptor admission: what a member may ask of this node\'s acceptor', (
     }
     expect(audited.filter((a) => a.event === 'ACCEPTOR_REQUEST_REFUSED' && a.rule === 'commit-proof')).to.have.length(5);
   });
+
+  it('a recovery leader takes a proof made with a key of the coordinator no longer listed (retired) as unjudgeable, never as a lie; a missing or another member\'s proof as a lie', () => {
+    const subject = { txId: TX, ...members };
+    const atLaPalma = ed25519CommitProofs(() => ringOf('la-palma'));
+    expect(atLaPalma.verify(subject, PROOF)).to.equal(true);
+    expect(atLaPalma.forged(subject, PROOF)).to.equal(false);
+    expect(atLaPalma.forged(subject, undefined)).to.equal(true);
+    expect(atLaPalma.forged(subject, ed25519CommitProofs(() => ringOf('mauna-kea')).sign(subject))).to.equal(true);
+    const base = ringOf('la-palma');
+    const retired = { ...base, selfId: 'la-palma', known: (kid: string) => (kid.startsWith('atacama:') ? undefined : base.known(kid)) } as unknown as KeyRing;
+    const afterRetirement = ed25519CommitProofs(() => retired);
+    expect(afterRetirement.verify(subject, PROOF), 'an acceptor accepts nothing it cannot check').to.equal(false);
+    expect(afterRetirement.forged(subject, PROOF), 'but a leader does not call it a lie').to.equal(false);
+  });
 });

@@ -18,19 +18,26 @@ const Payload = z.strictObject({ txId: z.string(), value: z.literal('commit'), p
 
 /** Why a proof does not hold, or undefined when it does (the admission names it in its 403). */
 export function commitProofFault(ring: KeyRing, subject: ProofSubject, proof: string | undefined): string | undefined {
+  return judge(ring, subject, proof).fault;
+}
+
+/** `unjudgeable`: signed with a key id of the coordinator that the membership no longer lists (retired). */
+function judge(ring: KeyRing, subject: ProofSubject, proof: string | undefined): { fault?: string; unjudgeable?: boolean } {
   const coordinator = subject.txId.split('.')[0]!;
-  if (proof === undefined) return `COMMIT of ${subject.txId} carries no proof of its coordinator ${coordinator}`;
+  if (proof === undefined) return { fault: `COMMIT of ${subject.txId} carries no proof of its coordinator ${coordinator}` };
   const [h, p, s, ...rest] = proof.split('.');
-  if (!h || !p || !s || rest.length > 0) return 'the commit proof is not a compact JWS';
+  if (!h || !p || !s || rest.length > 0) return { fault: 'the commit proof is not a compact JWS' };
   const header = Header.safeParse(parseJson(h));
   const payload = Payload.safeParse(parseJson(p));
-  if (!header.success || !payload.success) return `the commit proof's ${header.success ? 'payload' : 'header'} is not as docs/PROTOCOL.md §20 describes`;
+  if (!header.success || !payload.success) return { fault: `the commit proof's ${header.success ? 'payload' : 'header'} is not as docs/PROTOCOL.md §20 describes` };
   const known = ring.known(header.data.kid);
-  if (!known || known.observatoryId !== coordinator) return `the commit proof is signed with key "${header.data.kid}", not a key of ${subject.txId}'s coordinator ${coordinator}`;
-  if (!verify(null, Buffer.from(`${h}.${p}`, 'ascii'), known.publicKey, Buffer.from(s, 'base64url'))) return 'the commit proof\'s signature does not match';
+  const notTheCoordinators = `the commit proof is signed with key "${header.data.kid}", not a key of ${subject.txId}'s coordinator ${coordinator}`;
+  if (!known) return { fault: notTheCoordinators, unjudgeable: header.data.kid.startsWith(`${coordinator}:`) };
+  if (known.observatoryId !== coordinator) return { fault: notTheCoordinators };
+  if (!verify(null, Buffer.from(`${h}.${p}`, 'ascii'), known.publicKey, Buffer.from(s, 'base64url'))) return { fault: 'the commit proof\'s signature does not match' };
   const signed = payload.data;
   const same = signed.txId === subject.txId && sameList(signed.participants, subject.participants) && sameList(signed.acceptors, subject.acceptors);
-  return same ? undefined : `the commit proof was signed for other members or another transaction than ${subject.txId}`;
+  return same ? {} : { fault: `the commit proof was signed for other members or another transaction than ${subject.txId}` };
 }
 
 /** The node's CommitProofs: signs with its own key, checks against the ring read anew at each use (keys rotate). */
@@ -43,7 +50,11 @@ export function ed25519CommitProofs(ring: () => KeyRing): CommitProofs {
       const payload = b64(JSON.stringify({ txId: subject.txId, value: 'commit', participants: subject.participants, acceptors: subject.acceptors }));
       return `${header}.${payload}.${sign(null, Buffer.from(`${header}.${payload}`, 'ascii'), key.privateKey).toString('base64url')}`;
     },
-    verify: (subject, proof) => commitProofFault(ring(), subject, proof) === undefined,
+    verify: (subject, proof) => judge(ring(), subject, proof).fault === undefined,
+    forged: (subject, proof) => {
+      const { fault, unjudgeable } = judge(ring(), subject, proof);
+      return fault !== undefined && !unjudgeable;
+    },
   };
 }
 
