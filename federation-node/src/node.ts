@@ -66,6 +66,8 @@ export interface NodeOptions {
   onFatal?: (error: unknown) => void;
   /** One of an active/standby pair (ha/): the lease every group commit checks first. */
   leaseFence?: () => LeaseFence;
+  /** One of an active/standby pair: the lease's epoch and age since renewal, for /metrics. */
+  leaseStatus?: () => { epoch: number; sinceRenewalMs: number };
 }
 
 export async function startNode(environment: Config, options: NodeOptions = {}): Promise<RunningNode> {
@@ -108,6 +110,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     coordinatorOpen: () => engine.coordinator.unfinished().length,
     clock: () => clock!.status(),
     nowMs: () => clock!.nowMs(),
+    ...(options.leaseStatus ? { lease: options.leaseStatus } : {}),
   });
   const writer = new GroupCommitWriter(database.committer(options.leaseFence), config.WRITE_BATCH_MAX, (statements, seconds, ok) => metrics.groupCommit(statements, seconds, ok));
   const scientists = config.SEED_SCIENTISTS ? readScientists() : [];

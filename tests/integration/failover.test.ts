@@ -39,6 +39,16 @@ describe('active/standby pair of one observatory on PostgreSQL', function () {
     expect(res.data.detail).to.contain('atacama-a').and.contain(federation.url('atacama'));
   });
 
+  it('the active reports its lease on /metrics: the epoch it holds and a renewal age below LEASE_DURATION_MS', async () => {
+    const res = await httpClient(federation.url('atacama'), federation.tokens.operators['atacama']).get('/metrics', { responseType: 'text' });
+    expect(res.status).to.equal(200);
+    expect(res.data).to.match(/^ofed_lease_epoch\{observatory="atacama"\} 1$/m);
+    const age = Number(/^ofed_lease_renewal_age_seconds\{observatory="atacama"\} (\S+)$/m.exec(res.data)?.[1]);
+    expect(age).to.be.at.least(0).and.below(Number(LEASE.LEASE_DURATION_MS) / 1000);
+    const single = await httpClient(federation.url('mauna-kea'), federation.tokens.operators['mauna-kea']).get('/metrics', { responseType: 'text' });
+    expect(single.data, 'a node without a pair has no lease series').to.not.contain('ofed_lease_epoch');
+  });
+
   it(`SIGKILL of the active under load: the standby serves within ${TAKEOVER_BOUND_MS} ms, every acknowledged booking stays confirmed, invariants hold on the database`, async () => {
     const report = await runFailover(federation, { observatory: 'atacama', peer: 'mauna-kea', clients: 4, beforeKillMs: 2_000, afterTakeoverMs: 1_500, takeoverTimeoutMs: TAKEOVER_BOUND_MS });
     expect(report.detectionMs, JSON.stringify(report)).to.be.a('number').and.at.most(TAKEOVER_BOUND_MS);

@@ -48,21 +48,39 @@ export class StoreIdentityStore {
    */
   async beginIncarnation(nowMs: number, restoredSinceMs: () => Promise<number>): Promise<StoreIdentity> {
     const marker = this.readMarker();
-    const previous = await this.read();
-    let identity: StoreIdentity;
-    if (!previous) {
-      identity = { storeId: randomUUID(), incarnation: 1, createdAtMs: nowMs, completeSinceMs: nowMs, completeSinceIncarnation: 1, reconciliation: null };
-      if (marker) identity.reconciliation = { reason: marker.reason, sinceMs: 0 };
-    } else {
-      identity = { ...previous, incarnation: previous.incarnation + 1 };
-      if (marker) {
-        identity.completeSinceMs = nowMs;
-        identity.completeSinceIncarnation = identity.incarnation;
-        identity.reconciliation = { reason: marker.reason, sinceMs: await restoredSinceMs() };
-      }
-    }
+    const identity = await this.nextIncarnation(nowMs, marker?.reason, restoredSinceMs);
     await this.save(identity);
     if (marker) rmSync(path.join(this.dataDir, RECONCILE_MARKER_FILE), { force: true });
+    return identity;
+  }
+
+  /**
+   * The restore procedure for a store brought back by the database's own tools while every
+   * process of the observatory is stopped (PostgreSQL: pg_restore, point-in-time recovery):
+   * the mark is written in the store itself, so whichever process starts next reconciles.
+   */
+  async markRestored(reason: string, nowMs: number, restoredSinceMs: () => Promise<number>): Promise<StoreIdentity> {
+    const identity = await this.nextIncarnation(nowMs, reason, restoredSinceMs);
+    await this.save(identity);
+    return identity;
+  }
+
+  /** A new incarnation; marked (`markReason`), it is complete only from now and must reconcile. */
+  private async nextIncarnation(nowMs: number, markReason: string | undefined, restoredSinceMs: () => Promise<number>): Promise<StoreIdentity> {
+    const previous = await this.read();
+    if (!previous) {
+      const identity: StoreIdentity = { storeId: randomUUID(), incarnation: 1, createdAtMs: nowMs, completeSinceMs: nowMs, completeSinceIncarnation: 1, reconciliation: null };
+      if (markReason) identity.reconciliation = { reason: markReason, sinceMs: 0 };
+      return identity;
+    }
+    const identity: StoreIdentity = { ...previous, incarnation: previous.incarnation + 1 };
+    if (markReason) {
+      identity.completeSinceMs = nowMs;
+      identity.completeSinceIncarnation = identity.incarnation;
+      // A second mark before the reconciliation ended keeps the earlier (wider) range to ask for.
+      const sinceMs = await restoredSinceMs();
+      identity.reconciliation = { reason: markReason, sinceMs: previous.reconciliation ? Math.min(previous.reconciliation.sinceMs, sinceMs) : sinceMs };
+    }
     return identity;
   }
 

@@ -47,7 +47,7 @@ export async function runActiveStandby(config: Config, startNode: StartNode, onS
   const held = epoch;
   say(`${instanceId} took the lease of ${config.NODE_ID}: epoch ${held}${seen ? ` (after ${seen.holderId}, epoch ${seen.epoch})` : ''}; starting the node and its recovery`);
   const renewer = startRenewer(store, instanceId, held, config);
-  const node = await startNode(config, { leaseFence: () => ({ epoch: held, holderId: instanceId }) }).catch(async (error: unknown) => {
+  const node = await startNode(config, { leaseFence: () => ({ epoch: held, holderId: instanceId }), leaseStatus: () => ({ epoch: held, sinceRenewalMs: renewer.sinceRenewalMs() }) }).catch(async (error: unknown) => {
     renewer.stop();
     await store.release(instanceId, held).catch(() => undefined); // a standby may do better: let it try at once
     throw error;
@@ -66,7 +66,7 @@ export async function runActiveStandby(config: Config, startNode: StartNode, onS
 }
 
 /** Renews the lease; stops the process at once when it is lost (taken, or not renewable in time). */
-function startRenewer(store: LeaseStore, instanceId: string, epoch: number, config: NodeConfig | Config): { stop(): void } {
+function startRenewer(store: LeaseStore, instanceId: string, epoch: number, config: NodeConfig | Config): { stop(): void; sinceRenewalMs(): number } {
   let lastRenewedAt = performance.now();
   let timer: NodeJS.Timeout | undefined;
   const tick = async () => {
@@ -79,6 +79,7 @@ function startRenewer(store: LeaseStore, instanceId: string, epoch: number, conf
   };
   timer = setTimeout(() => void tick(), config.LEASE_RENEW_INTERVAL_MS);
   return {
+    sinceRenewalMs: () => performance.now() - lastRenewedAt,
     stop() {
       clearTimeout(timer);
       timer = undefined;

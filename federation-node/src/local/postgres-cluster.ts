@@ -27,6 +27,11 @@ export interface ClusterOptions {
   preparedMax: number;
 }
 
+/** A client program of the newest installed PostgreSQL (pg_dump, pg_restore): its path. */
+export function postgresProgram(name: string): string {
+  return path.join(binDir(), name);
+}
+
 /** The newest installed PostgreSQL's bin directory, or a clear error saying how to get one. */
 function binDir(): string {
   const root = '/usr/lib/postgresql';

@@ -13,6 +13,8 @@ export interface MetricSources {
   coordinatorOpen(): number;
   clock(): { offsetMs: number; errorBoundMs: number | null };
   nowMs(): number;
+  /** One of an active/standby pair: the lease epoch this process holds and how long ago it was last renewed. */
+  lease?: () => { epoch: number; sinceRenewalMs: number };
 }
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -73,6 +75,11 @@ export class NodeMetrics {
         for (const t of sources.participantOpen()) this.inc({ coordinator: t.coordinatorId });
       },
     });
+    const lease = sources.lease;
+    if (lease) {
+      new client.Gauge({ name: 'ofed_lease_epoch', help: 'Active/standby: the lease epoch (fencing token) this active process holds', registers, collect() { this.set(lease().epoch); } });
+      new client.Gauge({ name: 'ofed_lease_renewal_age_seconds', help: 'Active/standby: time since this active last renewed its lease; at LEASE_DURATION_MS it stops (exit 75)', registers, collect() { this.set(lease().sinceRenewalMs / 1000); } });
+    }
     new client.Gauge({ name: 'ofed_coordinator_transactions', help: 'Transactions this node coordinates that have not finished', registers, collect() { this.set(sources.coordinatorOpen()); } });
     new client.Gauge({ name: 'ofed_clock_offset_seconds', help: 'Estimated offset of this node\'s clock from the federation time reference', registers, collect() { this.set(sources.clock().offsetMs / 1000); } });
     new client.Gauge({
