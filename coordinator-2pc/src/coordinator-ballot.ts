@@ -5,12 +5,18 @@ import type { AbortReason, AcceptedMessage, AcceptorValue, NodeId, PromiseMessag
 import { acceptRequests, ballotStillCurrent, onAcceptorReply, resendCurrent, roundZeroOthers, startRecovery, type BallotRun, type Members } from './leader.js';
 import type { CommitProofs } from './commit-proof.js';
 import type { Effect } from './ports.js';
+import type { BeginTransaction } from './coordinator-types.js';
 
 /** What a coordinator proposing COMMIT keeps between ticks. */
 export interface ProposalTimer {
   run: BallotRun;
   nextSendAtMs: number;
   sendIntervalMs: number;
+}
+
+/** Who decides a transaction: its participants, and its acceptors (the coordinator alone when it named none). */
+export function membersOf(begin: BeginTransaction, selfId: NodeId): Members {
+  return { txId: begin.txId, participants: begin.parts.map((p) => p.node), acceptors: begin.acceptors ?? [selfId] };
 }
 
 export const ABORTED_BY_ACCEPTORS: AbortReason = {

@@ -9,7 +9,7 @@
 // taken only when a majority did. From that moment on it may no longer abort on its own.
 import type { AbortReason, AcceptedMessage, NodeId, PromiseMessage, ProtocolMessage, TxId, VoteMessage } from './messages.js';
 import { ballotView, isLeaderReply, startRecovery, startRoundZero, type BallotRun } from './leader.js';
-import { ABORTED_BY_ACCEPTORS, coordinatorBallotAnswer, driveProposal } from './coordinator-ballot.js';
+import { ABORTED_BY_ACCEPTORS, coordinatorBallotAnswer, driveProposal, membersOf } from './coordinator-ballot.js';
 import { UNSIGNED_COMMIT_PROOFS } from './commit-proof.js';
 import type { CoordinatorRecord, Effect } from './ports.js';
 import type { BeginTransaction, CoordinatorConfig, CoordinatorEvent, CoordinatorTxView, InterruptedProposal } from './coordinator-types.js';
@@ -39,7 +39,7 @@ export class CoordinatorCore {
     const effects: Effect[] = [];
     for (const proposal of proposals) {
       const begin: BeginTransaction = { txId: proposal.txId, kind: proposal.kind, timestampMs: proposal.timestampMs, deadlineMs: proposal.timestampMs, parts: proposal.participants.map((node) => ({ node, payload: null })), acceptors: proposal.acceptors };
-      const { run, effects: sends } = startRecovery(this.membersOf(begin), this.config.selfId, undefined, nowMs);
+      const { run, effects: sends } = startRecovery(membersOf(begin, this.config.selfId), this.config.selfId, undefined, nowMs);
       this.entries.set(proposal.txId, { begin, createdAtMs: nowMs, phase: 'proposing', run, nextSendAtMs: nowMs + this.config.resendInitialMs, sendIntervalMs: this.config.resendInitialMs });
       effects.push({ type: 'audit', event: 'TX_RECOVERED', txId: proposal.txId, details: { role: 'coordinator', decision: 'proposed commit to the acceptors', acceptors: proposal.acceptors } }, ...sends);
     }
@@ -190,7 +190,7 @@ export class CoordinatorCore {
    * proposed, and without that record knows that no acceptor can hold COMMIT.
    */
   private proposeCommit(txId: TxId, entry: Entry & Collecting, nowMs: number): Effect[] {
-    const members = this.membersOf(entry.begin);
+    const members = membersOf(entry.begin, this.config.selfId);
     const { run, effects } = startRoundZero(members, this.config.selfId, nowMs, (this.config.proofs ?? UNSIGNED_COMMIT_PROOFS).sign(members));
     this.entries.set(txId, { begin: entry.begin, createdAtMs: entry.createdAtMs, phase: 'proposing', run, nextSendAtMs: nowMs + this.config.resendInitialMs, sendIntervalMs: this.config.resendInitialMs });
     if (this.config.testOnlyCommitBeforeMajority) {
@@ -219,10 +219,6 @@ export class CoordinatorCore {
       { type: 'outcome', txId, outcome: 'aborted', reasons },
       ...this.sendDecision(txId, nowMs),
     ];
-  }
-
-  private membersOf(begin: BeginTransaction): { txId: TxId; participants: NodeId[]; acceptors: NodeId[] } {
-    return { txId: begin.txId, participants: begin.parts.map((p) => p.node), acceptors: begin.acceptors ?? [this.config.selfId] };
   }
 
   private decideCommit(txId: TxId, entry: Entry, nowMs: number): Effect[] {
@@ -304,7 +300,7 @@ export class CoordinatorCore {
         const detail = `no vote before the prepare deadline from ${silent.join(', ')}`;
         effects.push(...this.decideAbort(txId, entry, silent.map((node) => ({ code: 'timeout' as const, detail, node })), nowMs));
       } else if (entry.phase === 'proposing' && entry.nextSendAtMs <= nowMs) {
-        effects.push(...driveProposal(txId, entry, this.membersOf(entry.begin), this.config, nowMs));
+        effects.push(...driveProposal(txId, entry, membersOf(entry.begin, this.config.selfId), this.config, nowMs));
       } else if (entry.phase !== 'collecting' && entry.phase !== 'proposing' && entry.nextSendAtMs <= nowMs) {
         entry.nextSendAtMs = nowMs + entry.sendIntervalMs;
         entry.sendIntervalMs = Math.min(entry.sendIntervalMs * 2, this.config.resendMaxMs);
