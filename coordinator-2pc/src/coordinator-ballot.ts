@@ -29,10 +29,12 @@ export const ABORTED_BY_ACCEPTORS: AbortReason = {
  * at the same ballot is safe to repeat); an outranked or stalled recovery ballot gives way to
  * a higher one. Never an abort of its own: COMMIT may already be chosen.
  */
-export function driveProposal(txId: TxId, proposal: ProposalTimer, members: Members, config: { selfId: NodeId; resendMaxMs: number }, nowMs: number): Effect[] {
+export function driveProposal(txId: TxId, proposal: ProposalTimer, members: Members, config: { selfId: NodeId; resendMaxMs: number; proofs?: CommitProofs }, nowMs: number): Effect[] {
   proposal.nextSendAtMs = nowMs + proposal.sendIntervalMs;
   proposal.sendIntervalMs = Math.min(proposal.sendIntervalMs * 2, config.resendMaxMs);
   if (proposal.run.ballot.round === 0 && proposal.run.phase === 'accepting') {
+    // Signed afresh with the current key: a proof made before a key rotation would be refused once the old key is retired.
+    if (config.proofs) proposal.run.proof = config.proofs.sign(members);
     const ownMissing = !proposal.run.accepts.has(config.selfId);
     return acceptRequests(txId, proposal.run, config.selfId, true).filter((e) => !ownMissing || (e.type === 'send' && e.to === config.selfId));
   }
