@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AcceptorCore, CoordinatorCore, ParticipantCore, ProtocolEngine, recordsComplete } from '../../coordinator-2pc/src/index.js';
 import { enginePorts, instrumented } from './engine-ports.js';
+import { credentialProof } from './durability/own-transactions.js';
 import { Reconciler } from './durability/reconciler.js';
 import { StoreIdentityStore } from './durability/store-identity.js';
 import { readScientists } from '../../seeds/catalog.js';
@@ -118,6 +119,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   await writer.write((batch) => batch.statement((runner) => storeTokenHashes(runner, security)));
   const scientistRows: Array<{ id: string; institution: string }> = await database.reader.query('SELECT id, institution FROM scientists');
   const scientistIds = new Set<string>(scientistRows.map((r) => r.id));
+  const homes = new Map(scientistRows.map((r) => [r.id, r.institution]));
 
   const limits = {
     itemsPerBookingMax: config.ITEMS_PER_BOOKING_MAX,
@@ -205,9 +207,10 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
     nowMs,
     retryMs: config.RECONCILIATION_RETRY_MS,
     marginMs: config.RECONCILIATION_MARGIN_MS,
+    own: { bookings, unproven: credentialProof(security.keyRing, (id) => homes.get(id), { ttlMaxS: config.CREDENTIAL_TTL_S, skewS: security.maxSkewS }) },
   });
 
-  const credentials: CredentialDeps = { selfId: config.NODE_ID, security, homes: new Map(scientistRows.map((r) => [r.id, r.institution])), peers, nowMs, ttlS: config.CREDENTIAL_TTL_S, deadlineMs: config.PREPARE_TIMEOUT_MS, loggers };
+  const credentials: CredentialDeps = { selfId: config.NODE_ID, security, homes, peers, nowMs, ttlS: config.CREDENTIAL_TTL_S, deadlineMs: config.PREPARE_TIMEOUT_MS, loggers };
   const bookingService = new BookingService({
     credentialFor: credentialSource(credentials),
     directory,

@@ -75,7 +75,16 @@ describe('active/standby pair of one observatory on PostgreSQL', function () {
       expect(code, 'exit code: 75 lease lost, or 70 a fenced write').to.be.oneOf([70, 75]);
       const node = federation.node('atacama');
       expect(await queryNode(node, 'SELECT booking_id FROM slot_claims WHERE telescope_id = ? AND slot_start = ?', ['atacama-ut1', items[0]!.start])).to.deep.equal([]);
-      const retried = await httpClient(federation.url('atacama'), federation.tokens.scientists['vera-rubin']).post('/bookings', { scientistId: 'vera-rubin', items });
+      // The former active may have sent its prepare before it stopped: mauna-kea then holds the
+      // slot in doubt until the new active answers its query (no record: aborted). Meanwhile a
+      // retry is refused 409 "held by a booking in progress", never anything else.
+      const asVera = httpClient(federation.url('atacama'), federation.tokens.scientists['vera-rubin']);
+      let retried = await asVera.post('/bookings', { scientistId: 'vera-rubin', items });
+      for (const deadline = Date.now() + 30_000; retried.status === 409 && Date.now() < deadline;) {
+        expect(retried.data.detail, JSON.stringify(retried.data)).to.contain('held by a booking in progress');
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        retried = await asVera.post('/bookings', { scientistId: 'vera-rubin', items });
+      }
       expect(retried.status, JSON.stringify(retried.data)).to.equal(201);
     } finally {
       if (paused.exitCode === null && paused.signalCode === null) paused.kill('SIGCONT');

@@ -15,9 +15,9 @@ import { item } from '../support/slots.js';
 import { queryNode } from '../support/store-query.js';
 
 const STORE_CLI = path.join(path.dirname(NODE_MAIN), 'cli', 'store.js');
-const FAST = { IN_DOUBT_QUERY_AFTER_MS: '300', DECISION_RESEND_INITIAL_MS: '200', DECISION_RESEND_MAX_MS: '1000', RECONCILIATION_RETRY_MS: '300', PEER_REQUEST_TIMEOUT_MS: '1000' };
+const FAST = { IN_DOUBT_QUERY_AFTER_MS: '300', DECISION_RESEND_INITIAL_MS: '200', DECISION_RESEND_MAX_MS: '1000', RECONCILIATION_RETRY_MS: '300' };
 
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await probe().catch(() => false))) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

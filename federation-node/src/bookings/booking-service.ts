@@ -307,7 +307,7 @@ export class BookingService {
   private run(txId: string, kind: 'book' | 'cancel', booking: BookingRecord, timestampMs: number, credential?: string): Promise<TransactionResult> {
     const parts = [...partsOf(booking.items)].map(([node, items]) => ({
       node,
-      payload: { bookingId: booking.id, scientistId: booking.scientistId, items, ...(credential ? { credential } : {}) },
+      payload: { bookingId: booking.id, scientistId: booking.scientistId, items, ...(credential ? { credential } : {}), ...(kind === 'book' ? { bookingItems: booking.items.map(({ observatoryId, telescopeId, start, end }) => ({ observatoryId, telescopeId, start, end })) } : {}) },
     }));
     const acceptors = chooseAcceptors(this.deps.directory.selfId, parts.map((p) => p.node), [...this.deps.directory.members.keys()], this.deps.acceptorsPerTransaction ?? 1);
     return this.deps.engine.begin({ txId, kind, timestampMs, deadlineMs: timestampMs + this.deps.prepareTimeoutMs, parts, acceptors });

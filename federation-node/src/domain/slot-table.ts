@@ -17,6 +17,15 @@ export const PartPayload = z.strictObject({
     .max(100),
   /** The scientist's home observatory vouches for this booking (security/booking-credentials.ts); required in a booking's prepare. */
   credential: z.string().max(4096).optional(),
+  /**
+   * Every item of the booking, at every observatory: kept in the participant's record so that a
+   * coordinator restored from a backup can be told its own booking back (docs/PROTOCOL.md §16,
+   * "A restored coordinator"); the credential's part digests prove it.
+   */
+  bookingItems: z
+    .array(z.strictObject({ observatoryId: z.string().min(1).max(64), telescopeId: z.string().min(1).max(64), start: z.string().max(40), end: z.string().max(40) }))
+    .max(100)
+    .optional(),
 });
 export type PartPayload = z.infer<typeof PartPayload>;
 

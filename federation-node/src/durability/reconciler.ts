@@ -8,6 +8,7 @@ import type { NodeId, ParticipantRecord, ProtocolEngine } from '../../../coordin
 import type { PeerClient } from '../federation/peer-client.js';
 import type { AuditLogger } from '../logging/logger.js';
 import type { TransactionLog } from '../storage/transaction-log.js';
+import { OwnTransactions, type OwnTransactionDeps } from './own-transactions.js';
 import { ReconciliationPage, type ReconciledTransaction } from './reconciliation-pages.js';
 import type { StoreIdentity, StoreIdentityStore } from './store-identity.js';
 
@@ -27,6 +28,8 @@ export interface ReconcilerDeps {
   retryMs: number;
   /** How far before its newest record a continuous store asks (clock differences, in-flight decisions). */
   marginMs: number;
+  /** What a restored coordinator needs to apply its own transactions again (own-transactions.ts). */
+  own: Pick<OwnTransactionDeps, 'bookings' | 'unproven'>;
 }
 
 type PeerState = { state: 'pending' | 'done' | 'unreachable' | 'conflict'; detail: string; applied: number; checked: number; conflicts: Array<{ txId: string; detail: string }> };
@@ -37,9 +40,13 @@ export class Reconciler {
   private overridden: { reason: string; atMs: number; pending: NodeId[] } | null = null;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly own: OwnTransactions;
+  /** This node's own cancellations that could not be applied again: an operator decides. */
+  private ownConflicts: Array<{ txId: string; detail: string }> = [];
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.followMembership();
+    this.own = new OwnTransactions({ ...deps.own, selfId: deps.selfId, transactionLog: deps.transactionLog, engine: deps.engine, audit: deps.audit, nowMs: deps.nowMs });
   }
 
   /** Members that joined are asked too; members that left are no longer waited for. */
@@ -69,6 +76,7 @@ export class Reconciler {
       servingBookings: this.refusalReason() === null,
       overridden: this.overridden,
       peers: Object.fromEntries(this.peerStates),
+      ownConflicts: this.ownConflicts,
     };
   }
 
@@ -100,7 +108,7 @@ export class Reconciler {
   }
 
   private conflicts(): Array<{ peer: NodeId; txId: string; detail: string }> {
-    return [...this.peerStates].flatMap(([peer, s]) => s.conflicts.map((c) => ({ peer, ...c })));
+    return [...[...this.peerStates].flatMap(([peer, s]) => s.conflicts.map((c) => ({ peer, ...c }))), ...this.ownConflicts.map((c) => ({ peer: this.deps.selfId, ...c }))];
   }
 
   private async round(): Promise<void> {
@@ -122,17 +130,31 @@ export class Reconciler {
 
   private async reconcileWith(peer: NodeId): Promise<void> {
     const state = this.peerStates.get(peer)!;
+    await this.pages(peer, 'here', this.sinceMs, (transaction) => this.applyOne(peer, state, transaction));
+    // What this node coordinated and the peer took part in: a restored coordinator's own bookings.
+    await this.pages(peer, 'by-you', Math.max(0, this.sinceMs - this.deps.marginMs), async (transaction) => {
+      state.checked += 1;
+      if (await this.own.known(transaction)) return;
+      await this.discontinuityFound(peer, transaction.txId);
+      const outcome = await this.own.report(peer, transaction);
+      if ('conflict' in outcome) state.conflicts.push({ txId: transaction.txId, detail: outcome.conflict });
+      else if (outcome.applied) state.applied += 1;
+    });
+    state.state = state.conflicts.length > 0 ? 'conflict' : 'done';
+    state.detail = state.conflicts.length > 0 ? `${state.conflicts.length} outcome(s) could not be applied again: an operator must decide` : 'reconciled';
+  }
+
+  /** Every page of one peer's answer, each transaction handed to `apply` in order. */
+  private async pages(peer: NodeId, coordinated: 'here' | 'by-you', sinceMs: number, apply: (transaction: ReconciledTransaction) => Promise<void>): Promise<void> {
     let cursor: { createdAtMs: number; txId: string } | null | undefined;
     do {
-      const query = `node=${encodeURIComponent(this.deps.selfId)}&sinceMs=${this.sinceMs}${cursor ? `&afterMs=${cursor.createdAtMs}&afterTxId=${encodeURIComponent(cursor.txId)}` : ''}`;
+      const query = `node=${encodeURIComponent(this.deps.selfId)}&sinceMs=${sinceMs}&coordinated=${coordinated}${cursor ? `&afterMs=${cursor.createdAtMs}&afterTxId=${encodeURIComponent(cursor.txId)}` : ''}`;
       const answer = await this.deps.peerClient.signedGet(peer, `/reconciliation?${query}`);
       if (answer.status !== 200) throw new Error(`answered ${answer.status}: ${(answer.data as { detail?: string } | null)?.detail ?? ''}`);
       const page = ReconciliationPage.parse(answer.data);
-      for (const transaction of page.transactions) await this.applyOne(peer, state, transaction);
+      for (const transaction of page.transactions) await apply(transaction);
       cursor = page.next;
     } while (cursor);
-    state.state = state.conflicts.length > 0 ? 'conflict' : 'done';
-    state.detail = state.conflicts.length > 0 ? `${state.conflicts.length} outcome(s) could not be applied again: an operator must decide` : 'reconciled';
   }
 
   private async applyOne(peer: NodeId, state: PeerState, transaction: ReconciledTransaction): Promise<void> {
@@ -166,6 +188,8 @@ export class Reconciler {
   private async finish(): Promise<void> {
     const required = this.deps.identity.reconciliation;
     if (!required || this.openPeers().length > 0) return;
+    this.ownConflicts.push(...(await this.own.settleCancellations()));
+    if (this.ownConflicts.length > 0) return; // an operator decides (override)
     await this.deps.identityStore.reconciled(this.deps.identity);
     const applied = [...this.peerStates.values()].reduce((sum, s) => sum + s.applied, 0);
     this.deps.audit.event('STORE_RECONCILED', { reason: required.reason, sinceMs: this.sinceMs, applied, peers: [...this.peerStates.keys()] });

@@ -200,4 +200,6 @@ export const ReconciliationStatus = z.object({
   servingBookings: z.boolean(),
   overridden: z.object({ reason: z.string(), atMs: z.number(), pending: z.array(z.string()) }).nullable(),
   peers: z.record(z.string(), ReconciliationPeer),
+  /** Cancellations this node coordinated that it could not apply again (not every participant reported them): an operator decides. */
+  ownConflicts: z.array(z.object({ txId: z.string(), detail: z.string() })),
 });

@@ -18,7 +18,7 @@ import { readJson, validate } from './body.js';
 import { signingPeer, verifyPeerRequests } from './peer-signatures.js';
 import { CREDENTIALS_PATH, CredentialAsk, checkBookingCredential, vouch } from '../security/credential-exchange.js';
 import { HttpProblem, type ProblemBody } from './problem.js';
-import { reconciliationPage } from '../durability/reconciliation-pages.js';
+import { coordinatedByPage, reconciliationPage } from '../durability/reconciliation-pages.js';
 import { transactionViewHere } from '../durability/transaction-views.js';
 
 /** Protocol requests name every field they carry: an unknown one is refused, not silently dropped. */
@@ -99,14 +99,18 @@ export function federationRoutes(parts: NodeParts): Router {
     ctx.body = view;
   });
 
-  /** Reconciliation (durability/): the committed transactions coordinated here that involve the asking peer. */
+  /**
+   * Reconciliation (durability/): the committed transactions coordinated here that involve the
+   * asking peer, or (`coordinated=by-you`) those it coordinated and this node took part in.
+   */
   router.get('/reconciliation', async (ctx) => {
     const node = validate(NodeId, ctx.query.node, 'the `node` query parameter');
     checkSender(parts, node, signingPeer(ctx));
     const sinceMs = validate(QueryMs, ctx.query.sinceMs, 'the `sinceMs` query parameter');
     const after = ctx.query.afterTxId === undefined ? undefined : { createdAtMs: validate(QueryMs, ctx.query.afterMs, 'the `afterMs` query parameter'), txId: validate(TxId, ctx.query.afterTxId, 'the `afterTxId` query parameter') };
     const deps = { selfId: parts.directory.selfId, transactionLog: parts.transactionLog, bookings: parts.bookings, pageMax: parts.config.RECONCILIATION_PAGE_TRANSACTIONS_MAX };
-    ctx.body = await reconciliationPage(deps, node, sinceMs, after);
+    const coordinated = validate(z.enum(['here', 'by-you']).default('here'), ctx.query.coordinated, 'the `coordinated` query parameter');
+    ctx.body = coordinated === 'here' ? await reconciliationPage(deps, node, sinceMs, after) : await coordinatedByPage(deps, node, sinceMs, after);
   });
 
   return router;

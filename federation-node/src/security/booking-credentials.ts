@@ -81,6 +81,26 @@ export function verifyCredential(token: unknown, expected: ExpectedCredential, r
   return { claims: c, keyId: header.data.kid };
 }
 
+/**
+ * A kept credential proves a whole booking later (a restored coordinator told its own booking
+ * back, docs/PROTOCOL.md §16): the same checks as at the prepare, at the time it was issued,
+ * and every observatory's part digest must match `items`, with no part missing or added.
+ */
+export function verifyBookingAsIssued(token: unknown, expected: Omit<ExpectedCredential, 'selfId' | 'items'>, items: Array<PartItem & { observatoryId: string }>, ring: KeyRing, limits: { ttlMaxS: number; skewS: number }): CredentialClaims {
+  const issuedAtS = typeof token === 'string' ? (parseJson(token.split('.')[1] ?? '') as { iat?: unknown } | undefined)?.iat : undefined;
+  if (typeof issuedAtS !== 'number') throw new CredentialError('the credential is not a compact JWS with an issue time');
+  const parts = new Map<string, PartItem[]>();
+  for (const { observatoryId, telescopeId, start, end } of items) parts.set(observatoryId, [...(parts.get(observatoryId) ?? []), { telescopeId, start, end }]);
+  const [first] = parts;
+  if (!first) throw new CredentialError('the booking has no items');
+  const { claims } = verifyCredential(token, { ...expected, selfId: first[0], items: first[1] }, ring, issuedAtS, limits);
+  const named = Object.keys(claims.parts);
+  if (named.length !== parts.size || named.some((observatory) => claims.parts[observatory] !== partDigest(parts.get(observatory) ?? []))) {
+    throw new CredentialError(`the credential does not cover these items: it names the parts of ${named.join(', ')}`);
+  }
+  return claims;
+}
+
 function b64(text: string): string {
   return Buffer.from(text, 'utf8').toString('base64url');
 }

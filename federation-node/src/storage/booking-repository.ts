@@ -64,6 +64,14 @@ export class BookingRepository {
     );
   }
 
+  /** A restored coordinator's own cancellation, applied again (durability/own-transactions.ts). */
+  markCancelled(id: string, cancelTxId: string, at: string): Promise<void> {
+    return this.writer.write((batch) =>
+      batch.updateBooking(id, `UPDATE bookings SET status = 'CANCELLED', cancel_tx_id = ?, updated_at = ? WHERE id = ? AND status = 'CONFIRMED'`, [cancelTxId, at, id],
+        (b) => (b.status === 'CONFIRMED' ? { ...b, status: 'CANCELLED', cancelTxId, updatedAt: at } : undefined)),
+    );
+  }
+
   recordCancellationRefused(id: string, reason: unknown, at: string): Promise<void> {
     return this.writer.write((batch) =>
       batch.updateBooking(id, `UPDATE bookings SET reason_json = ?, updated_at = ? WHERE id = ? AND status = 'CONFIRMED'`, [JSON.stringify(reason), at, id],

@@ -24,7 +24,7 @@ export class StoreDamagedError extends Error {
 }
 
 interface ClaimRow { telescopeId: string; slotStart: string; slotEnd: string; bookingId: string; txId: string; state: string }
-interface BookingRow { id: string; itemsJson: string }
+interface BookingRow { id: string; itemsJson: string; cancelTxId: string | null }
 interface ParticipantRow { txId: string; state: string; payloadJson: string }
 interface Item { telescopeId: string; start: string; end: string }
 
@@ -40,18 +40,24 @@ export async function checkStore(
   const claims: ClaimRow[] = await reader.query(
     'SELECT telescope_id AS telescopeId, slot_start AS slotStart, slot_end AS slotEnd, booking_id AS bookingId, tx_id AS txId, state FROM slot_claims',
   );
-  const confirmed: BookingRow[] = await reader.query("SELECT id, items_json AS itemsJson FROM bookings WHERE status = 'CONFIRMED'");
+  const confirmed: BookingRow[] = await reader.query("SELECT id, items_json AS itemsJson, cancel_tx_id AS cancelTxId FROM bookings WHERE status = 'CONFIRMED'");
   const localBookings = new Map<string, string>(
     (await reader.query('SELECT id, status FROM bookings') as Array<{ id: string; status: string }>).map((b) => [b.id, b.status]),
   );
   const committedParts = new Map<string, ParticipantRow>(
     (await reader.query("SELECT tx_id AS txId, state, payload_json AS payloadJson FROM participant_transactions WHERE kind = 'book'") as ParticipantRow[]).map((r) => [r.txId, r]),
   );
+  const committedCancels = new Set(
+    (await reader.query("SELECT tx_id AS txId FROM participant_transactions WHERE kind = 'cancel' AND state = 'committed'") as Array<{ txId: string }>).map((r) => r.txId),
+  );
   const claimBySlot = new Map(claims.map((c) => [`${c.telescopeId}|${c.slotStart}`, c]));
   const itemsOf = new Map(confirmed.map((b) => [b.id, JSON.parse(b.itemsJson) as Item[]]));
   const problems = [
     ...claims.flatMap((claim) => claimProblems(claim, ownTelescopes, localBookings, itemsOf, committedParts)),
-    ...confirmed.flatMap((booking) => unclaimedProblems(booking.id, itemsOf.get(booking.id)!, ownTelescopes, claimBySlot)),
+    // A restored coordinator applying its own cancellation again releases the slots before the
+    // booking becomes CANCELLED (durability/own-transactions.ts): not damage, it finishes.
+    ...confirmed.filter((booking) => !(booking.cancelTxId && committedCancels.has(booking.cancelTxId)))
+      .flatMap((booking) => unclaimedProblems(booking.id, itemsOf.get(booking.id)!, ownTelescopes, claimBySlot)),
   ];
   if (problems.length > 0) throw new StoreDamagedError(file, problems);
   return { ms: Date.now() - startedAt, checked: engine.checked };

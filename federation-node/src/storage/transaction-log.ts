@@ -11,6 +11,10 @@ import type { GroupCommitWriter } from './group-commit-writer.js';
 import type { SqlReader, SqlSession } from './sql.js';
 import { claimChangesOf } from './store-invariants.js';
 
+const PARTICIPANT_COLUMNS = `tx_id AS txId, kind, coordinator_id AS coordinatorId, participants_json AS participantsJson,
+  timestamp_ms AS timestampMs, deadline_ms AS deadlineMs, payload_json AS payloadJson, state,
+  reason_json AS reasonJson, heuristic, created_at_ms AS createdAtMs, updated_at_ms AS updatedAtMs, acceptors_json AS acceptorsJson`;
+
 export class TransactionLog {
   constructor(
     private readonly writer: GroupCommitWriter,
@@ -31,9 +35,7 @@ export class TransactionLog {
   /** In-doubt records, and those finished recently enough (or whose prepare deadline is still ahead) to answer duplicates. */
   async participantRecordsForRecovery(finishedSinceMs: number, nowMs: number): Promise<ParticipantRecord[]> {
     const rows: ParticipantTxRow[] = await this.reader.query(
-      `SELECT tx_id AS txId, kind, coordinator_id AS coordinatorId, participants_json AS participantsJson,
-        timestamp_ms AS timestampMs, deadline_ms AS deadlineMs, payload_json AS payloadJson, state,
-        reason_json AS reasonJson, heuristic, created_at_ms AS createdAtMs, updated_at_ms AS updatedAtMs, acceptors_json AS acceptorsJson
+      `SELECT ${PARTICIPANT_COLUMNS}
        FROM participant_transactions WHERE state = 'prepared' OR updated_at_ms >= ? OR deadline_ms >= ? ORDER BY updated_at_ms`,
       [finishedSinceMs, nowMs],
     );
@@ -107,6 +109,23 @@ export class TransactionLog {
       [`%"${node}"%`, sinceMs, cursor.createdAtMs, cursor.createdAtMs, cursor.txId, limit],
     );
     return rows.map(coordinatorRecordOf);
+  }
+
+  /**
+   * Committed transactions that `coordinator` coordinated and this node took part in, begun at
+   * or after `sinceMs`, in (creation time, id) order after the cursor: what a coordinator
+   * restored from a backup must be told of its own bookings.
+   */
+  async committedCoordinatedBy(coordinator: string, sinceMs: number, after: { createdAtMs: number; txId: string } | undefined, limit: number): Promise<ParticipantRecord[]> {
+    const cursor = after ?? { createdAtMs: sinceMs, txId: '' };
+    const rows: ParticipantTxRow[] = await this.reader.query(
+      `SELECT ${PARTICIPANT_COLUMNS} FROM participant_transactions
+       WHERE coordinator_id = ? AND state = 'committed' AND created_at_ms >= ?
+         AND (created_at_ms > ? OR (created_at_ms = ? AND tx_id > ?))
+       ORDER BY created_at_ms, tx_id LIMIT ?`,
+      [coordinator, sinceMs, cursor.createdAtMs, cursor.createdAtMs, cursor.txId, limit],
+    );
+    return rows.map(participantRecordOf);
   }
 
   /**
