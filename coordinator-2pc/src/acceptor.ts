@@ -11,8 +11,12 @@
 //   leader can run phase 1 twice under one ballot (a leader restarted without memory of its
 //   ballot is refused and picks a higher one);
 // - an acceptor whose store may have lost the transaction (restored, replaced, pruned) takes no
-//   part at all: it answers `unknown`, never as though it had accepted nothing.
-import type { AcceptMessage, AcceptorValue, Ballot, BallotMessage, NodeId, ProtocolMessage, TxId } from './messages.js';
+//   part at all: it answers `unknown`, never as though it had accepted nothing;
+// - COMMIT is accepted at no ballot without the coordinator's proof that it proposed it
+//   (commit-proof.ts): a recovery leader's claim that its promises forced COMMIT cannot be
+//   checked here, the coordinator's signature can. A free instance is decided ABORT.
+import { UNSIGNED_COMMIT_PROOFS, type CommitProofs } from './commit-proof.js';
+import type { AcceptMessage, AcceptorRefusal, AcceptorValue, Ballot, BallotMessage, NodeId, ProtocolMessage, TxId } from './messages.js';
 import type { AcceptorRecord, Effect } from './ports.js';
 import type { DurableKnowledge } from './durable-knowledge.js';
 import { invariant } from './invariants.js';
@@ -27,6 +31,8 @@ export interface AcceptorConfig {
    * takes no part. Given by the driver from the store's identity (durable-knowledge.ts).
    */
   mayHaveLost?: (txId: TxId) => boolean;
+  /** Checks the coordinator's commit proofs (the node: Ed25519; unit tests and simulator: UNSIGNED_COMMIT_PROOFS). */
+  proofs?: CommitProofs;
 }
 
 export type AcceptorEvent =
@@ -75,7 +81,8 @@ export class AcceptorCore {
   view(txId: TxId): AcceptorTxView | undefined {
     const record = this.records.get(txId);
     if (!record) return undefined;
-    return { txId, promised: record.promised, acceptors: record.acceptors, ...(record.accepted ? { accepted: record.accepted } : {}) };
+    const accepted = record.accepted ? { accepted: { ballot: record.accepted.ballot, value: record.accepted.value } } : {};
+    return { txId, promised: record.promised, acceptors: record.acceptors, ...accepted };
   }
 
   step(event: AcceptorEvent): Effect[] {
@@ -116,11 +123,13 @@ export class AcceptorCore {
     const { ballot, value } = message;
     if (ballot.round === 0 && value !== 'commit') return [this.refusal(message, 'outranked', known?.promised ?? ballot)];
     if (known && compareBallots(ballot, known.promised) < 0) return [this.refusal(message, 'outranked', known.promised)];
+    if (value === 'commit' && !(this.config.proofs ?? UNSIGNED_COMMIT_PROOFS).verify(message, message.proof)) return [this.refusal(message, 'unproven', known?.promised)];
     const repeated = known?.accepted && compareBallots(known.accepted.ballot, ballot) === 0;
     if (repeated && known.accepted!.value !== value) return [this.refusal(message, 'outranked', known.promised)]; // one value per ballot
     const reply = { type: 'accepted' as const, txId: message.txId, from: this.config.selfId, ballot, value, ok: true };
     if (repeated) return [{ type: 'send', to: message.from, message: reply }]; // durable already
-    const record: AcceptorRecord = { ...(known ?? this.fresh(message, nowMs)), promised: ballot, accepted: { ballot, value }, updatedAtMs: nowMs };
+    const accepted = value === 'commit' ? { ballot, value, proof: message.proof! } : { ballot, value };
+    const record: AcceptorRecord = { ...(known ?? this.fresh(message, nowMs)), promised: ballot, accepted, updatedAtMs: nowMs };
     invariant(compareBallots(record.promised, ballot) === 0, 'an acceptor accepts only at the ballot it promised');
     this.records.set(message.txId, record);
     return [
@@ -134,7 +143,7 @@ export class AcceptorCore {
     return { txId: message.txId, participants: message.participants, acceptors: message.acceptors, promised: { round: 0, node: '' }, createdAtMs: nowMs, updatedAtMs: nowMs };
   }
 
-  private refusal(message: BallotMessage | AcceptMessage, refusal: 'outranked' | 'unknown', promised?: Ballot): Effect {
+  private refusal(message: BallotMessage | AcceptMessage, refusal: AcceptorRefusal, promised?: Ballot): Effect {
     const base = { txId: message.txId, from: this.config.selfId, ballot: message.ballot, ok: false, refusal, ...(promised && promised.node ? { promised } : {}) };
     const reply: ProtocolMessage = message.type === 'ballot' ? { type: 'promise', ...base } : { type: 'accepted', value: message.value, ...base };
     return { type: 'send', to: message.from, message: reply };

@@ -2,6 +2,7 @@
 import type { NodeId, ProtocolMessage, TxId, TxKind } from './messages.js';
 import type { DurableKnowledge } from './durable-knowledge.js';
 import type { BallotView } from './leader.js';
+import type { CommitProofs } from './commit-proof.js';
 
 export interface CoordinatorConfig {
   selfId: NodeId;
@@ -11,6 +12,8 @@ export interface CoordinatorConfig {
   resendMaxMs: number;
   /** How long an aborted transaction is remembered to re-send its abort (presumed abort needs none). */
   abortedRetentionMs: number;
+  /** Signs this coordinator's round-0 COMMIT, checks the proofs promises report (commit-proof.ts); UNSIGNED_COMMIT_PROOFS when absent. */
+  proofs?: CommitProofs;
   /** Test-only: tell commit before a majority of the acceptors accepted it (the simulator's `early-commit` bug). */
   testOnlyCommitBeforeMajority?: boolean;
 }

@@ -8,7 +8,9 @@
 // (its own first, durable before the others are asked) to accept COMMIT; the decision is
 // taken only when a majority did. From that moment on it may no longer abort on its own.
 import type { AbortReason, AcceptedMessage, NodeId, PromiseMessage, ProtocolMessage, TxId, VoteMessage } from './messages.js';
-import { acceptRequests, ballotStillCurrent, ballotView, resendCurrent, isLeaderReply, onAcceptorReply, roundZeroOthers, startRecovery, startRoundZero, type BallotRun } from './leader.js';
+import { ballotView, isLeaderReply, startRecovery, startRoundZero, type BallotRun } from './leader.js';
+import { ABORTED_BY_ACCEPTORS, coordinatorBallotAnswer, driveProposal, membersOf } from './coordinator-ballot.js';
+import { UNSIGNED_COMMIT_PROOFS } from './commit-proof.js';
 import type { CoordinatorRecord, Effect } from './ports.js';
 import type { BeginTransaction, CoordinatorConfig, CoordinatorEvent, CoordinatorTxView, InterruptedProposal } from './coordinator-types.js';
 import { invariant } from './invariants.js';
@@ -37,7 +39,7 @@ export class CoordinatorCore {
     const effects: Effect[] = [];
     for (const proposal of proposals) {
       const begin: BeginTransaction = { txId: proposal.txId, kind: proposal.kind, timestampMs: proposal.timestampMs, deadlineMs: proposal.timestampMs, parts: proposal.participants.map((node) => ({ node, payload: null })), acceptors: proposal.acceptors };
-      const { run, effects: sends } = startRecovery(this.membersOf(begin), this.config.selfId, undefined, nowMs);
+      const { run, effects: sends } = startRecovery(membersOf(begin, this.config.selfId), this.config.selfId, undefined, nowMs);
       this.entries.set(proposal.txId, { begin, createdAtMs: nowMs, phase: 'proposing', run, nextSendAtMs: nowMs + this.config.resendInitialMs, sendIntervalMs: this.config.resendInitialMs });
       effects.push({ type: 'audit', event: 'TX_RECOVERED', txId: proposal.txId, details: { role: 'coordinator', decision: 'proposed commit to the acceptors', acceptors: proposal.acceptors } }, ...sends);
     }
@@ -188,7 +190,8 @@ export class CoordinatorCore {
    * proposed, and without that record knows that no acceptor can hold COMMIT.
    */
   private proposeCommit(txId: TxId, entry: Entry & Collecting, nowMs: number): Effect[] {
-    const { run, effects } = startRoundZero(this.membersOf(entry.begin), this.config.selfId, nowMs);
+    const members = membersOf(entry.begin, this.config.selfId);
+    const { run, effects } = startRoundZero(members, this.config.selfId, nowMs, (this.config.proofs ?? UNSIGNED_COMMIT_PROOFS).sign(members));
     this.entries.set(txId, { begin: entry.begin, createdAtMs: entry.createdAtMs, phase: 'proposing', run, nextSendAtMs: nowMs + this.config.resendInitialMs, sendIntervalMs: this.config.resendInitialMs });
     if (this.config.testOnlyCommitBeforeMajority) {
       const proposing = this.entries.get(txId) as Entry & Proposing;
@@ -200,13 +203,10 @@ export class CoordinatorCore {
   private onAcceptorAnswer(reply: PromiseMessage | AcceptedMessage, nowMs: number): Effect[] {
     const entry = this.entries.get(reply.txId);
     if (!entry || entry.phase !== 'proposing' || !isLeaderReply(reply)) return [];
-    const { effects, chosen } = onAcceptorReply(reply.txId, entry.run, reply, this.config.selfId);
-    const ownAcceptance = reply.from === this.config.selfId && reply.ok && entry.run.ballot.round === 0;
-    if (ownAcceptance && !chosen) effects.push(...roundZeroOthers(reply.txId, entry.run, this.config.selfId));
-    if (!chosen) return effects;
+    const { effects, chosen } = coordinatorBallotAnswer(entry.run, reply, this.config.selfId, this.config.proofs);
     if (chosen === 'commit') return [...effects, ...this.decideCommit(reply.txId, entry, nowMs)];
-    const reasons: AbortReason[] = [{ code: 'aborted', detail: 'the acceptors chose abort: a participant in doubt led a recovery ballot before this coordinator\'s commit was accepted' }];
-    return [...effects, ...this.decideAbortByAcceptors(reply.txId, entry, reasons, nowMs)];
+    if (chosen === 'abort') return [...effects, ...this.decideAbortByAcceptors(reply.txId, entry, [ABORTED_BY_ACCEPTORS], nowMs)];
+    return effects;
   }
 
   /** Recorded (the coordinator had proposed COMMIT, so "no record" would no longer mean aborted), then as any abort. */
@@ -219,10 +219,6 @@ export class CoordinatorCore {
       { type: 'outcome', txId, outcome: 'aborted', reasons },
       ...this.sendDecision(txId, nowMs),
     ];
-  }
-
-  private membersOf(begin: BeginTransaction): { txId: TxId; participants: NodeId[]; acceptors: NodeId[] } {
-    return { txId: begin.txId, participants: begin.parts.map((p) => p.node), acceptors: begin.acceptors ?? [this.config.selfId] };
   }
 
   private decideCommit(txId: TxId, entry: Entry, nowMs: number): Effect[] {
@@ -304,32 +300,13 @@ export class CoordinatorCore {
         const detail = `no vote before the prepare deadline from ${silent.join(', ')}`;
         effects.push(...this.decideAbort(txId, entry, silent.map((node) => ({ code: 'timeout' as const, detail, node })), nowMs));
       } else if (entry.phase === 'proposing' && entry.nextSendAtMs <= nowMs) {
-        effects.push(...this.driveProposal(txId, entry, nowMs));
+        effects.push(...driveProposal(txId, entry, membersOf(entry.begin, this.config.selfId), this.config, nowMs));
       } else if (entry.phase !== 'collecting' && entry.phase !== 'proposing' && entry.nextSendAtMs <= nowMs) {
         entry.nextSendAtMs = nowMs + entry.sendIntervalMs;
         entry.sendIntervalMs = Math.min(entry.sendIntervalMs * 2, this.config.resendMaxMs);
         effects.push(...this.sendDecision(txId, nowMs));
       }
     }
-    return effects;
-  }
-
-  /**
-   * No majority yet: round 0 is asked again of the acceptors that did not answer (the same value
-   * at the same ballot is safe to repeat); an outranked or stalled recovery ballot gives way to
-   * a higher one. Never an abort of its own: COMMIT may already be chosen.
-   */
-  private driveProposal(txId: TxId, entry: Entry & Proposing, nowMs: number): Effect[] {
-    entry.nextSendAtMs = nowMs + entry.sendIntervalMs;
-    entry.sendIntervalMs = Math.min(entry.sendIntervalMs * 2, this.config.resendMaxMs);
-    if (entry.run.ballot.round === 0 && entry.run.phase === 'accepting') {
-      const ownMissing = !entry.run.accepts.has(this.config.selfId);
-      return acceptRequests(txId, entry.run, this.config.selfId, true).filter((e) => !ownMissing || (e.type === 'send' && e.to === this.config.selfId));
-    }
-    if (entry.run.phase === 'chosen') return [];
-    if (ballotStillCurrent(entry.run, nowMs)) return resendCurrent(txId, entry.run, this.config.selfId);
-    const { run, effects } = startRecovery(this.membersOf(entry.begin), this.config.selfId, entry.run, nowMs);
-    entry.run = run;
     return effects;
   }
 

@@ -7,3 +7,4 @@ export * from './engine.js';
 export * from './durable-knowledge.js';
 export * from './acceptor.js';
 export * from './leader.js';
+export * from './commit-proof.js';

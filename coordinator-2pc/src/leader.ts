@@ -2,8 +2,9 @@
 // coordinator (round 0, phase 2 only, value COMMIT) and by a participant in doubt that leads a
 // recovery ballot (phase 1, then phase 2 with the value the promises force). A value is chosen
 // once a majority of the acceptors accepted it at one ballot.
-import type { AcceptedMessage, AcceptorValue, Ballot, NodeId, PromiseMessage, ProtocolMessage, TxId } from './messages.js';
+import type { AcceptedMessage, AcceptorValue, Ballot, CommitProof, NodeId, PromiseMessage, ProtocolMessage, TxId } from './messages.js';
 import { compareBallots, majorityOf } from './acceptor.js';
+import { UNSIGNED_COMMIT_PROOFS, type CommitProofs } from './commit-proof.js';
 import type { Effect } from './ports.js';
 
 export interface BallotRun {
@@ -16,6 +17,8 @@ export interface BallotRun {
   /** Phase 2: who accepted the value. */
   accepts: Set<NodeId>;
   value?: AcceptorValue;
+  /** With COMMIT: the coordinator's proof, carried in every accept request (commit-proof.ts). */
+  proof?: CommitProof;
   /** The highest ballot any acceptor reported (promised or accepted): a next ballot must exceed it. */
   highestSeen: Ballot;
   /** Acceptors that answered `unknown` (their store may have lost the transaction). */
@@ -76,10 +79,11 @@ export function ballotView(run: BallotRun): BallotView {
  * first; the others are asked once it accepted (roundZeroOthers), so that a coordinator that
  * asked anyone has its own durable record of having proposed.
  */
-export function startRoundZero(members: Members, selfId: NodeId, nowMs: number): { run: BallotRun; effects: Effect[] } {
+export function startRoundZero(members: Members, selfId: NodeId, nowMs: number, proof: CommitProof): { run: BallotRun; effects: Effect[] } {
   const ballot = { round: 0, node: selfId };
   const run = newRun(members, ballot, 'accepting', nowMs);
   run.value = 'commit';
+  run.proof = proof;
   return { run, effects: acceptRequests(members.txId, run, selfId).filter((e) => e.type === 'send' && e.to === selfId) };
 }
 
@@ -121,7 +125,7 @@ export function acceptRequests(txId: TxId, run: BallotRun, selfId: NodeId, onlyM
   return targets.map((to) => ({
     type: 'send' as const,
     to,
-    message: { type: 'accept' as const, txId, from: selfId, ballot: run.ballot, value: run.value!, participants: run.participants, acceptors: run.acceptors },
+    message: { type: 'accept' as const, txId, from: selfId, ballot: run.ballot, value: run.value!, participants: run.participants, acceptors: run.acceptors, ...(run.value === 'commit' && run.proof ? { proof: run.proof } : {}) },
   }));
 }
 
@@ -129,7 +133,7 @@ export function acceptRequests(txId: TxId, run: BallotRun, selfId: NodeId, onlyM
  * A promise or an accepted answer for this run. Returns the effects to carry out and, once a
  * majority accepted, the chosen value.
  */
-export function onAcceptorReply(txId: TxId, run: BallotRun, reply: PromiseMessage | AcceptedMessage, selfId: NodeId, testOnlyIgnoreAccepted = false): { effects: Effect[]; chosen?: AcceptorValue } {
+export function onAcceptorReply(txId: TxId, run: BallotRun, reply: PromiseMessage | AcceptedMessage, selfId: NodeId, proofs: CommitProofs = UNSIGNED_COMMIT_PROOFS, testOnlyIgnoreAccepted = false): { effects: Effect[]; chosen?: AcceptorValue } {
   if (!run.acceptors.includes(reply.from) || compareBallots(reply.ballot, run.ballot) !== 0) return { effects: [] };
   if (!reply.ok) {
     if (reply.promised && compareBallots(reply.promised, run.highestSeen) > 0) run.highestSeen = reply.promised;
@@ -137,7 +141,7 @@ export function onAcceptorReply(txId: TxId, run: BallotRun, reply: PromiseMessag
     else if (run.phase !== 'chosen') run.phase = 'outranked';
     return { effects: [] };
   }
-  if (reply.type === 'promise') return onPromise(txId, run, reply, selfId, testOnlyIgnoreAccepted);
+  if (reply.type === 'promise') return onPromise(txId, run, reply, selfId, proofs, testOnlyIgnoreAccepted);
   if (run.phase !== 'accepting' || reply.value !== run.value) return { effects: [] };
   run.accepts.add(reply.from);
   if (run.accepts.size < majorityOf(run.acceptors.length)) return { effects: [] };
@@ -146,23 +150,34 @@ export function onAcceptorReply(txId: TxId, run: BallotRun, reply: PromiseMessag
   return { effects: [audit], chosen: run.value };
 }
 
-function onPromise(txId: TxId, run: BallotRun, reply: PromiseMessage, selfId: NodeId, ignoreAccepted: boolean): { effects: Effect[] } {
+function onPromise(txId: TxId, run: BallotRun, reply: PromiseMessage, selfId: NodeId, proofs: CommitProofs, ignoreAccepted: boolean): { effects: Effect[] } {
   if (run.phase !== 'promising') return { effects: [] };
-  run.promises.set(reply.from, reply.accepted);
-  if (reply.accepted && compareBallots(reply.accepted.ballot, run.highestSeen) > 0) run.highestSeen = reply.accepted.ballot;
-  if (run.promises.size < majorityOf(run.acceptors.length)) return { effects: [] };
-  run.value = ignoreAccepted ? 'abort' : valueForced(run.promises);
+  // An honest acceptor never holds COMMIT without its coordinator's proof: a report of one is a lie, and counts as nothing accepted.
+  const unproven = reply.accepted?.value === 'commit' && proofs.forged({ txId, participants: run.participants, acceptors: run.acceptors }, reply.accepted.proof);
+  const accepted = unproven ? undefined : reply.accepted;
+  const effects: Effect[] = unproven ? [{ type: 'audit', event: 'TX_UNPROVEN_COMMIT', txId, details: { acceptor: reply.from, ballot: reply.accepted!.ballot } }] : [];
+  run.promises.set(reply.from, accepted);
+  if (accepted && compareBallots(accepted.ballot, run.highestSeen) > 0) run.highestSeen = accepted.ballot;
+  if (run.promises.size < majorityOf(run.acceptors.length)) return { effects };
+  const forced = forcedAccepted(run.promises);
+  run.value = ignoreAccepted ? 'abort' : forced?.value ?? 'abort';
+  if (run.value === 'commit') run.proof = forced!.proof;
   run.phase = 'accepting';
-  return { effects: acceptRequests(txId, run, selfId) };
+  return { effects: [...effects, ...acceptRequests(txId, run, selfId)] };
 }
 
 /** The value of the highest ballot any promise reports; ABORT when none accepted anything. */
 export function valueForced(promises: Map<NodeId, PromiseMessage['accepted']>): AcceptorValue {
-  let best: { ballot: Ballot; value: AcceptorValue } | undefined;
+  return forcedAccepted(promises)?.value ?? 'abort';
+}
+
+/** The accepted value of the highest ballot any promise reports (with its proof), or undefined. */
+function forcedAccepted(promises: Map<NodeId, PromiseMessage['accepted']>): PromiseMessage['accepted'] {
+  let best: PromiseMessage['accepted'];
   for (const accepted of promises.values()) {
     if (accepted && (!best || compareBallots(accepted.ballot, best.ballot) > 0)) best = accepted;
   }
-  return best?.value ?? 'abort';
+  return best;
 }
 
 /** The replies a leader waits for (the driver routes them to the core leading the ballot). */

@@ -113,8 +113,25 @@ const TransactionMembers = {
   acceptors: z.array(NodeId).min(1).max(ACCEPTORS_MAX),
 };
 
-/** Why an acceptor did not take part: a higher ballot was promised, or its records may have lost the transaction. */
-export const AcceptorRefusal = z.enum(['outranked', 'unknown']);
+/**
+ * The coordinator's proof that it proposed COMMIT (docs/PROTOCOL.md §20, "Commit proofs"): a
+ * compact JWS (EdDSA) signed with the coordinator's membership key over the transaction id, the
+ * value and the members. Only the coordinator can make one, and it makes one only once every
+ * participant voted yes; COMMIT is accepted at no ballot without it.
+ */
+export const CommitProof = z.string().min(1).max(2_048);
+export type CommitProof = z.infer<typeof CommitProof>;
+
+/** A value accepted at a ballot; COMMIT carries the coordinator's proof. */
+export const AcceptedValue = z.object({ ballot: Ballot, value: AcceptorValue, proof: CommitProof.optional() });
+export type AcceptedValue = z.infer<typeof AcceptedValue>;
+
+/**
+ * Why an acceptor did not take part: a higher ballot was promised, its records may have lost the
+ * transaction, or a COMMIT came without a valid proof of its coordinator.
+ */
+export const AcceptorRefusal = z.enum(['outranked', 'unknown', 'unproven']);
+export type AcceptorRefusal = z.infer<typeof AcceptorRefusal>;
 
 /** Phase 1a: a recovery leader asks an acceptor to join a ballot and to report what it accepted. */
 export const BallotMessage = z.object({ type: z.literal('ballot'), txId: TxId, from: NodeId, ballot: Ballot, ...TransactionMembers });
@@ -127,7 +144,7 @@ export const PromiseMessage = z.object({
   from: NodeId,
   ballot: Ballot,
   ok: z.boolean(),
-  accepted: z.object({ ballot: Ballot, value: AcceptorValue }).optional(),
+  accepted: AcceptedValue.optional(),
   /** On a refusal: the ballot promised instead (when outranked). */
   promised: Ballot.optional(),
   refusal: AcceptorRefusal.optional(),
@@ -135,7 +152,7 @@ export const PromiseMessage = z.object({
 export type PromiseMessage = z.infer<typeof PromiseMessage>;
 
 /** Phase 2a: the leader of a ballot asks an acceptor to accept a value. */
-export const AcceptMessage = z.object({ type: z.literal('accept'), txId: TxId, from: NodeId, ballot: Ballot, value: AcceptorValue, ...TransactionMembers });
+export const AcceptMessage = z.object({ type: z.literal('accept'), txId: TxId, from: NodeId, ballot: Ballot, value: AcceptorValue, ...TransactionMembers, proof: CommitProof.optional() });
 export type AcceptMessage = z.infer<typeof AcceptMessage>;
 
 /** Phase 2b: the acceptor made the value durable at that ballot; or refuses. */

@@ -2,6 +2,7 @@
 // docs/PROTOCOL.md §20): the rules; participant.ts carries them out. Pure, no I/O.
 import type { AcceptedMessage, NodeId, PromiseMessage, TxId } from './messages.js';
 import { ballotStillCurrent, onAcceptorReply, resendCurrent, startRecovery } from './leader.js';
+import type { CommitProofs } from './commit-proof.js';
 import type { Prepared } from './participant-entries.js';
 import type { TerminationHost } from './participant-termination.js';
 import type { Effect, ParticipantRecord } from './ports.js';
@@ -10,6 +11,8 @@ import type { Effect, ParticipantRecord } from './ports.js';
 export interface RecoveryConfig {
   selfId: NodeId;
   recoveryBallotAfterMs?: number;
+  /** Checks the commit proofs acceptors report (commit-proof.ts); UNSIGNED_COMMIT_PROOFS when absent. */
+  proofs?: CommitProofs;
   testOnlyIgnoreAcceptedValues?: boolean;
 }
 
@@ -40,7 +43,7 @@ export function leadRecovery(config: RecoveryConfig, txId: TxId, entry: Prepared
 export function onRecoveryAnswer(config: RecoveryConfig, host: TerminationHost, reply: PromiseMessage | AcceptedMessage, nowMs: number): Effect[] {
   const entry = host.entry(reply.txId);
   if (!entry || entry.phase !== 'prepared' || !entry.run) return [];
-  const { effects, chosen } = onAcceptorReply(reply.txId, entry.run, reply, config.selfId, config.testOnlyIgnoreAcceptedValues);
+  const { effects, chosen } = onAcceptorReply(reply.txId, entry.run, reply, config.selfId, config.proofs, config.testOnlyIgnoreAcceptedValues);
   if (!chosen) return effects;
   return [...effects, ...host.finish(reply.txId, entry, chosen === 'commit' ? 'committed' : 'aborted', nowMs)];
 }

@@ -18,6 +18,7 @@ import { invariant, isOlder } from './invariants.js';
 import { mayWait, waitingEntry, waitOverReason, waitUntilMs as waitUntilFor } from './wait-die.js';
 import { abortedReason, audit, capTimers, forgetFinished, recordOf, toView, type Entry, type ParticipantTxView, type Prepared, type Waiting } from './participant-entries.js';
 import { onRecoveryAnswer } from './participant-recovery.js';
+import type { CommitProofs } from './commit-proof.js';
 
 export type { ParticipantTxView } from './participant-entries.js';
 
@@ -37,6 +38,8 @@ export interface ParticipantConfig {
    * Absent: from its second in-doubt query on (always safe; the node sets RECOVERY_BALLOT_AFTER_MS).
    */
   recoveryBallotAfterMs?: number;
+  /** Checks the commit proofs acceptors report to this node's recovery ballots (commit-proof.ts). */
+  proofs?: CommitProofs;
   /** Test-only: a recovery leader that ignores the values the promises report (the simulator's `blind-leader` bug). */
   testOnlyIgnoreAcceptedValues?: boolean;
 }

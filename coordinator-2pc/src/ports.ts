@@ -41,7 +41,7 @@ export interface AcceptorRecord {
   /** No ballot lower than this is taken part in any more. */
   promised: Ballot;
   /** The value accepted last, and at which ballot. */
-  accepted?: { ballot: Ballot; value: AcceptorValue };
+  accepted?: { ballot: Ballot; value: AcceptorValue; proof?: string };
   createdAtMs: number;
   updatedAtMs: number;
 }
@@ -106,7 +106,9 @@ export type AuditEventType =
   /** A leader (the coordinator, or a participant in doubt) starts a ballot of the acceptors. */
   | 'TX_BALLOT_STARTED'
   /** A majority of the acceptors accepted one value at one ballot: the decision is chosen. */
-  | 'TX_CHOSEN';
+  | 'TX_CHOSEN'
+  /** A recovery leader ignored an acceptor's report of COMMIT that carried no valid proof of the coordinator. */
+  | 'TX_UNPROVEN_COMMIT';
 
 /** Result of trying to hold the resources of a transaction. */
 export type HoldAttempt =

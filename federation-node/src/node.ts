@@ -34,6 +34,7 @@ import { credentialSource, type CredentialDeps } from './security/credential-exc
 import { restrictToOwner } from './security/file-permissions.js';
 import { loadSecurity, type NodeSecurity } from './security/node-security.js';
 import { PeerAuthenticator } from './security/peer-authenticator.js';
+import { ed25519CommitProofs } from './federation/commit-proofs.js';
 import { signPeerAnswers } from './http/peer-signatures.js';
 import { admitRequests } from './http/admission.js';
 import { createLoggers } from './logging/logger.js';
@@ -169,6 +170,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
   };
   const faults = FaultInjector.parse(config.FAULT_POINTS);
   if (faults.enabled) log.warn(`fault injection enabled (test setting): ${config.FAULT_POINTS}`);
+  const commitProofs = ed25519CommitProofs(() => security.keyRing);
   const engine: ProtocolEngine = new ProtocolEngine(
     config.NODE_ID,
     new ParticipantCore(
@@ -179,6 +181,7 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
         queryBackoffMaxMs: config.IN_DOUBT_QUERY_MAX_INTERVAL_MS,
         finishedRetentionMs: config.FINISHED_RETENTION_MS,
         recoveryBallotAfterMs: config.RECOVERY_BALLOT_AFTER_MS,
+        proofs: commitProofs,
       },
       slots,
     ),
@@ -187,9 +190,10 @@ export async function startNode(environment: Config, options: NodeOptions = {}):
       resendInitialMs: config.DECISION_RESEND_INITIAL_MS,
       resendMaxMs: config.DECISION_RESEND_MAX_MS,
       abortedRetentionMs: config.FINISHED_RETENTION_MS,
+      proofs: commitProofs,
     }),
     instrumented(enginePorts({ transactionLog, peers, nowMs, loggers, fatal, faults, wake: () => { if (!stopState.engineStopped) engine.wake(); }, debugLogged: config.LOG_LEVEL === 'debug', identity, selfId: config.NODE_ID, clockMarginMs: config.STORE_CLOCK_MARGIN_MS, acceptorMarginMs: config.ACCEPTOR_CLOCK_MARGIN_MS, onDurableClaims: (changes) => publishClaimChanges(events, directory.telescopes, changes) }), metrics),
-    new AcceptorCore({ selfId: config.NODE_ID, retentionMs: config.FINISHED_RETENTION_MS, mayHaveLost: (txId) => !recordsComplete(txId, config.NODE_ID, { completeSinceMs: identity.completeSinceMs, completeSinceIncarnation: identity.completeSinceIncarnation, marginMs: config.ACCEPTOR_CLOCK_MARGIN_MS }) }),
+    new AcceptorCore({ selfId: config.NODE_ID, retentionMs: config.FINISHED_RETENTION_MS, proofs: commitProofs, mayHaveLost: (txId) => !recordsComplete(txId, config.NODE_ID, { completeSinceMs: identity.completeSinceMs, completeSinceIncarnation: identity.completeSinceIncarnation, marginMs: config.ACCEPTOR_CLOCK_MARGIN_MS }) }),
   );
   const reconciler = new Reconciler({
     selfId: config.NODE_ID,

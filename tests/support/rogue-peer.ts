@@ -14,7 +14,11 @@ export interface RoguePeer {
 
 const PREFIX = '/federation/v1';
 
-export async function startRoguePeer(port: number, selfId: string, auth: PeerAuthenticator): Promise<RoguePeer> {
+/** A test's own answer to a protocol message: a reply, HOLD (never answer), or undefined (the default: pending / not found). */
+export const HOLD = Symbol('hold');
+export type RogueAnswer = (message: { type: string; txId: string } & Record<string, unknown>) => unknown;
+
+export async function startRoguePeer(port: number, selfId: string, auth: PeerAuthenticator, custom?: RogueAnswer): Promise<RoguePeer> {
   const statusQueries = new Map<string, number>();
   const pending = (txId: string) => {
     statusQueries.set(txId, (statusQueries.get(txId) ?? 0) + 1);
@@ -35,7 +39,8 @@ export async function startRoguePeer(port: number, selfId: string, auth: PeerAut
       } catch (error) {
         return send(res, 401, problem(401, (error as Error).message));
       }
-      const [status, answer] = answerTo(req.method ?? 'GET', url.slice(PREFIX.length), body, pending);
+      const [status, answer] = answerTo(req.method ?? 'GET', url.slice(PREFIX.length), body, pending, custom);
+      if (answer === HOLD) return; // held until the peer closes (closeAllConnections)
       const text = JSON.stringify(answer);
       res.writeHead(status, { 'content-type': 'application/json', ...auth.signAnswer(peer, request, status, text) });
       res.end(text);
@@ -56,12 +61,19 @@ export async function startRoguePeer(port: number, selfId: string, auth: PeerAut
 }
 
 /** Status queries (alone or in a batch) get `pending`; anything else is not found. */
-function answerTo(method: string, path: string, body: Buffer, pending: (txId: string) => unknown): [number, unknown] {
+function answerTo(method: string, path: string, body: Buffer, pending: (txId: string) => unknown, custom?: RogueAnswer): [number, unknown] {
   const outcome = /^\/transactions\/([^/?]+)\/outcome\?/.exec(path);
   if (method === 'GET' && outcome) return [200, pending(decodeURIComponent(outcome[1]!))];
+  type Message = { type: string; txId: string } & Record<string, unknown>;
+  const own = (m: Message) => custom?.(m);
   if (method === 'POST' && path === '/messages') {
-    const messages = (JSON.parse(body.toString('utf8')) as { messages: Array<{ type: string; txId: string }> }).messages;
-    return [200, { replies: messages.map((m) => (m.type === 'status-query' ? pending(m.txId) : problem(404, `${m.type} is not served here`))) }];
+    const messages = (JSON.parse(body.toString('utf8')) as { messages: Message[] }).messages;
+    const replies = messages.map((m) => own(m) ?? (m.type === 'status-query' ? pending(m.txId) : problem(404, `${m.type} is not served here`)));
+    return [200, replies.includes(HOLD) ? HOLD : { replies }];
+  }
+  if (method === 'POST' && /^\/transactions\/[^/]+\/(prepare|ballot|accept)$/.test(path)) {
+    const answer = own(JSON.parse(body.toString('utf8')) as Message);
+    if (answer !== undefined) return [200, answer];
   }
   return [404, problem(404, `no resource at ${method} ${path}`)];
 }

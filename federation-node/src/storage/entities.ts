@@ -82,6 +82,8 @@ export interface AcceptorTxRow {
   acceptedRound: number | null;
   acceptedNode: string | null;
   acceptedValue: string | null;
+  /** With COMMIT: the coordinator's commit proof (docs/PROTOCOL.md §20, "Commit proofs"). */
+  acceptedProof: string | null;
   createdAtMs: number;
   updatedAtMs: number;
 }
@@ -206,6 +208,7 @@ export const AcceptorTxEntity = new EntitySchema<AcceptorTxRow>({
     acceptedRound: { ...integer, nullable: true, name: 'accepted_round' },
     acceptedNode: { ...nullableText, name: 'accepted_node' },
     acceptedValue: { ...nullableText, name: 'accepted_value' },
+    acceptedProof: { ...nullableText, name: 'accepted_proof' },
     createdAtMs: { ...integer, name: 'created_at_ms' },
     updatedAtMs: { ...integer, name: 'updated_at_ms' },
   },

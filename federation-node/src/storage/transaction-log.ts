@@ -78,7 +78,7 @@ export class TransactionLog {
     const rows: AcceptorTxRow[] = await this.reader.query(
       `SELECT tx_id AS txId, participants_json AS participantsJson, acceptors_json AS acceptorsJson, promised_round AS promisedRound,
         promised_node AS promisedNode, accepted_round AS acceptedRound, accepted_node AS acceptedNode, accepted_value AS acceptedValue,
-        created_at_ms AS createdAtMs, updated_at_ms AS updatedAtMs FROM acceptor_transactions WHERE ${where}`,
+        accepted_proof AS acceptedProof, created_at_ms AS createdAtMs, updated_at_ms AS updatedAtMs FROM acceptor_transactions WHERE ${where}`,
       params,
     );
     return rows.map(acceptorRecordOf);
@@ -192,7 +192,7 @@ function acceptorRecordOf(row: AcceptorTxRow): AcceptorRecord {
     updatedAtMs: Number(row.updatedAtMs),
   };
   if (row.acceptedValue && row.acceptedNode !== null && row.acceptedRound !== null) {
-    record.accepted = { ballot: { round: Number(row.acceptedRound), node: row.acceptedNode }, value: row.acceptedValue as 'commit' | 'abort' };
+    record.accepted = { ballot: { round: Number(row.acceptedRound), node: row.acceptedNode }, value: row.acceptedValue as 'commit' | 'abort', ...(row.acceptedProof ? { proof: row.acceptedProof } : {}) };
   }
   return record;
 }

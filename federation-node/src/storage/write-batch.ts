@@ -144,12 +144,12 @@ export class WriteBatch {
   /** An acceptor's row only ever moves to a higher ballot: the acceptor core guarantees it, the row keeps the last state. */
   private acceptorStatements(out: Statement[]): void {
     multiRow(out, `INSERT INTO acceptor_transactions (tx_id, participants_json, acceptors_json, promised_round, promised_node,
-      accepted_round, accepted_node, accepted_value, created_at_ms, updated_at_ms) VALUES`,
+      accepted_round, accepted_node, accepted_value, accepted_proof, created_at_ms, updated_at_ms) VALUES`,
     [...this.acceptorTxs.values()].map((r) => [r.txId, JSON.stringify(r.participants), JSON.stringify(r.acceptors), r.promised.round,
-      r.promised.node, r.accepted?.ballot.round ?? null, r.accepted?.ballot.node ?? null, r.accepted?.value ?? null, r.createdAtMs, r.updatedAtMs]),
+      r.promised.node, r.accepted?.ballot.round ?? null, r.accepted?.ballot.node ?? null, r.accepted?.value ?? null, r.accepted?.proof ?? null, r.createdAtMs, r.updatedAtMs]),
     `ON CONFLICT (tx_id) DO UPDATE SET promised_round = excluded.promised_round, promised_node = excluded.promised_node,
       accepted_round = excluded.accepted_round, accepted_node = excluded.accepted_node, accepted_value = excluded.accepted_value,
-      updated_at_ms = excluded.updated_at_ms`);
+      accepted_proof = excluded.accepted_proof, updated_at_ms = excluded.updated_at_ms`);
   }
 
   /**

@@ -2,7 +2,8 @@
 // every request against every state that matters, including the absurd ones.
 import { expect } from 'chai';
 import { AcceptorCore, compareBallots, majorityOf } from '../../../coordinator-2pc/src/acceptor.js';
-import { valueForced } from '../../../coordinator-2pc/src/leader.js';
+import { onAcceptorReply, startRecovery, valueForced } from '../../../coordinator-2pc/src/leader.js';
+import { UNSIGNED_COMMIT_PROOFS } from '../../../coordinator-2pc/src/commit-proof.js';
 import type { AcceptMessage, BallotMessage, NodeId } from '../../../coordinator-2pc/src/messages.js';
 import type { Effect } from '../../../coordinator-2pc/src/ports.js';
 import { tx } from './helpers.js';
@@ -10,8 +11,11 @@ import { tx } from './helpers.js';
 const T = tx(1, 'obs-a');
 const members = { participants: ['obs-b', 'obs-c'], acceptors: ['obs-a', 'obs-b', 'obs-c'] };
 
-function accept(round: number, node: NodeId, value: 'commit' | 'abort'): AcceptMessage {
-  return { type: 'accept', txId: T, from: node, ballot: { round, node }, value, ...members };
+const PROOF = UNSIGNED_COMMIT_PROOFS.sign({ txId: T, ...members });
+
+/** COMMIT carries the coordinator's proof unless `proof` says otherwise (null: none). */
+function accept(round: number, node: NodeId, value: 'commit' | 'abort', proof: string | null = value === 'commit' ? PROOF : null): AcceptMessage {
+  return { type: 'accept', txId: T, from: node, ballot: { round, node }, value, ...members, ...(proof ? { proof } : {}) };
 }
 
 function ballot(round: number, node: NodeId): BallotMessage {
@@ -54,7 +58,7 @@ describe('AcceptorCore', () => {
     acceptor.step({ type: 'receive', message: accept(0, 'obs-a', 'commit'), nowMs: now });
     const promise = acceptor.step({ type: 'receive', message: ballot(1, 'obs-c'), nowMs: now });
     expect(persisted(promise)).to.equal(true);
-    expect(replyOf(promise)).to.deep.include({ type: 'promise', ok: true, accepted: { ballot: { round: 0, node: 'obs-a' }, value: 'commit' } });
+    expect(replyOf(promise)).to.deep.include({ type: 'promise', ok: true, accepted: { ballot: { round: 0, node: 'obs-a' }, value: 'commit', proof: PROOF } });
     const sameBallot = acceptor.step({ type: 'receive', message: ballot(1, 'obs-c'), nowMs: now });
     expect(replyOf(sameBallot)).to.deep.include({ ok: false, refusal: 'outranked', promised: { round: 1, node: 'obs-c' } });
     const lower = acceptor.step({ type: 'receive', message: ballot(1, 'obs-b'), nowMs: now });
@@ -130,5 +134,34 @@ describe('the leader\'s rules', () => {
     ]);
     expect(valueForced(promises)).to.equal('abort');
     expect(valueForced(new Map([['obs-a', { ballot: { round: 0, node: 'obs-a' }, value: 'commit' as const }], ['obs-b', undefined]]))).to.equal('commit');
+  });
+});
+
+describe('AcceptorCore and leaders: COMMIT only with its coordinator\'s proof (docs/PROTOCOL.md §20, "Commit proofs")', () => {
+  const now = 1000;
+  const acceptorAt = (self: NodeId = 'obs-b') => new AcceptorCore({ selfId: self, retentionMs: 10_000 });
+
+  it('refuses COMMIT without its coordinator\'s proof at any ballot, and a proof made for other members: nothing written, refusal `unproven`', () => {
+    const acceptor = acceptorAt();
+    for (const message of [accept(0, 'obs-a', 'commit', null), accept(3, 'obs-c', 'commit', null), accept(3, 'obs-c', 'commit', UNSIGNED_COMMIT_PROOFS.sign({ txId: T, participants: ['obs-c'], acceptors: members.acceptors }))]) {
+      const effects = acceptor.step({ type: 'receive', message, nowMs: now });
+      expect(persisted(effects), JSON.stringify(message)).to.equal(false);
+      expect(replyOf(effects)).to.include({ ok: false, refusal: 'unproven' });
+    }
+    expect(acceptor.view(T)?.accepted).to.equal(undefined);
+    expect(replyOf(acceptor.step({ type: 'receive', message: accept(3, 'obs-c', 'abort'), nowMs: now }))).to.include({ ok: true, value: 'abort' });
+  });
+
+  it('a recovery leader carries the proof a promise reported into its COMMIT, and counts a COMMIT reported without one as nothing accepted (then proposes ABORT)', () => {
+    const proven = startRecovery({ txId: T, ...members }, 'obs-b', undefined, now).run;
+    onAcceptorReply(T, proven, { type: 'promise', txId: T, from: 'obs-a', ballot: proven.ballot, ok: true, accepted: { ballot: { round: 0, node: 'obs-a' }, value: 'commit', proof: PROOF } }, 'obs-b');
+    const sent = onAcceptorReply(T, proven, { type: 'promise', txId: T, from: 'obs-c', ballot: proven.ballot, ok: true }, 'obs-b').effects;
+    expect(proven.value).to.equal('commit');
+    expect(sent.map((e) => (e.type === 'send' ? (e.message as AcceptMessage).proof : undefined))).to.deep.equal([PROOF, PROOF, PROOF]);
+    const lied = startRecovery({ txId: T, ...members }, 'obs-b', undefined, now).run;
+    const audit = onAcceptorReply(T, lied, { type: 'promise', txId: T, from: 'obs-c', ballot: lied.ballot, ok: true, accepted: { ballot: { round: 7, node: 'obs-c' }, value: 'commit' } }, 'obs-b').effects;
+    expect(audit.map((e) => e.type === 'audit' && e.event)).to.deep.equal(['TX_UNPROVEN_COMMIT']);
+    onAcceptorReply(T, lied, { type: 'promise', txId: T, from: 'obs-a', ballot: lied.ballot, ok: true }, 'obs-b');
+    expect(lied.value).to.equal('abort');
   });
 });
