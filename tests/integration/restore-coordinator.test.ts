@@ -8,34 +8,25 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { expect } from 'chai';
 import { snapshot, violations } from '../support/consistency.js';
-import { LocalFederation, NODE_MAIN } from '../support/federation-harness.js';
+import { LocalFederation } from '../support/federation-harness.js';
+import { FAST_RECONCILIATION, STORE_CLI, until } from '../support/restore-steps.js';
 import { federationClient } from '../support/http-client.js';
 import { item } from '../support/slots.js';
 import { queryFile } from '../support/sqlite.js';
 
-const STORE_CLI = path.join(path.dirname(NODE_MAIN), 'cli', 'store.js');
-const FAST = { IN_DOUBT_QUERY_AFTER_MS: '300', DECISION_RESEND_INITIAL_MS: '200', DECISION_RESEND_MAX_MS: '1000', RECONCILIATION_RETRY_MS: '300' };
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('a coordinator restored from a backup (real processes)', function () {
   this.timeout(120_000);
 
   it('learns its own bookings and cancellations made after the backup from its peers before serving: the lost booking holds its slot again, the cancelled one frees its slot', async () => {
-    const federation = await LocalFederation.start({ env: FAST });
+    const federation = await LocalFederation.start({ env: FAST_RECONCILIATION });
     try {
       const palma = () => federationClient(federation, 'la-palma');
       const palmaNode = federation.node('la-palma');
-      const committedAtPalma = async (txId: string) => (await queryFile<{ state: string }>(palmaNode.dbFile, 'SELECT state FROM participant_transactions WHERE tx_id = ?', [txId]))[0]?.state === 'committed';
+      const committedAt = async (id: string, txId: string) => (await queryFile<{ state: string }>(federation.node(id).dbFile, 'SELECT state FROM participant_transactions WHERE tx_id = ?', [txId]))[0]?.state === 'committed';
       const early = await palma().post('/bookings', { scientistId: 'vera-rubin', items: [item('la-palma-gtc', 181, 5), item('mauna-kea-keck1', 181, 5)] });
       expect(early.status, JSON.stringify(early.data)).to.equal(201);
-      await until('la-palma committed the early booking', () => committedAtPalma(early.data.id));
+      await until('la-palma committed the early booking', () => committedAt('la-palma', early.data.id));
       const backup = path.join(palmaNode.dataDir, '..', 'la-palma-backup.sqlite');
       execFileSync(process.execPath, [STORE_CLI, 'backup', '--data-dir', palmaNode.dataDir, '--to', backup]);
 
@@ -43,13 +34,21 @@ describe('a coordinator restored from a backup (real processes)', function () {
       expect(lost.status, JSON.stringify(lost.data)).to.equal(201);
       const cancelled = await palma().delete(`/bookings/${early.data.id}`);
       expect(cancelled.status, JSON.stringify(cancelled.data)).to.equal(200);
-      const cancelsCommittedAtPalma = async () => (await queryFile<{ state: string }>(palmaNode.dbFile, "SELECT state FROM participant_transactions WHERE kind = 'cancel'")).every((r) => r.state === 'committed');
-      await until('la-palma committed the booking and the cancellation', async () => (await committedAtPalma(lost.data.id)) && (await cancelsCommittedAtPalma()));
+      // Every participant has both outcomes before la-palma dies (dying in between is the crash tests' case).
+      const cancelsCommittedAt = async (id: string) => {
+        const rows = await queryFile<{ state: string }>(federation.node(id).dbFile, "SELECT state FROM participant_transactions WHERE kind = 'cancel'");
+        return rows.length > 0 && rows.every((r) => r.state === 'committed');
+      };
+      for (const id of ['la-palma', 'mauna-kea']) {
+        await until(`${id} committed the booking and the cancellation`, async () => (await committedAt(id, lost.data.id)) && (await cancelsCommittedAt(id)));
+      }
 
       await federation.kill('la-palma');
       execFileSync(process.execPath, [STORE_CLI, 'restore', '--backup', backup, '--data-dir', palmaNode.dataDir, '--reason', 'disk replaced, ticket OPS-10']);
       await federation.launch('la-palma');
-      await until('la-palma reconciled', async () => (await palma().get('/admin/reconciliation')).data.servingBookings === true);
+      await until('la-palma reconciled', async () => (await palma().get('/admin/reconciliation')).data.servingBookings === true).catch(async (error: Error) => {
+        throw new Error(`${error.message}: ${JSON.stringify((await palma().get('/admin/reconciliation')).data)}`);
+      });
       const again = await palma().get(`/bookings/${lost.data.id}`);
       expect(again.status).to.equal(200);
       expect(again.data.status).to.equal('CONFIRMED');

@@ -9,27 +9,18 @@ import { expect } from 'chai';
 import { postgresProgram } from '../../federation-node/src/local/postgres-cluster.js';
 import { sharedCluster } from '../support/backends.js';
 import { snapshot, violations } from '../support/consistency.js';
-import { LocalFederation, NODE_MAIN } from '../support/federation-harness.js';
+import { LocalFederation } from '../support/federation-harness.js';
+import { FAST_RECONCILIATION, STORE_CLI, until } from '../support/restore-steps.js';
 import { federationClient } from '../support/http-client.js';
 import { item } from '../support/slots.js';
 import { queryNode } from '../support/store-query.js';
 
-const STORE_CLI = path.join(path.dirname(NODE_MAIN), 'cli', 'store.js');
-const FAST = { IN_DOUBT_QUERY_AFTER_MS: '300', DECISION_RESEND_INITIAL_MS: '200', DECISION_RESEND_MAX_MS: '1000', RECONCILIATION_RETRY_MS: '300' };
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('restore of a PostgreSQL store (pg_dump / pg_restore) marked with `npm run store -- restored`', function () {
   this.timeout(180_000);
 
   it('no booking until reconciled with every peer, then the lost booking holds its slot at the restored node (no double booking)', async () => {
-    const federation = await LocalFederation.start({ postgres: await sharedCluster(), env: FAST });
+    const federation = await LocalFederation.start({ postgres: await sharedCluster(), env: FAST_RECONCILIATION });
     try {
       const palmaNode = federation.node('la-palma');
       const url = palmaNode.databaseUrl!;
@@ -75,7 +66,7 @@ describe('restore of a PostgreSQL store (pg_dump / pg_restore) marked with `npm 
   });
 
   it('`store restored` refuses while a process of the observatory holds its lease, naming it', async () => {
-    const federation = await LocalFederation.start({ postgres: await sharedCluster(), pairs: ['atacama'], observatories: ['atacama', 'mauna-kea'], env: FAST });
+    const federation = await LocalFederation.start({ postgres: await sharedCluster(), pairs: ['atacama'], observatories: ['atacama', 'mauna-kea'], env: FAST_RECONCILIATION });
     try {
       const node = federation.node('atacama');
       let failure: { status: number; stderr: string } | undefined;

@@ -10,6 +10,7 @@ import { sign, verify } from 'node:crypto';
 import { z } from 'zod';
 import type { CommitProofs, ProofSubject } from '../../../coordinator-2pc/src/index.js';
 import type { KeyRing } from '../security/key-ring.js';
+import { b64, parseJson } from '../security/compact-jws.js';
 
 export const COMMIT_PROOF_TYPE = 'commit-proof+jws';
 
@@ -62,14 +63,3 @@ function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-function b64(text: string): string {
-  return Buffer.from(text, 'utf8').toString('base64url');
-}
-
-function parseJson(part: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}

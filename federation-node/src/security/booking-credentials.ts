@@ -6,6 +6,7 @@
 import { createHash, sign, verify } from 'node:crypto';
 import { z } from 'zod';
 import type { KeyRing } from './key-ring.js';
+import { b64, parseJson } from './compact-jws.js';
 
 export const CREDENTIAL_TYPE = 'booking-credential+jwt';
 
@@ -101,14 +102,3 @@ export function verifyBookingAsIssued(token: unknown, expected: Omit<ExpectedCre
   return claims;
 }
 
-function b64(text: string): string {
-  return Buffer.from(text, 'utf8').toString('base64url');
-}
-
-function parseJson(part: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
