@@ -44,7 +44,7 @@ describe('the shared reconciliation step', () => {
 
   it('leaves what still cannot apply as a conflict for an operator, except a cancellation (its booking is not here: already true), and waits while a hold is in doubt', async () => {
     const progress = new ReconciliationProgress('la-palma', () => ['atacama']);
-    progress.received('atacama', [reported('atacama.1', 10), reported('atacama.2', 20, 'cancel')]);
+    progress.received('atacama', [reported('atacama.1', 10, 'book', { ...part, bookingId: 'atacama.1' }), reported('atacama.2', 20, 'cancel', { ...part, bookingId: 'atacama.0' })]);
     const failing = (peer: string, t: ReportedTransaction): Promise<boolean> => Promise.resolve(progress.checked(peer, t.txId, reconcileAction(undefined, t, peer, 0), undefined));
     await applyUntilSettled(progress, failing, () => true);
     expect(progress.complete(), 'a hold in doubt may still free the slot').to.equal(false);
@@ -53,6 +53,15 @@ describe('the shared reconciliation step', () => {
     expect(progress.waitsForOperator()).to.equal(true);
     expect(progress.conflicts().map((c) => c.txId)).to.deep.equal(['atacama.1']);
     expect(progress.refusalReason({ reason: 'restored' })).to.match(/reconciling its store \(restored\).*waiting for atacama/);
+  });
+
+  it('calls no conflict a booking that cannot apply when its cancellation is reported committed too: its slots end free either way (seed 850259)', async () => {
+    const progress = new ReconciliationProgress('la-palma', () => ['atacama']);
+    progress.received('atacama', [reported('atacama.1', 10, 'book', { ...part, bookingId: 'atacama.1' }), reported('atacama.2', 20, 'cancel', { ...part, bookingId: 'atacama.1' })]);
+    const failing = (peer: string, t: ReportedTransaction): Promise<boolean> => Promise.resolve(progress.checked(peer, t.txId, reconcileAction(undefined, t, peer, 0), undefined));
+    await applyUntilSettled(progress, failing, () => false);
+    expect(progress.conflicts()).to.deep.equal([]);
+    expect(progress.complete()).to.equal(true);
   });
 
   it('asks a peer again while it names undecided transactions that involve this node', () => {

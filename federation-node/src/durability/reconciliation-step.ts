@@ -169,13 +169,17 @@ export class ReconciliationProgress {
   settle(holdsInDoubt: () => boolean): void {
     const open = this.openPeers();
     if (open.some((peer) => this.peers.get(peer)!.state !== 'answered') || (this.toApply.size > 0 && holdsInDoubt())) return;
+    // A booking whose cancellation is reported committed too ends with its slots free either way:
+    // its slot taken since by a later booking is no conflict (seed 850259).
+    const cancelled = new Set([...this.toApply.values()].filter(({ transaction }) => transaction.kind === 'cancel').map(({ transaction }) => (transaction.payload as { bookingId?: string } | null)?.bookingId));
     for (const { peer, transaction } of this.toApply.values()) {
       const state = this.peers.get(peer);
       if (!state) continue;
       state.checked += 1;
       // Nothing more applies, so the booking a cancellation gives back is not booked here (this
       // store lost it, e.g. a booking it coordinated itself): the cancellation's outcome holds already.
-      if (transaction.kind !== 'cancel') state.conflicts.push({ txId: transaction.txId, detail: REAPPLY_FAILED });
+      const bookingId = (transaction.payload as { bookingId?: string } | null)?.bookingId ?? transaction.txId;
+      if (transaction.kind !== 'cancel' && !cancelled.has(bookingId)) state.conflicts.push({ txId: transaction.txId, detail: REAPPLY_FAILED });
     }
     this.toApply.clear();
     for (const peer of open) {
