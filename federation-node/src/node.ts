@@ -41,7 +41,7 @@ import { createLoggers } from './logging/logger.js';
 import { NodeMetrics } from './metrics/metrics.js';
 import { metricsObserver, metricsRoutes } from './http/metrics-routes.js';
 import type { NodeParts } from './node-parts.js';
-import { BookingRepository, type BookingRecord } from './storage/booking-repository.js';
+import { BookingRepository } from './storage/booking-repository.js';
 import { openDatabase, type LeaseFence } from './storage/database.js';
 import type { SqlSession } from './storage/sql.js';
 import { StoreDamagedError, checkStore } from './storage/store-check.js';
@@ -51,7 +51,7 @@ import { DiskGuard, waitForSpace } from './storage/disk-guard.js';
 import { GroupCommitWriter, WriterClosedError } from './storage/group-commit-writer.js';
 import { stopGracefully, type StopState } from './graceful-stop.js';
 import { TransactionLog } from './storage/transaction-log.js';
-import { recoverFromStore, type StoredState, type UndecidedTransaction } from './recovery.js';
+import { recover } from './start-up-recovery.js';
 import { publishClaimChanges } from './web/slot-events.js';
 import { availabilityReader, createEventHub, publishBookingStatus } from './web/web-parts.js';
 import { publicReadCors, webRoutes } from './web/web-routes.js';
@@ -297,43 +297,6 @@ function resolveConfig(environment: Config, directory: Directory, documentRefere
   return { ...environment, publicUrl: environment.publicUrl ?? directory.self.url, timeReference };
 }
 
-
-/** Bring back every unfinished transaction and settle what presumed abort settles. */
-async function recover(parts: NodeParts): Promise<void> {
-  const { config, transactionLog, engine, bookings, loggers, slots } = parts;
-  const nowMs = parts.clock.nowMs();
-  const reason = { problem: 'observatory-unavailable', detail: `coordinator ${config.NODE_ID} restarted before deciding`, transient: true };
-  // A booking whose COMMIT this node proposed to its acceptors is not this node's to abort: it is led again (§20).
-  const horizon = { completeSinceMs: parts.identity.completeSinceMs, completeSinceIncarnation: parts.identity.completeSinceIncarnation, marginMs: config.STORE_CLOCK_MARGIN_MS };
-  const mayHaveLost = (txId: string) => !recordsComplete(txId, config.NODE_ID, horizon);
-  const undecidedIds = await bookings.undecidedTxIds();
-  const proposed = new Set((await transactionLog.acceptorRecordsOf(undecidedIds)).map((r) => r.txId));
-  // Neither those it proposed nor those its restored store may have lost the proposal of are this node's to reject.
-  const kept = new Set([...proposed, ...undecidedIds.filter(mayHaveLost)]);
-  const undecidedBookings = await bookings.rejectUndecided(reason, new Date(nowMs).toISOString(), kept);
-  const cancellations = await bookings.undecidedCancellations();
-  const stored: StoredState = {
-    participantRecords: await transactionLog.participantRecordsForRecovery(nowMs - config.FINISHED_RETENTION_MS, nowMs),
-    decidedRecords: await transactionLog.coordinatorRecordsForRecovery(),
-    claims: await transactionLog.claims(),
-    acceptorRecords: [...await transactionLog.acceptorRecordsForRecovery(nowMs - config.FINISHED_RETENTION_MS), ...await transactionLog.acceptorRecordsOf([...proposed])],
-    undecided: [
-      ...undecidedBookings.map((b) => undecidedOf(b.id, 'book', b)),
-      ...cancellations.map((b) => undecidedOf(b.cancelTxId!, 'cancel', b)),
-    ],
-  };
-  const summary = recoverFromStore(stored, { nowMs, finishedRetentionMs: config.FINISHED_RETENTION_MS, mayHaveLost }, slots, engine);
-  const { inDoubt, redriven, presumedAborted, proposals } = summary;
-  loggers.app.info(`recovery: ${inDoubt} in-doubt participant transaction(s), ${redriven} decided transaction(s) to finish, ${presumedAborted.length} undecided transaction(s) aborted, ${proposals.length} proposed to the acceptors and led again`);
-  if (inDoubt + redriven + presumedAborted.length + proposals.length > 0) {
-    loggers.audit.event('RECOVERY_STARTED', { inDoubt, redriven, abortedUndecided: presumedAborted, ledAgain: proposals });
-  }
-  parts.readiness.recoveryFinished = true;
-}
-
-function undecidedOf(txId: string, kind: 'book' | 'cancel', booking: BookingRecord): UndecidedTransaction {
-  return { txId, kind, participants: [...new Set(booking.items.map((i) => i.observatoryId))], timestampMs: booking.timestampMs };
-}
 
 /** The scientists' API token hashes, kept with their records (the node authenticates from memory). */
 async function storeTokenHashes(session: SqlSession, security: NodeSecurity): Promise<void> {
