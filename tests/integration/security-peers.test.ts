@@ -135,14 +135,17 @@ describe('security: a tampering proxy between two real observatories', function 
           res.writeHead(answer.statusCode ?? 502, { ...answer.headers, 'content-length': Buffer.byteLength(forged) }).end(forged);
         });
       });
+      // A request still in flight when the test ends (a decision re-sent as the nodes stop) just fails.
+      upstream.on('error', () => res.destroy());
+      req.on('error', () => upstream.destroy());
       req.pipe(upstream);
     });
     await new Promise<void>((resolve) => proxy.listen(proxyPort, '127.0.0.1', resolve));
   });
   after(async () => {
+    await federation?.stop();
     proxy?.closeAllConnections();
     proxy?.close();
-    await federation?.stop();
   });
 
   it('cannot make the coordinator commit with a forged vote: the altered answer fails its signature, the booking fails with 503 and nothing is held', async () => {
