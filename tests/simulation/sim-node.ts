@@ -19,8 +19,8 @@ import { NoAwaitableBlockers, SweptChanges, UncappedCoordinator, UncappedPartici
 import { claimChangesOf } from '../../federation-node/src/storage/store-invariants.js';
 import type { Endpoint, SimNetwork } from './sim-network.js';
 import type { Trace } from './trace.js';
-import { SimReconciler } from './sim-reconciler.js';
-import { reportedTo, reportedTransactionOf, undecidedInvolving, type ReportedTransaction } from '../../federation-node/src/durability/reconciliation-step.js';
+import { SimReconciler, reconciliationAnswer } from './sim-reconciler.js';
+import type { ReportedTransaction } from '../../federation-node/src/durability/reconciliation-step.js';
 
 /** Test-only ways to break a node on purpose, to prove the checker is not blind. */
 export type BugHook = 'none' | 'forgetful-participant' | 'forgetful-coordinator' | 'lying-disk' | 'writer-continues-after-failure' | 'swept-changes' | 'cancel-dies-behind-own-booking' | 'uncapped-timers'
@@ -137,12 +137,7 @@ export class SimNode implements Endpoint {
 
   /** The side that answers (reconciliation-pages.ts): committed transactions coordinated here that involve `node`. */
   reconciliationPage(node: NodeId, sinceMs: number): { transactions: ReportedTransaction[]; undecided: string[] } {
-    const transactions = [...this.disk.tables.coordinators.values()]
-      .filter((record) => reportedTo(record, node, sinceMs))
-      .sort((a, b) => a.createdAtMs - b.createdAtMs || a.txId.localeCompare(b.txId))
-      .map((record) => reportedTransactionOf(this.id, record, this.host.partOf(record.txId, node)));
-    const durable = new Set([...this.disk.tables.coordinators.values()].filter((r) => r.decision === 'committed').map((r) => r.txId));
-    return { transactions, undecided: undecidedInvolving(this.engine!.coordinator.unfinished(), node, durable) };
+    return reconciliationAnswer(this.id, [...this.disk.tables.coordinators.values()], this.engine!.coordinator.unfinished(), (txId) => this.host.partOf(txId, node), node, sinceMs);
   }
 
   handleRequest(message: RequestMessage): Promise<ReplyMessage | undefined> {

@@ -5,11 +5,33 @@
 // kept, applied again through the engine, or a conflict; a peer that does not answer is asked
 // again after `retryMs`; when every peer answered with no conflict, the node serves bookings.
 import type { NodeId } from '../../coordinator-2pc/src/messages.js';
-import { ReconciliationProgress, applyUntilSettled, reconcileAction, type ReportedTransaction } from '../../federation-node/src/durability/reconciliation-step.js';
+import type { CoordinatorRecord } from '../../coordinator-2pc/src/ports.js';
+import { ReconciliationProgress, applyUntilSettled, reconcileAction, reportedTo, reportedTransactionOf, undecidedInvolving, type ReportedTransaction } from '../../federation-node/src/durability/reconciliation-step.js';
 import type { Scheduler } from './sim-disk.js';
 import type { SimNetwork } from './sim-network.js';
 import type { SimNode } from './sim-node.js';
 import type { Trace } from './trace.js';
+
+/**
+ * The side that answers (the server's reconciliation-pages.ts): the committed transactions
+ * `selfId` coordinated that involve `node`, each with its part, and those it has not decided
+ * durably yet.
+ */
+export function reconciliationAnswer(
+  selfId: NodeId,
+  coordinators: readonly CoordinatorRecord[],
+  unfinished: ReadonlyArray<{ txId: string; phase: string; participants: readonly NodeId[] }>,
+  partOf: (txId: string) => unknown,
+  node: NodeId,
+  sinceMs: number,
+): { transactions: ReportedTransaction[]; undecided: string[] } {
+  const transactions = coordinators
+    .filter((record) => reportedTo(record, node, sinceMs))
+    .sort((a, b) => a.createdAtMs - b.createdAtMs || a.txId.localeCompare(b.txId))
+    .map((record) => reportedTransactionOf(selfId, record, partOf(record.txId)));
+  const durable = new Set(coordinators.filter((r) => r.decision === 'committed').map((r) => r.txId));
+  return { transactions, undecided: undecidedInvolving(unfinished, node, durable) };
+}
 
 export interface ReconcilerHost {
   readonly scheduler: Scheduler;
